@@ -1,0 +1,95 @@
+"""Benchmarks whose figures the book quotes; run ``python -m mnist_cnn.bench data``.
+
+The chapter "Data" measures the same two pipelines in its own run and glues the figures.
+Absolute images/s depend on the machine; compare the two paths in one run, as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+
+from mnist_cnn import data
+
+__all__ = ["images_per_second", "DataThroughput", "data_throughput", "main"]
+
+
+def images_per_second(make_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]], n_images: int) -> float:
+    """Images/s of iterating ``make_batches()`` until ``n_images`` images have been produced.
+
+    The clock starts before the iterator is created (a DataLoader pays for its set-up there)
+    and each batch's tensor is touched, so lazy work is counted.
+    """
+    if n_images < 1:
+        raise ValueError(f"n_images={n_images}: must be positive.")
+    seen = 0
+    start = time.perf_counter()
+    while seen < n_images:
+        for x, _ in make_batches():
+            seen += x.shape[0]
+            if seen >= n_images:
+                break
+    return seen / (time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class DataThroughput:
+    torchvision_ips: float  # images/s of the article's torchvision MNIST + DataLoader path
+    tensor_ips: float  # images/s of data.iterate_batches over a preloaded uint8 tensor
+    batch_size: int
+
+    @property
+    def ratio(self) -> float:
+        return self.tensor_ips / self.torchvision_ips
+
+
+def data_throughput(
+    batch_size: int = 64,
+    torchvision_images: int = 6400,
+    tensor_images: int = 120_000,
+    seed: int = 0,
+) -> DataThroughput:
+    """Measure both data paths on the training split with the same batch size and normalisation."""
+    mnist = data.load_mnist()
+    mean, std = data.compute_mean_std(mnist.train_images)
+    torch.manual_seed(seed)
+    with tempfile.TemporaryDirectory() as root:
+        data.prepare_torchvision_root(root)
+        loader = data.article_loader(root, train=True, batch_size=batch_size, mean=mean, std=std)
+        torchvision_ips = images_per_second(lambda: loader, torchvision_images)
+    generator = torch.Generator().manual_seed(seed)
+    tensor_ips = images_per_second(
+        lambda: data.iterate_batches(
+            mnist.train_images, mnist.train_labels, batch_size, mean, std, generator=generator
+        ),
+        tensor_images,
+    )
+    return DataThroughput(torchvision_ips, tensor_ips, batch_size)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mnist_cnn.bench", description=__doc__)
+    sub = parser.add_subparsers(dest="what", required=True)
+    p_data = sub.add_parser("data", help="images/s of the torchvision DataLoader path vs the tensor path")
+    p_data.add_argument("--batch-size", type=int, default=64)
+    p_data.add_argument("--torchvision-images", type=int, default=6400)
+    p_data.add_argument("--tensor-images", type=int, default=120_000)
+    p_data.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    result = data_throughput(args.batch_size, args.torchvision_images, args.tensor_images)
+    print(f"batch size {result.batch_size}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"torchvision MNIST + DataLoader : {result.torchvision_ips:12,.0f} images/s")
+    print(f"uint8 tensor + iterate_batches : {result.tensor_ips:12,.0f} images/s")
+    print(f"ratio                          : {result.ratio:12.1f}x (goal >= 30x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,338 @@
+"""MNIST as tensors: read, verify, split, normalise and batch.
+
+Explained in the chapter "Data" (``book/data.ipynb``).
+
+Two routes lead to the same pixels:
+
+* the **fast route** -- :func:`load_mnist` reads the four IDX files once into uint8 tensors,
+  :func:`train_val_split` makes a seeded validation split, :func:`compute_mean_std` measures the
+  normalisation constants on the training split, and :func:`iterate_batches` gathers shuffled
+  batches with ``randperm`` and normalises them per batch (optionally on a GPU, channels_last);
+* the **article's route** -- ``torchvision.datasets.MNIST(root, download=True, transform=...)``
+  plus a ``DataLoader``. :func:`prepare_torchvision_root` lays the shipped files out where
+  torchvision looks, so that route also runs with no network.
+
+Sources: Y. LeCun, C. Cortes, C. J. C. Burges, "The MNIST database of handwritten digits"
+(CC BY-SA 3.0); the IDX format as described on that page and as read by
+``torchvision.datasets.mnist.read_sn3_pascalvincent_tensor``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import os
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+__all__ = [
+    "FILES",
+    "IDX_SHA256",
+    "DataFileError",
+    "MNISTNotFoundError",
+    "MNIST",
+    "default_root",
+    "read_idx",
+    "load_split",
+    "load_mnist",
+    "train_val_split",
+    "compute_mean_std",
+    "iterate_batches",
+    "prepare_torchvision_root",
+    "article_loader",
+]
+
+# split -> (images file, labels file), as named by the MNIST page and by torchvision.
+FILES: dict[str, tuple[str, str]] = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+# SHA-256 of the *uncompressed* IDX bytes. We check the content, not the .gz archive, because
+# two gzip files of the same bytes differ in their headers: the copies shipped in data/mnist/
+# and the ones torchvision downloads are both accepted, and both must decompress to these bytes.
+IDX_SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+_IDX_UINT8 = 0x08  # IDX type code for unsigned bytes, the only one MNIST uses
+_GZIP_MAGIC = b"\x1f\x8b"
+_ENV_ROOT = "MNIST_CNN_DATA"
+
+
+class DataFileError(ValueError):
+    """A data file exists but is not what it should be (corrupt, truncated, wrong content)."""
+
+
+class MNISTNotFoundError(FileNotFoundError):
+    """MNIST is neither on disk nor downloadable (typically: offline)."""
+
+
+@dataclass(frozen=True)
+class MNIST:
+    """The two official splits as tensors (values exactly as stored in the IDX files)."""
+
+    train_images: torch.Tensor  # (60000, 28, 28) uint8
+    train_labels: torch.Tensor  # (60000,) int64
+    test_images: torch.Tensor  # (10000, 28, 28) uint8
+    test_labels: torch.Tensor  # (10000,) int64
+
+
+def default_root() -> Path:
+    """Where the IDX files are looked for: ``$MNIST_CNN_DATA`` or the repository's ``data/mnist``."""
+    env = os.environ.get(_ENV_ROOT)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "data" / "mnist"
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The IDX bytes of ``path``, decompressing gzip when the file starts with gzip's magic."""
+    raw = path.read_bytes()
+    if raw[:2] != _GZIP_MAGIC:
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise DataFileError(
+            f"{path}: not a complete gzip file ({exc}). The file is truncated or corrupt; "
+            "delete it and copy it again (or let torchvision download it)."
+        ) from exc
+
+
+def read_idx(path: str | os.PathLike[str], expected_sha256: str | None = None) -> torch.Tensor:
+    """Read one IDX file (raw or gzip) into a uint8 tensor of the shape its header declares.
+
+    The header is checked before any data is used: two zero bytes, type code 0x08 (uint8),
+    a dimension count, one big-endian uint32 per dimension, then exactly prod(dims) bytes.
+    With ``expected_sha256`` the uncompressed bytes must also have that SHA-256.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such IDX file. Check the path or the data root.")
+    data = _read_bytes(path)
+    if len(data) < 4:
+        raise DataFileError(f"{path}: {len(data)} bytes is too short for an IDX header (4 bytes at least).")
+    zero0, zero1, dtype_code, ndim = data[0], data[1], data[2], data[3]
+    if zero0 != 0 or zero1 != 0 or dtype_code != _IDX_UINT8 or not 1 <= ndim <= 4:
+        raise DataFileError(
+            f"{path}: wrong magic number 0x{data[:4].hex()} (expected 0x000008NN: two zero bytes, "
+            "type 0x08 = uint8, then 1-4 dimensions). This is not an MNIST IDX file."
+        )
+    header_len = 4 + 4 * ndim
+    if len(data) < header_len:
+        raise DataFileError(f"{path}: header declares {ndim} dimensions but the file ends at byte {len(data)}.")
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    n_items = math.prod(dims)
+    if len(data) != header_len + n_items:
+        raise DataFileError(
+            f"{path}: header declares shape {tuple(dims)} = {n_items} bytes of data, "
+            f"but the file holds {len(data) - header_len}. The file is truncated or corrupt; copy it again."
+        )
+    if expected_sha256 is not None:
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected_sha256:
+            raise DataFileError(
+                f"{path}: SHA-256 of the uncompressed bytes is {actual}, expected {expected_sha256}. "
+                "The file is not the official MNIST file; replace it with the one shipped in data/mnist/."
+            )
+    if n_items == 0:
+        return torch.empty(dims, dtype=torch.uint8)
+    flat = torch.frombuffer(bytearray(data[header_len:]), dtype=torch.uint8)  # (prod(dims),)
+    return flat.reshape(dims)
+
+
+def _find(root: Path, name: str) -> Path | None:
+    """The first of ``name.gz``/``name`` in ``root`` or torchvision's ``root/MNIST/raw``."""
+    for folder in (root, root / "MNIST" / "raw"):
+        for candidate in (folder / f"{name}.gz", folder / name):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_split(split: str, root: str | os.PathLike[str] | None = None, verify: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of ``split`` ("train" or "test")."""
+    if split not in FILES:
+        raise ValueError(f"split={split!r}: expected one of {sorted(FILES)}.")
+    root = Path(root) if root is not None else default_root()
+    tensors = []
+    for name in FILES[split]:
+        path = _find(root, name)
+        if path is None:
+            raise MNISTNotFoundError(
+                f"{name}(.gz) not found in {root} nor in {root / 'MNIST' / 'raw'}. "
+                f"Copy the four MNIST files there, or set ${_ENV_ROOT} to the folder that holds them."
+            )
+        tensors.append(read_idx(path, IDX_SHA256[name] if verify else None))
+    images, labels = tensors
+    if images.ndim != 3 or tuple(images.shape[1:]) != (28, 28) or labels.ndim != 1:
+        raise DataFileError(
+            f"{root}: {split} images have shape {tuple(images.shape)} and labels {tuple(labels.shape)}; "
+            "expected (N, 28, 28) and (N,). The files are swapped or not MNIST."
+        )
+    if images.shape[0] != labels.shape[0]:
+        raise DataFileError(
+            f"{root}: {images.shape[0]} {split} images but {labels.shape[0]} labels; "
+            "the image and label files must come from the same split. Copy both again."
+        )
+    if labels.numel() and int(labels.max()) > 9:
+        raise DataFileError(f"{root}: {split} labels go up to {int(labels.max())}; MNIST labels are 0-9.")
+    return images, labels.long()
+
+
+def _download_with_torchvision(root: Path) -> None:
+    """Fetch MNIST into ``root/MNIST/raw`` with torchvision (needs the network)."""
+    from torchvision.datasets import MNIST as TorchvisionMNIST
+
+    for train in (True, False):
+        TorchvisionMNIST(str(root), train=train, download=True)
+
+
+def load_mnist(root: str | os.PathLike[str] | None = None, verify: bool = True, download: bool = True) -> MNIST:
+    """Both splits as tensors; see the chapter "Data".
+
+    Looks in ``root`` (default :func:`default_root`) and in ``root/MNIST/raw``. If a file is
+    missing and ``download`` is true, torchvision downloads MNIST into ``root/MNIST/raw``;
+    offline this fails with one :class:`MNISTNotFoundError` that says where we looked.
+    """
+    root = Path(root) if root is not None else default_root()
+    missing = [name for names in FILES.values() for name in names if _find(root, name) is None]
+    if missing and download:
+        try:
+            _download_with_torchvision(root)
+        except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError when offline
+            raise MNISTNotFoundError(
+                f"MNIST is not in {root} (missing: {', '.join(missing)}; looked in {root} and "
+                f"{root / 'MNIST' / 'raw'}) and downloading it with torchvision failed: {exc}. "
+                f"Offline? Copy the four .gz files from the book's data/mnist/ into {root}, "
+                f"or set ${_ENV_ROOT} to a folder that holds them."
+            ) from exc
+    train_images, train_labels = load_split("train", root, verify)
+    test_images, test_labels = load_split("test", root, verify)
+    return MNIST(train_images, train_labels, test_images, test_labels)
+
+
+def train_val_split(n: int, n_val: int = 5000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices ``(n - n_val,)`` and ``(n_val,)`` of a seeded random split of ``range(n)``."""
+    if not 0 <= n_val < n:
+        raise ValueError(f"n_val={n_val}: must be at least 0 and smaller than n={n}.")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[n_val:], order[:n_val]
+
+
+def compute_mean_std(images: torch.Tensor) -> tuple[float, float]:
+    """Mean and (population) standard deviation of all pixels of ``images`` scaled to [0, 1]."""
+    if images.dtype != torch.uint8 or images.numel() == 0:
+        raise ValueError(f"images: expected a non-empty uint8 tensor, got {images.dtype} with {images.numel()} elements.")
+    x = images.to(torch.float64).div_(255)  # (N, 28, 28), float64 so the sum does not drift
+    return float(x.mean()), float(x.std(unbiased=False))
+
+
+def iterate_batches(
+    images: torch.Tensor,  # (N, 28, 28) uint8, on any device
+    labels: torch.Tensor,  # (N,) int64
+    batch_size: int,
+    mean: float,
+    std: float,
+    shuffle: bool = True,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    channels_last: bool = False,
+    drop_last: bool = False,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield ``(x, y)`` batches: x ``(B, 1, 28, 28)`` float32, ``(x/255 - mean)/std``; y ``(B,)``.
+
+    The whole split stays one uint8 tensor; each batch is a ``randperm`` gather, moved to
+    ``device`` while still uint8 (4x fewer bytes), then converted and normalised there.
+    """
+    if images.dtype != torch.uint8 or images.ndim != 3:
+        raise ValueError(f"images: expected uint8 (N, H, W), got {images.dtype} {tuple(images.shape)}.")
+    if labels.shape != images.shape[:1]:
+        raise ValueError(f"labels: shape {tuple(labels.shape)} does not match {images.shape[0]} images.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size}: must be a positive integer.")
+    if not std > 0:
+        raise ValueError(f"std={std}: must be positive.")
+    n = images.shape[0]
+    if shuffle:
+        order = torch.randperm(n, generator=generator).to(images.device)
+    else:
+        order = torch.arange(n, device=images.device)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    for start in range(0, n, batch_size):
+        idx = order[start : start + batch_size]  # (B,)
+        if drop_last and idx.numel() < batch_size:
+            break
+        xb, yb = images[idx], labels[idx]  # (B, 28, 28) uint8, (B,)
+        if device is not None:
+            xb = xb.to(device, non_blocking=True)
+            yb = yb.to(device, non_blocking=True)
+        x = xb.unsqueeze(1).to(torch.float32).div_(255).sub_(mean).div_(std)  # (B, 1, 28, 28)
+        yield x.contiguous(memory_format=memory_format), yb
+
+
+def prepare_torchvision_root(root: str | os.PathLike[str], source: str | os.PathLike[str] | None = None) -> Path:
+    """Lay out ``root/MNIST/raw/`` so that ``torchvision.datasets.MNIST(root, download=True)`` needs no network.
+
+    Each file from ``source`` (default :func:`default_root`) is decompressed and verified in
+    memory, written to a temporary name in the same folder and renamed: a crash or a bad file
+    never leaves a half-written IDX file where torchvision would trust it. Returns the raw folder.
+    """
+    source = Path(source) if source is not None else default_root()
+    raw = Path(root) / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in (n for names in FILES.values() for n in names):
+        dst = raw / name
+        if dst.is_file() and hashlib.sha256(dst.read_bytes()).hexdigest() == IDX_SHA256[name]:
+            continue
+        src = _find(source, name)
+        if src is None:
+            raise MNISTNotFoundError(f"{name}(.gz) not found in {source}; copy the four MNIST files there first.")
+        data = _read_bytes(src)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != IDX_SHA256[name]:
+            raise DataFileError(
+                f"{src}: SHA-256 of the uncompressed bytes is {actual}, expected {IDX_SHA256[name]}; "
+                f"nothing was written to {raw}. Replace the file with the official one."
+            )
+        fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, dst)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return raw
+
+
+def article_loader(
+    root: str | os.PathLike[str],
+    train: bool = True,
+    batch_size: int = 64,
+    mean: float = 0.5,
+    std: float = 0.5,
+    num_workers: int = 0,
+) -> torch.utils.data.DataLoader:
+    """The article's pipeline (section 5.2): torchvision ``MNIST`` + ``ToTensor`` + ``Normalize`` + ``DataLoader``.
+
+    Call :func:`prepare_torchvision_root` on ``root`` first to run it offline.
+    """
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
+    dataset = datasets.MNIST(root=str(root), train=train, download=True, transform=transform)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=train, num_workers=num_workers)
