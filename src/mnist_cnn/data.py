@@ -264,8 +264,9 @@ def iterate_batches(
     if not std > 0:
         raise ValueError(f"std={std}: must be positive.")
     n = images.shape[0]
-    if shuffle:
-        order = torch.randperm(n, generator=generator).to(images.device)
+    if shuffle:  # draw on the generator's device (a CUDA generator cannot draw on the CPU)
+        draw_on = generator.device if generator is not None else images.device
+        order = torch.randperm(n, generator=generator, device=draw_on).to(images.device)
     else:
         order = torch.arange(n, device=images.device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format

@@ -1,0 +1,44 @@
+# Two commands matter: `make test` and `make book`. Each creates .venv/ (ignored by git and by
+# the book) on first use and reinstalls when pyproject.toml changes.
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# pip prints one line per mirror folder it skips; keep the log readable
+PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
+.PHONY: install test test-unit book bench notebooks clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip 2>&1 | $(PIP_QUIET)
+	$(PY) -m pip install -q -e ".[dev]" 2>&1 | $(PIP_QUIET)
+	$(PY) -c "import mnist_cnn, torch, torchvision, nbval, jupyter_book"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Unit tests + every notebook re-executed and compared with its stored outputs (pytest --nbval)
+test: $(STAMP)
+	$(PY) -m pytest
+
+## Unit tests only (no notebooks): the quick loop while editing src/
+test-unit: $(STAMP)
+	$(PY) -m pytest tests
+
+## The HTML book in _build/html/; any warning fails the build
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+## Throughput of the data pipelines (figures quoted in the chapter "Data")
+bench: $(STAMP)
+	$(PY) -m mnist_cnn.bench data
+
+## Re-execute every notebook in place after changing it or the package (then review the diff)
+notebooks: $(STAMP)
+	for nb in book/*.ipynb; do $(VENV)/bin/jupyter execute --inplace "$$nb"; done
+
+clean:
+	rm -rf _build

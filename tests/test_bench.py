@@ -1,0 +1,31 @@
+"""mnist_cnn.bench: the images/s arithmetic, checked against a fake clock (no timing in tests)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mnist_cnn import bench
+
+
+def test_images_per_second_counts_images_over_elapsed_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = iter([10.0, 12.5])  # start, stop: 2.5 s
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(ticks))
+    calls = []
+
+    def make_batches():
+        calls.append(1)
+        return [(torch.zeros(16, 1, 28, 28), torch.zeros(16))] * 3  # 48 images per "epoch"
+
+    ips = bench.images_per_second(make_batches, 100)
+    # 100 images need 7 batches of 16 = 112 images, over 3 epochs of the iterable
+    assert ips == pytest.approx(112 / 2.5) and len(calls) == 3
+
+
+def test_images_per_second_rejects_nonpositive_counts() -> None:
+    with pytest.raises(ValueError, match="n_images=0"):
+        bench.images_per_second(lambda: [], 0)
+
+
+def test_ratio_is_tensor_over_torchvision() -> None:
+    assert bench.DataThroughput(torchvision_ips=2_000.0, tensor_ips=90_000.0, batch_size=64).ratio == 45.0

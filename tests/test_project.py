@@ -1,0 +1,71 @@
+"""The project's own promises: environment.yml matches pyproject.toml, the table of contents lists
+exactly the chapters that exist, and every notebook is stored executed (so nbval compares real
+outputs instead of passing vacuously)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    project = load_pyproject()["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    # Python: the version pinned for conda is the minimum pyproject.toml requires.
+    python = [d for d in conda if d.startswith("python")]
+    minimum = re.fullmatch(r">=\s*(\d+\.\d+)", project["requires-python"]).group(1)
+    assert python == [f"python={minimum}"]
+    # Everything else comes from pyproject.toml through pip: the package with all its extras.
+    assert sorted(conda) == sorted(["pip", f"python={minimum}"])
+    assert len(pip_sections) == 1
+    extras = ",".join(sorted(project["optional-dependencies"]))
+    assert pip_sections[0] == [f"-e .[{extras}]"]
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def test_toc_lists_exactly_the_chapters_that_exist() -> None:
+    listed = toc_files()
+    assert len(listed) == len(set(listed)), "a chapter is listed twice"
+    for entry in listed:
+        matches = [p for p in (ROOT / f"{entry}.md", ROOT / f"{entry}.ipynb") if p.is_file()]
+        assert len(matches) == 1, f"_toc.yml lists {entry}, which has no single .md/.ipynb file"
+    on_disk = {str(p.relative_to(ROOT).with_suffix("")) for p in (ROOT / "book").glob("*") if p.suffix in {".md", ".ipynb"}}
+    assert on_disk == set(listed), f"pages not in _toc.yml: {sorted(on_disk - set(listed))}"
+
+
+def test_book_config_excludes_build_and_environment_folders() -> None:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert {".venv", "_build", "node_modules"} <= set(config["exclude_patterns"])
+    assert config["only_build_toc_files"] is True
+
+
+def test_notebooks_are_stored_executed() -> None:
+    notebooks = sorted((ROOT / "book").glob("*.ipynb"))
+    assert notebooks
+    for nb_path in notebooks:
+        cells = [c for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code"]
+        counts = [c["execution_count"] for c in cells]
+        assert None not in counts, f"{nb_path.name}: cells without stored execution"
+        assert counts == list(range(1, len(cells) + 1)), f"{nb_path.name}: not executed top to bottom once"
+        for c in cells:
+            errors = [o for o in c["outputs"] if o["output_type"] == "error"]
+            assert not errors, f"{nb_path.name}: a stored error output"
