@@ -1,0 +1,230 @@
+"""mnist_cnn.ops against torch.nn.functional: values, gradients (gradcheck in float64) and shapes.
+
+Tolerances: float64 comparisons use rtol=1e-10, atol=1e-10 (the same sums in another order);
+gradcheck uses its float64 defaults (eps=1e-6, atol=1e-5, rtol=1e-3).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from mnist_cnn import ops
+
+TOL = {"rtol": 1e-10, "atol": 1e-10}
+
+
+@st.composite
+def conv_cases(draw: st.DrawFn, max_size: int = 9) -> dict:
+    """A random valid convolution: batch, channels, input size, kernel, stride, padding, dilation."""
+    case = {
+        "n": draw(st.integers(1, 3)),
+        "c_in": draw(st.integers(1, 3)),
+        "c_out": draw(st.integers(1, 4)),
+        "h": draw(st.integers(1, max_size)),
+        "w": draw(st.integers(1, max_size)),
+        "kh": draw(st.integers(1, 4)),
+        "kw": draw(st.integers(1, 4)),
+        "stride": (draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        "padding": (draw(st.integers(0, 2)), draw(st.integers(0, 2))),
+        "dilation": (draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        "bias": draw(st.booleans()),
+        "seed": draw(st.integers(0, 2**16)),
+    }
+    span_h = case["dilation"][0] * (case["kh"] - 1) + 1
+    span_w = case["dilation"][1] * (case["kw"] - 1) + 1
+    assume(span_h <= case["h"] + 2 * case["padding"][0] and span_w <= case["w"] + 2 * case["padding"][1])
+    return case
+
+
+def tensors(case: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    g = torch.Generator().manual_seed(case["seed"])
+    x = torch.randn(case["n"], case["c_in"], case["h"], case["w"], generator=g, dtype=torch.float64)
+    weight = torch.randn(case["c_out"], case["c_in"], case["kh"], case["kw"], generator=g, dtype=torch.float64)
+    bias = torch.randn(case["c_out"], generator=g, dtype=torch.float64) if case["bias"] else None
+    return x, weight, bias
+
+
+def geometry(case: dict) -> dict:
+    return {"stride": case["stride"], "padding": case["padding"], "dilation": case["dilation"]}
+
+
+@settings(max_examples=150, deadline=None)
+@given(conv_cases())
+def test_conv2d_equals_torch(case: dict) -> None:
+    x, weight, bias = tensors(case)
+    ref = F.conv2d(x, weight, bias, **geometry(case))
+    torch.testing.assert_close(ops.conv2d(x, weight, bias, **geometry(case)), ref, **TOL)
+    torch.testing.assert_close(ops.conv2d_loop(x, weight, bias, **geometry(case)), ref, **TOL)
+
+
+@settings(max_examples=100, deadline=None)
+@given(conv_cases())
+def test_im2col_equals_unfold(case: dict) -> None:
+    x, _, _ = tensors(case)
+    ref = F.unfold(x, (case["kh"], case["kw"]), **geometry(case))
+    assert torch.equal(ops.im2col(x, (case["kh"], case["kw"]), **geometry(case)), ref)
+
+
+@settings(max_examples=150, deadline=None)
+@given(conv_cases())
+def test_output_size_equals_the_shape_nn_conv2d_produces(case: dict) -> None:
+    layer = torch.nn.Conv2d(case["c_in"], case["c_out"], (case["kh"], case["kw"]), **geometry(case))
+    out = layer(torch.zeros(case["n"], case["c_in"], case["h"], case["w"]))
+    s, p, d = case["stride"], case["padding"], case["dilation"]
+    assert out.shape[2] == ops.conv_output_size(case["h"], case["kh"], s[0], p[0], d[0])
+    assert out.shape[3] == ops.conv_output_size(case["w"], case["kw"], s[1], p[1], d[1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(conv_cases())
+def test_hand_derived_backward_equals_autograd(case: dict) -> None:
+    x, weight, bias = tensors(case)
+    x.requires_grad_(True)
+    weight.requires_grad_(True)
+    out = F.conv2d(x, weight, bias, **geometry(case))
+    grad_out = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(case["seed"] + 1))
+    ref_dx, ref_dw = torch.autograd.grad(out, (x, weight), grad_out)
+    dx = ops.conv2d_input_grad(grad_out, weight.detach(), (case["h"], case["w"]), **geometry(case))
+    dw = ops.conv2d_weight_grad(x.detach(), grad_out, (case["kh"], case["kw"]), **geometry(case))
+    torch.testing.assert_close(dx, ref_dx, **TOL)
+    torch.testing.assert_close(dw, ref_dw, **TOL)
+
+
+@settings(max_examples=25, deadline=None)
+@given(conv_cases(max_size=6))
+def test_gradcheck_through_both_convolutions(case: dict) -> None:
+    x, weight, bias = tensors(case)
+    inputs = [t.requires_grad_(True) for t in (x, weight) + ((bias,) if bias is not None else ())]
+
+    def vectorised(*args: torch.Tensor) -> torch.Tensor:
+        return ops.conv2d(args[0], args[1], args[2] if len(args) > 2 else None, **geometry(case))
+
+    def loop(*args: torch.Tensor) -> torch.Tensor:
+        return ops.conv2d_loop(args[0], args[1], args[2] if len(args) > 2 else None, **geometry(case))
+
+    assert torch.autograd.gradcheck(vectorised, inputs)
+    assert torch.autograd.gradcheck(loop, inputs)
+
+
+@st.composite
+def pool_cases(draw: st.DrawFn) -> dict:
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    case = {
+        "n": draw(st.integers(1, 3)),
+        "c": draw(st.integers(1, 3)),
+        "h": draw(st.integers(1, 10)),
+        "w": draw(st.integers(1, 10)),
+        "kernel": (kh, kw),
+        "stride": draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3))),
+        "padding": (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))),
+        "seed": draw(st.integers(0, 2**16)),
+    }
+    assume(kh <= case["h"] + 2 * case["padding"][0] and kw <= case["w"] + 2 * case["padding"][1])
+    return case
+
+
+def pool_input(case: dict) -> torch.Tensor:
+    g = torch.Generator().manual_seed(case["seed"])
+    return torch.randn(case["n"], case["c"], case["h"], case["w"], generator=g, dtype=torch.float64)
+
+
+def pool_geometry(case: dict) -> dict:
+    return {"kernel_size": case["kernel"], "stride": case["stride"], "padding": case["padding"]}
+
+
+@settings(max_examples=150, deadline=None)
+@given(pool_cases())
+def test_pooling_equals_torch(case: dict) -> None:
+    x = pool_input(case)
+    torch.testing.assert_close(ops.max_pool2d(x, **pool_geometry(case)), F.max_pool2d(x, **pool_geometry(case)), **TOL)
+    torch.testing.assert_close(ops.avg_pool2d(x, **pool_geometry(case)), F.avg_pool2d(x, **pool_geometry(case)), **TOL)
+
+
+@settings(max_examples=150, deadline=None)
+@given(pool_cases())
+def test_pool_output_size_equals_nn_maxpool2d(case: dict) -> None:
+    out = torch.nn.MaxPool2d(**pool_geometry(case))(pool_input(case))
+    stride = case["stride"] or case["kernel"]
+    assert out.shape[2] == ops.pool_output_size(case["h"], case["kernel"][0], stride[0], case["padding"][0])
+    assert out.shape[3] == ops.pool_output_size(case["w"], case["kernel"][1], stride[1], case["padding"][1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(pool_cases())
+def test_max_pool_gradient_routing_equals_autograd(case: dict) -> None:
+    x = pool_input(case).requires_grad_(True)
+    out = F.max_pool2d(x, **pool_geometry(case))
+    grad_out = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(case["seed"] + 1))
+    (ref,) = torch.autograd.grad(out, x, grad_out)
+    ours = ops.max_pool2d_input_grad(grad_out, x.detach(), **pool_geometry(case))
+    torch.testing.assert_close(ours, ref, **TOL)
+
+
+@settings(max_examples=25, deadline=None)
+@given(pool_cases())
+def test_gradcheck_through_pooling(case: dict) -> None:
+    x = pool_input(case).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: ops.max_pool2d(t, **pool_geometry(case)), (x,))
+    assert torch.autograd.gradcheck(lambda t: ops.avg_pool2d(t, **pool_geometry(case)), (x,))
+
+
+# --- invalid arguments: a ValueError naming the argument, before any computation ----------------
+
+X = torch.zeros(1, 2, 5, 5)
+W = torch.zeros(3, 2, 3, 3)
+
+
+@pytest.mark.parametrize("fn", [ops.conv2d, ops.conv2d_loop])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"weight": torch.zeros(3, 2, 7, 7)}, r"kernel \(7, 7\) does not fit input \(5, 5\)"),
+        ({"weight": torch.zeros(3, 2, 3, 3), "dilation": 3}, r"does not fit input"),
+        ({"stride": 0}, r"stride=0: must be >= 1"),
+        ({"stride": -2}, r"stride=-2: must be >= 1"),
+        ({"padding": -1}, r"padding=-1: must be >= 0"),
+        ({"dilation": 0}, r"dilation=0: must be >= 1"),
+        ({"stride": (1, 2, 3)}, r"stride=\(1, 2, 3\): expected an int or a pair"),
+        ({"weight": torch.zeros(3, 4, 3, 3)}, r"weight: has 4 input channels but x has 2"),
+        ({"bias": torch.zeros(2)}, r"bias: expected shape \(3,\)"),
+        ({"x": torch.zeros(2, 5, 5)}, r"x: expected \(N, C, H, W\)"),
+    ],
+)
+def test_conv_rejects_bad_arguments(fn, kwargs: dict, match: str) -> None:
+    args = {"x": X, "weight": W} | kwargs
+    with pytest.raises(ValueError, match=match):
+        fn(**args)
+
+
+@pytest.mark.parametrize("fn", [ops.max_pool2d, ops.avg_pool2d])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"kernel_size": 7}, r"kernel \(7, 7\) does not fit input \(5, 5\)"),
+        ({"kernel_size": 2, "stride": 0}, r"stride=0: must be >= 1"),
+        ({"kernel_size": 0}, r"kernel_size=0: must be >= 1"),
+        ({"kernel_size": 2, "padding": 2}, r"padding=\(2, 2\): must be at most half"),
+    ],
+)
+def test_pool_rejects_bad_arguments(fn, kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        fn(X, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [((5, 7), r"k=7 \(dilated to 7\) is larger than the padded input n \+ 2p = 5"), ((5, 3, 0), "s=0"), ((5, 3, 1, -1), "p=-1"), ((0, 1), "n=0")],
+)
+def test_output_size_rejects_bad_arguments(args: tuple, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        ops.conv_output_size(*args)
+
+
+def test_output_size_of_the_article_layers() -> None:
+    """The article's 5.2 model: 28 -> conv 3x3 -> 26 -> max pool 2x2 -> 13, so 8*13*13 features."""
+    assert ops.conv_output_size(28, 3) == 26 and ops.pool_output_size(26, 2) == 13
+    assert ops.conv_output_size(28, 3, p=1) == 28 and ops.pool_output_size(28, 2) == 14
