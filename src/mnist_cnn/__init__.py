@@ -3,7 +3,11 @@
 One module per concept, each explained by a chapter of the book:
 
 * :mod:`mnist_cnn.data` -- chapter "Data": read, verify, split, normalise and batch MNIST.
-* :mod:`mnist_cnn.bench` -- throughput benchmarks quoted in the chapters.
+* :mod:`mnist_cnn.ops` -- chapters "Convolution" and "Pooling": the layers from their formulas.
+* :mod:`mnist_cnn.invariance` -- chapter "Pooling": how much features move when the digit moves.
+* :mod:`mnist_cnn.plots` -- the figures every chapter draws.
+* :mod:`mnist_cnn.widgets` -- the interactive explorers of "Convolution" and "Pooling".
+* :mod:`mnist_cnn.bench` -- benchmarks whose figures the chapters quote.
 """
 
 __version__ = "0.1.0"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from mnist_cnn import data
+from mnist_cnn import data, ops
 
-__all__ = ["images_per_second", "DataThroughput", "data_throughput", "main"]
+__all__ = ["images_per_second", "DataThroughput", "data_throughput", "conv_timings", "main"]
 
 
 def images_per_second(make_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]], n_images: int) -> float:
@@ -72,6 +72,29 @@ def data_throughput(
     return DataThroughput(torchvision_ips, tensor_ips, batch_size)
 
 
+def conv_timings(
+    batch: int = 8, c_in: int = 1, c_out: int = 8, size: int = 28, k: int = 3, repeats: int = 5, seed: int = 0
+) -> dict[str, float]:
+    """Median seconds per call of the loop, im2col and ``F.conv2d`` convolutions on one input."""
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, c_in, size, size, generator=g)  # (N, C_in, H, W)
+    weight = torch.randn(c_out, c_in, k, k, generator=g)  # (C_out, C_in, k, k)
+    variants = {"loop (conv2d_loop)": ops.conv2d_loop, "im2col (conv2d)": ops.conv2d, "torch F.conv2d": F.conv2d}
+    result = {}
+    with torch.no_grad():
+        for name, fn in variants.items():
+            fn(x, weight)  # warm-up
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn(x, weight)
+                times.append(time.perf_counter() - start)
+            result[name] = sorted(times)[len(times) // 2]
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mnist_cnn.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -80,9 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     p_data.add_argument("--torchvision-images", type=int, default=6400)
     p_data.add_argument("--tensor-images", type=int, default=120_000)
     p_data.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    p_conv = sub.add_parser("conv", help="seconds per call: loop vs im2col vs F.conv2d")
+    p_conv.add_argument("--batch", type=int, default=8)
+    p_conv.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.what == "conv":
+        timings = conv_timings(batch=args.batch)
+        fastest = min(timings.values())
+        print(f"batch {args.batch} x 1 x 28 x 28, 8 filters 3x3, torch {torch.__version__}, {torch.get_num_threads()} threads")
+        for name, seconds in timings.items():
+            print(f"{name:20s} {seconds * 1e3:10.3f} ms  ({seconds / fastest:8.1f}x the fastest)")
+        return 0
     result = data_throughput(args.batch_size, args.torchvision_images, args.tensor_images)
     print(f"batch size {result.batch_size}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"torchvision MNIST + DataLoader : {result.torchvision_ips:12,.0f} images/s")

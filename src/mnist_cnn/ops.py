@@ -251,3 +251,21 @@ def max_pool2d_input_grad(
     grad_padded.scatter_add_(2, target.flatten(2), grad_out.flatten(2))  # windows that overlap add up
     grad_padded = grad_padded.view(n, c, h + 2 * padding_hw[0], wp)
     return grad_padded[:, :, padding_hw[0] : padding_hw[0] + h, padding_hw[1] : padding_hw[1] + w]
+
+
+def _classic_kernels() -> dict[str, torch.Tensor]:
+    gauss = torch.tensor([1.0, 2.0, 1.0])
+    return {
+        "identity": torch.tensor([[0.0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+        "box blur": torch.full((3, 3), 1 / 9),
+        "gaussian blur": torch.outer(gauss, gauss) / 16,
+        "sharpen": torch.tensor([[0.0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+        "sobel x": torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]),  # responds to vertical edges
+        "sobel y": torch.tensor([[-1.0, -2, -1], [0, 0, 0], [1, 2, 1]]),  # responds to horizontal edges
+        "laplacian": torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]),  # responds to edges in any direction
+    }
+
+
+# Hand-designed 3x3 kernels from image processing, (3, 3) float32; a CNN learns kernels like these.
+CLASSIC_KERNELS: dict[str, torch.Tensor] = _classic_kernels()
+__all__ += ["CLASSIC_KERNELS"]

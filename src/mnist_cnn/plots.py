@@ -1,14 +1,18 @@
-"""Figures the book draws, so every chapter plots the same way. See the chapter "Data"."""
+"""Figures the book draws, so every chapter plots the same way.
+
+Used by the chapters "Data", "Convolution" and "Pooling".
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
 import torch
 from matplotlib.figure import Figure
 
-__all__ = ["digit_grid", "class_counts"]
+__all__ = ["digit_grid", "class_counts", "image_table", "sliding_window", "pool_routing"]
 
 
 def digit_grid(
@@ -47,5 +51,87 @@ def class_counts(counts: dict[str, torch.Tensor], title: str = "Images per class
     ax.set_ylabel("images")
     ax.set_title(title)
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def image_table(
+    rows: Sequence[Sequence[torch.Tensor]],  # rows[r][c]: (H, W)
+    row_titles: Sequence[str] | None = None,
+    col_titles: Sequence[str] | None = None,
+    signed: Sequence[bool] | None = None,  # per column: draw with a diverging map centred on 0
+    size: float = 1.4,
+) -> Figure:
+    """A table of images; signed columns (feature maps) use red/blue around zero, others grey."""
+    nrows, ncols = len(rows), len(rows[0])
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
+    for r in range(nrows):
+        for c in range(ncols):
+            ax = axes[r][c]
+            img = rows[r][c].detach().cpu().float()
+            if signed is not None and signed[c]:
+                lim = float(img.abs().max()) or 1.0
+                ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            else:
+                ax.imshow(img, cmap="gray_r")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0 and col_titles is not None:
+                ax.set_title(col_titles[c], fontsize=9)
+            if c == 0 and row_titles is not None:
+                ax.set_ylabel(row_titles[r], fontsize=9)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def sliding_window(
+    n: int, k: int, s: int = 1, p: int = 0, d: int = 1, positions: Sequence[tuple[int, int]] = ((0, 0), (0, 1), (1, 0))
+) -> Figure:
+    """The padded n x n input (padding shaded) with the k x k window of output ``(i, j)`` marked.
+
+    Window cell (m, q) of output (i, j) sits at padded row i*s + m*d, column j*s + q*d.
+    """
+    from mnist_cnn.ops import conv_output_size
+
+    out = conv_output_size(n, k, s, p, d)
+    size = n + 2 * p
+    fig, axes = plt.subplots(1, len(positions), figsize=(3 * len(positions), 3.2), squeeze=False)
+    for ax, (i, j) in zip(axes[0], positions):
+        for r in range(size):
+            for c in range(size):
+                is_pad = not (p <= r < p + n and p <= c < p + n)
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor="#dddddd" if is_pad else "white", edgecolor="#999999", lw=0.5))
+        for m in range(k):
+            for q in range(k):
+                ax.add_patch(Rectangle((j * s + q * d, i * s + m * d), 1, 1, facecolor="#1f77b4", alpha=0.6))
+        ax.set_xlim(0, size)
+        ax.set_ylim(size, 0)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(f"output ({i}, {j}) of {out}x{out}", fontsize=9)
+    fig.suptitle(f"n={n}, k={k}, s={s}, p={p}, d={d}: grey = padding, blue = window", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def pool_routing(x: torch.Tensor, grad_in: torch.Tensor, k: int = 2) -> Figure:
+    """Left: an (H, W) input with each k x k window's maximum circled. Right: dL/dx, zero except there."""
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
+    h, w = x.shape
+    for ax, values, title in ((axes[0], x, "input x (max of each window in bold)"), (axes[1], grad_in, "dL/dx: gradient routed to the max")):
+        ax.imshow(torch.zeros(h, w), cmap="Greys", vmin=0, vmax=1)
+        for r in range(h):
+            for c in range(w):
+                window = x[r // k * k : r // k * k + k, c // k * k : c // k * k + k]
+                is_max = bool(x[r, c] == window.max())
+                ax.text(c, r, f"{float(values[r, c]):.1f}", ha="center", va="center", fontsize=11,
+                        fontweight="bold" if is_max else "normal", color="#d62728" if is_max else "black")
+        for t in range(0, h + 1, k):
+            ax.axhline(t - 0.5, color="#1f77b4", lw=2)
+        for t in range(0, w + 1, k):
+            ax.axvline(t - 0.5, color="#1f77b4", lw=2)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
