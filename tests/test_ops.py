@@ -228,3 +228,41 @@ def test_output_size_of_the_article_layers() -> None:
     """The article's 5.2 model: 28 -> conv 3x3 -> 26 -> max pool 2x2 -> 13, so 8*13*13 features."""
     assert ops.conv_output_size(28, 3) == 26 and ops.pool_output_size(26, 2) == 13
     assert ops.conv_output_size(28, 3, p=1) == 28 and ops.pool_output_size(28, 2) == 14
+
+
+# --- softmax and cross-entropy (chapter "Model") -------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(1, 8), c=st.integers(1, 12), scale=st.sampled_from([1.0, 30.0, 1000.0]), seed=st.integers(0, 2**16))
+def test_softmax_and_cross_entropy_equal_torch(n: int, c: int, scale: float, seed: int) -> None:
+    """Large scales check the max shift: exp(1000) overflows without it."""
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, c, generator=g, dtype=torch.float64) * scale
+    target = torch.randint(0, c, (n,), generator=g)
+    torch.testing.assert_close(ops.softmax(logits), F.softmax(logits, dim=-1), **TOL)
+    torch.testing.assert_close(ops.log_softmax(logits), F.log_softmax(logits, dim=-1), **TOL)
+    torch.testing.assert_close(ops.cross_entropy(logits, target), F.cross_entropy(logits, target), **TOL)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_one_hot() -> None:
+    logits = torch.randn(5, 10, dtype=torch.float64, requires_grad=True)
+    target = torch.tensor([0, 3, 9, 3, 1])
+    assert torch.autograd.gradcheck(lambda z: ops.cross_entropy(z, target), (logits,))
+    (grad,) = torch.autograd.grad(ops.cross_entropy(logits, target), logits)
+    expected = (F.softmax(logits.detach(), dim=1) - F.one_hot(target, 10)) / 5
+    torch.testing.assert_close(grad, expected, **TOL)
+
+
+@pytest.mark.parametrize(
+    "logits, target, match",
+    [
+        (torch.zeros(3, 10), torch.tensor([0, 1, 10]), r"class indices must lie in \[0, 9\]"),
+        (torch.zeros(3, 10), torch.tensor([0.0, 1.0, 2.0]), "integer class indices"),
+        (torch.zeros(3, 10), torch.tensor([0, 1]), "expected 3 integer"),
+        (torch.zeros(10), torch.tensor([0]), r"logits: expected \(N, C\)"),
+    ],
+)
+def test_cross_entropy_rejects_bad_targets(logits: torch.Tensor, target: torch.Tensor, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        ops.cross_entropy(logits, target)

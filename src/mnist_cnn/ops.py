@@ -31,6 +31,9 @@ __all__ = [
     "max_pool2d",
     "avg_pool2d",
     "max_pool2d_input_grad",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
 ]
 
 Pair = int | tuple[int, int]
@@ -251,6 +254,34 @@ def max_pool2d_input_grad(
     grad_padded.scatter_add_(2, target.flatten(2), grad_out.flatten(2))  # windows that overlap add up
     grad_padded = grad_padded.view(n, c, h + 2 * padding_hw[0], wp)
     return grad_padded[:, :, padding_hw[0] : padding_hw[0] + h, padding_hw[1] : padding_hw[1] + w]
+
+
+def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``exp(z_i) / sum_j exp(z_j)``, computed as ``exp(z_i - max z) / sum_j exp(z_j - max z)``.
+
+    Subtracting the maximum changes nothing mathematically (it cancels) but keeps ``exp`` from
+    overflowing for large logits. Explained in the chapter "Model".
+    """
+    shifted = logits - logits.amax(dim, keepdim=True)
+    e = shifted.exp()
+    return e / e.sum(dim, keepdim=True)
+
+
+def log_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``z_i - log sum_j exp(z_j)`` with the same max shift (the log-sum-exp trick)."""
+    shifted = logits - logits.amax(dim, keepdim=True)
+    return shifted - shifted.exp().sum(dim, keepdim=True).log()
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of ``-log softmax(z)[y]``: logits ``(N, C)``, integer targets ``(N,)``."""
+    if logits.ndim != 2:
+        raise ValueError(f"logits: expected (N, C), got shape {tuple(logits.shape)}.")
+    if target.shape != logits.shape[:1] or target.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"target: expected {logits.shape[0]} integer class indices, got {target.dtype} {tuple(target.shape)}.")
+    if target.numel() and (int(target.min()) < 0 or int(target.max()) >= logits.shape[1]):
+        raise ValueError(f"target: class indices must lie in [0, {logits.shape[1] - 1}], got {int(target.min())}..{int(target.max())}.")
+    return -log_softmax(logits, dim=1).gather(1, target.long().view(-1, 1)).mean()
 
 
 def _classic_kernels() -> dict[str, torch.Tensor]:
