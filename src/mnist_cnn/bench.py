@@ -11,12 +11,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from mnist_cnn import data, ops
 
-__all__ = ["images_per_second", "DataThroughput", "data_throughput", "conv_timings", "main"]
+__all__ = ["images_per_second", "DataThroughput", "data_throughput", "conv_timings", "RECIPES", "RecipeResult", "train_recipe", "main"]
 
 
 def images_per_second(make_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]], n_images: int) -> float:
@@ -95,6 +96,68 @@ def conv_timings(
     return result
 
 
+def _recipes() -> dict[str, Any]:
+    from mnist_cnn.training import TrainConfig
+
+    return {
+        # the book's fast recipe: TrainConfig's defaults
+        "book": TrainConfig(),
+        # the article's section 5.2: its model (fixed), SGD lr 0.01, batch 64, Normalize(0.5, 0.5), 10 epochs
+        "article 5.2": TrainConfig(model="article-simple", optimizer="sgd", lr=0.01, schedule="constant", batch_size=64,
+                                   epochs=10, weight_decay=0.0, normalization="article", channels_last=False),
+        # pytorch/examples mnist/main.py: Adadelta lr 1.0, StepLR gamma 0.7, batch 64, 14 epochs
+        "pytorch/examples": TrainConfig(model="examples", optimizer="adadelta", lr=1.0, schedule="step", step_gamma=0.7,
+                                        batch_size=64, epochs=14, weight_decay=0.0, channels_last=False),
+        # the book's long recipe: wider, augmented, more epochs
+        "book, long": TrainConfig(model_kwargs={"c1": 32, "c2": 64, "c3": 64}, augment=True, epochs=12, lr=0.01,
+                                  label_smoothing=0.1),
+    }
+
+
+RECIPES: dict[str, Any] = _recipes()
+
+
+@dataclass(frozen=True)
+class RecipeResult:
+    name: str
+    epochs: int  # epochs trained
+    train_seconds: float  # training only, evaluation excluded
+    test_acc: float  # after the last epoch trained
+    seconds_to_target: float | None  # training seconds until the test accuracy first reached the target
+
+
+def train_recipe(name: str, target: float = 0.99, max_epochs: int | None = None, progress: bool = False) -> RecipeResult:
+    """Train recipe ``name`` of :data:`RECIPES`, testing after every epoch; stop once the test
+    accuracy reaches ``target`` or after ``max_epochs`` (default: the recipe's own epochs)."""
+    import dataclasses
+
+    from mnist_cnn import training
+
+    config = RECIPES[name]
+    if max_epochs is not None:
+        config = dataclasses.replace(config, epochs=min(config.epochs, max_epochs))
+    mnist = data.load_mnist()
+    elapsed, reached, last_acc = 0.0, None, 0.0
+    state: dict[str, float] = {}
+
+    def after_epoch(record: Any, model: torch.nn.Module) -> bool:
+        nonlocal elapsed, reached, last_acc
+        elapsed += record.seconds
+        _, last_acc = training.evaluate(model, mnist.test_images, mnist.test_labels, state["mean"], state["std"])
+        print(f"  {name}: epoch {record.epoch}, {elapsed:7.1f} s of training, test accuracy {last_acc:.4f}", flush=True)
+        if reached is None and last_acc >= target:
+            reached = elapsed
+        return reached is not None
+
+    if config.normalization == "article":
+        state["mean"], state["std"] = training.ARTICLE_MEAN_STD
+    else:
+        train_idx, _ = data.train_val_split(60000, config.n_val, config.seed)
+        state["mean"], state["std"] = data.compute_mean_std(mnist.train_images[train_idx])
+    result = training.fit(config, mnist, progress=progress, on_epoch_end=after_epoch)
+    return RecipeResult(name, len(result.history), result.train_seconds, last_acc, reached)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mnist_cnn.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -103,12 +166,27 @@ def main(argv: list[str] | None = None) -> int:
     p_data.add_argument("--torchvision-images", type=int, default=6400)
     p_data.add_argument("--tensor-images", type=int, default=120_000)
     p_data.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    p_train = sub.add_parser("train", help="seconds to 99% test accuracy: the book's recipe vs the article's vs pytorch/examples")
+    p_train.add_argument("--recipes", nargs="+", default=["book", "article 5.2", "pytorch/examples"], choices=list(RECIPES))
+    p_train.add_argument("--target", type=float, default=0.99)
+    p_train.add_argument("--max-epochs", type=int, default=None, help="cap every recipe at this many epochs")
+    p_train.add_argument("--threads", type=int, default=None)
     p_conv = sub.add_parser("conv", help="seconds per call: loop vs im2col vs F.conv2d")
     p_conv.add_argument("--batch", type=int, default=8)
     p_conv.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.what == "train":
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; target {args.target:.1%} test accuracy")
+        results = [train_recipe(name, args.target, args.max_epochs) for name in args.recipes]
+        base = results[0].seconds_to_target
+        print(f"{'recipe':18s} {'epochs':>6s} {'train s':>8s} {'test acc':>9s} {'s to target':>12s} {'vs first':>9s}")
+        for r in results:
+            to_target = f"{r.seconds_to_target:12.1f}" if r.seconds_to_target is not None else f"{'not reached':>12s}"
+            ratio = f"{r.seconds_to_target / base:8.1f}x" if r.seconds_to_target is not None and base else f"{'-':>9s}"
+            print(f"{r.name:18s} {r.epochs:6d} {r.train_seconds:8.1f} {r.test_acc:9.4f} {to_target} {ratio}")
+        return 0
     if args.what == "conv":
         timings = conv_timings(batch=args.batch)
         fastest = min(timings.values())

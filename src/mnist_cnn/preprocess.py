@@ -1,0 +1,79 @@
+"""Your own digit, prepared the way MNIST's digits were.
+
+Explained in the chapter "Evaluation" and used by ``python -m mnist_cnn predict``. MNIST's
+authors size-normalised each digit to fit a 20x20 box (keeping its aspect ratio, with
+anti-aliasing) and centred it by its centre of mass in a 28x28 image, white ink on black.
+A photo or a drawing of a digit has to go through the same steps, or the network sees something
+unlike anything it was trained on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+__all__ = ["ImageInputError", "load_grey", "to_mnist", "load_digit"]
+
+
+class ImageInputError(ValueError):
+    """An input image that cannot be turned into a digit (missing, unreadable, blank)."""
+
+
+def load_grey(path: str | os.PathLike[str]) -> np.ndarray:
+    """The image at ``path`` as grey levels in [0, 1], ``(H, W)`` float32; transparency becomes white."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageInputError(f"{path}: no such file. Give the path of a PNG or JPEG image of one digit.")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                img = Image.alpha_composite(background, rgba)
+            grey = img.convert("L")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageInputError(f"{path}: not an image that can be read ({type(exc).__name__}). Give a PNG or JPEG file.") from None
+    return np.asarray(grey, dtype=np.float32) / 255.0
+
+
+def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
+    """A grey image ``(H, W)`` in [0, 1] -> a ``(28, 28)`` uint8 MNIST-style digit.
+
+    1. Make the ink bright on a dark background: if the border is mostly light, invert.
+    2. Crop to the bounding box of the ink (pixels above ``ink_threshold``).
+    3. Resize so that the longer side is 20 pixels, keeping the aspect ratio (anti-aliased).
+    4. Place it in a 28x28 image so that its centre of mass is at pixel (14, 14), as in MNIST.
+    """
+    if grey.ndim != 2 or min(grey.shape) < 1:
+        raise ImageInputError(f"image: expected a 2-D grey image, got shape {grey.shape}.")
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    ink = 1.0 - grey if float(np.median(border)) > 0.5 else grey  # (H, W), ink bright
+    rows, cols = np.nonzero(ink > ink_threshold)
+    if rows.size == 0:
+        raise ImageInputError("image: no digit found (the image is blank or has no contrast).")
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]  # (h, w)
+    h, w = crop.shape
+    scale = 20.0 / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    small = Image.fromarray(np.clip(crop * 255, 0, 255).astype(np.uint8)).resize((new_w, new_h), Image.LANCZOS)
+    digit = np.asarray(small, dtype=np.float32)  # (new_h, new_w) in 0..255
+    canvas = np.zeros((28, 28), dtype=np.float32)
+    top, left = (28 - new_h) // 2, (28 - new_w) // 2
+    canvas[top : top + new_h, left : left + new_w] = digit
+    total = canvas.sum()
+    yy, xx = np.mgrid[0:28, 0:28]
+    com_y, com_x = float((yy * canvas).sum() / total), float((xx * canvas).sum() / total)
+    dy = int(np.clip(round(14.0 - com_y), -top, 28 - new_h - top))
+    dx = int(np.clip(round(14.0 - com_x), -left, 28 - new_w - left))
+    canvas = np.roll(canvas, (dy, dx), axis=(0, 1))  # the clip keeps the ink from wrapping around
+    return torch.from_numpy(np.clip(canvas, 0, 255).round().astype(np.uint8))
+
+
+def load_digit(path: str | os.PathLike[str]) -> torch.Tensor:
+    """:func:`load_grey` then :func:`to_mnist`: any PNG/JPEG of one digit -> ``(28, 28)`` uint8."""
+    return to_mnist(load_grey(path))

@@ -1,0 +1,372 @@
+"""Training and evaluation: a typed config, ``fit()``, ``evaluate()``, checkpoints.
+
+Explained in the chapters "Training" (``book/training.ipynb``), "Evaluation" and "Overfitting".
+The loop is the article's (zero_grad, forward, loss, backward, step) with what makes it fast and
+honest: the whole dataset as one uint8 tensor, a seeded validation split, channels_last,
+a learning-rate schedule, early stopping on the validation loss, mixed precision on request,
+and checkpoints that are written atomically and loaded with ``weights_only=True``.
+
+Sources: pytorch/examples ``mnist/main.py`` (train/test structure); L. N. Smith, T. Topin,
+"Super-convergence", 2019 (OneCycle); I. Loshchilov, F. Hutter, "Decoupled weight decay
+regularization", ICLR 2019 (AdamW).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnist_cnn import data, models
+
+__all__ = [
+    "TrainConfig",
+    "EpochRecord",
+    "FitResult",
+    "CheckpointError",
+    "resolve_device",
+    "build_model",
+    "fit",
+    "evaluate",
+    "predict_logits",
+    "save_checkpoint",
+    "load_checkpoint",
+]
+
+ARTICLE_MEAN_STD = (0.5, 0.5)  # the article's Normalize((0.5,), (0.5,))
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. The defaults are the book's fast recipe."""
+
+    model: str = "book"  # a key of mnist_cnn.models.MODELS
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"dropout": 0.3}
+    optimizer: Literal["sgd", "momentum", "adam", "adamw", "adadelta"] = "adamw"
+    lr: float = 0.02  # the peak learning rate for "onecycle"
+    schedule: Literal["constant", "onecycle", "cosine", "step"] = "onecycle"
+    step_gamma: float = 0.7  # "step": multiply the learning rate by this after every epoch
+    batch_size: int = 256
+    epochs: int = 2
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.0
+    augment: bool = False  # random rotation/scale/shift per image (data.random_affine)
+    seed: int = 0
+    device: str = "auto"  # "auto": CUDA, then MPS, then CPU
+    amp: Literal["off", "bf16", "fp16"] = "off"  # mixed precision; fp16 needs CUDA
+    channels_last: bool = True
+    normalization: Literal["measured", "article"] = "measured"  # measured mean/std, or 0.5/0.5
+    n_val: int = 5000  # validation images held out of the 60,000 training images
+    train_subset: int | None = None  # train on only the first N of the remaining images
+    patience: int | None = None  # early stopping: epochs without a better validation loss
+    threads: int | None = None  # torch.set_num_threads for this run (CPU)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.model not in models.MODELS:
+            problems.append(f"model={self.model!r}: expected one of {sorted(models.MODELS)}")
+        if self.optimizer not in ("sgd", "momentum", "adam", "adamw", "adadelta"):
+            problems.append(f"optimizer={self.optimizer!r}: expected sgd, momentum, adam, adamw or adadelta")
+        if self.schedule not in ("constant", "onecycle", "cosine", "step"):
+            problems.append(f"schedule={self.schedule!r}: expected constant, onecycle, cosine or step")
+        if self.amp not in ("off", "bf16", "fp16"):
+            problems.append(f"amp={self.amp!r}: expected off, bf16 or fp16")
+        if self.normalization not in ("measured", "article"):
+            problems.append(f"normalization={self.normalization!r}: expected measured or article")
+        for name in ("batch_size", "epochs"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)!r}: must be a positive integer")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
+            problems.append(f"lr={self.lr!r}: must be a positive number")
+        if self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+            problems.append("weight_decay must be >= 0 and label_smoothing in [0, 1)")
+        if self.train_subset is not None and self.train_subset < 1:
+            problems.append(f"train_subset={self.train_subset}: must be positive")
+        if self.patience is not None and self.patience < 1:
+            problems.append(f"patience={self.patience}: must be positive")
+        if problems:
+            raise ValueError("TrainConfig: " + "; ".join(problems) + ".")
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    train_loss: float  # mean over the epoch's batches (with dropout/augmentation active)
+    train_acc: float  # accuracy on the batches as they were trained on
+    val_loss: float
+    val_acc: float
+    seconds: float  # training time of this epoch, evaluation excluded
+    lr: float  # learning rate at the end of the epoch
+
+
+@dataclass
+class FitResult:
+    model: nn.Module
+    config: TrainConfig
+    history: list[EpochRecord]
+    mean: float
+    std: float
+    best_epoch: int  # the epoch whose weights the model holds (early stopping restores it)
+
+    @property
+    def train_seconds(self) -> float:
+        return sum(r.seconds for r in self.history)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used: missing, corrupt, or for another model."""
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """"auto" picks CUDA, then Apple's MPS, then the CPU; anything else is passed to torch.device."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(device)
+
+
+def build_model(config: TrainConfig) -> nn.Module:
+    """A freshly initialised model of ``config.model`` (seeded by ``config.seed``)."""
+    torch.manual_seed(config.seed)
+    return models.MODELS[config.model](**config.model_kwargs)
+
+
+def _optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "momentum":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adadelta":
+        return torch.optim.Adadelta(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> tuple[Any, bool]:
+    """The schedule and whether it steps per batch (True) or per epoch (False)."""
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=0.25), True
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total), True
+    if config.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=config.step_gamma), False
+    return None, False
+
+
+def _autocast(config: TrainConfig, device: torch.device) -> Any:
+    if config.amp == "off":
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast(device.type, dtype=torch.float16 if config.amp == "fp16" else torch.bfloat16)
+
+
+def predict_logits(
+    model: nn.Module,
+    images: torch.Tensor,  # (N, 28, 28) uint8
+    mean: float,
+    std: float,
+    batch_size: int = 1000,
+    device: torch.device | str | None = None,
+    channels_last: bool = False,
+) -> torch.Tensor:
+    """Logits ``(N, 10)`` (float32, on the CPU) of ``model`` in eval mode, in batches."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    outs = []
+    labels = torch.zeros(images.shape[0], dtype=torch.int64)
+    try:
+        with torch.inference_mode():
+            for x, _ in data.iterate_batches(images, labels, batch_size, mean, std, shuffle=False, device=device, channels_last=channels_last):
+                outs.append(model(x).float().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(outs)
+
+
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor,  # (N, 28, 28) uint8
+    labels: torch.Tensor,  # (N,)
+    mean: float,
+    std: float,
+    batch_size: int = 1000,
+    device: torch.device | str | None = None,
+    channels_last: bool = False,
+) -> tuple[float, float]:
+    """(mean cross-entropy loss, accuracy) of ``model`` on any split."""
+    logits = predict_logits(model, images, mean, std, batch_size, device, channels_last)
+    loss = F.cross_entropy(logits, labels.cpu())
+    acc = (logits.argmax(1) == labels.cpu()).float().mean()
+    return float(loss), float(acc)
+
+
+def fit(
+    config: TrainConfig,
+    mnist: data.MNIST | None = None,
+    progress: bool = True,
+    on_epoch_end: Callable[[EpochRecord, nn.Module], bool | None] | None = None,
+) -> FitResult:
+    """Train ``config.model`` on MNIST's training split minus the validation images.
+
+    Returns the model (holding the best validation-loss weights when early stopping is on), the
+    per-epoch history and the normalisation constants. ``on_epoch_end(record, model)`` may
+    return True to stop early (the benchmark uses it to stop at a target accuracy).
+    """
+    from tqdm.auto import tqdm
+
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    if config.amp == "fp16" and device.type != "cuda":
+        raise ValueError(f"amp='fp16' needs a CUDA device, not {device.type}; use amp='bf16' or 'off'.")
+    mnist = mnist if mnist is not None else data.load_mnist()
+    train_idx, val_idx = data.train_val_split(mnist.train_images.shape[0], config.n_val, config.seed)
+    if config.train_subset is not None:
+        train_idx = train_idx[: config.train_subset]
+    train_x, train_y = mnist.train_images[train_idx].to(device), mnist.train_labels[train_idx].to(device)  # (N, 28, 28) uint8
+    val_x, val_y = mnist.train_images[val_idx], mnist.train_labels[val_idx]
+    if config.normalization == "article":
+        mean, std = ARTICLE_MEAN_STD
+    else:
+        mean, std = data.compute_mean_std(mnist.train_images[train_idx])
+
+    model = build_model(config).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = _optimizer(config, model.parameters())
+    drop_last = train_x.shape[0] >= 2 * config.batch_size  # avoid a tiny last batch for batch norm
+    steps_per_epoch = train_x.shape[0] // config.batch_size if drop_last else math.ceil(train_x.shape[0] / config.batch_size)
+    scheduler, per_batch = _scheduler(config, optimizer, steps_per_epoch)
+    scaler = torch.amp.GradScaler(enabled=config.amp == "fp16")
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+
+    history: list[EpochRecord] = []
+    best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        start = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        seen = 0
+        batches = data.iterate_batches(train_x, train_y, config.batch_size, mean, std, generator=generator,
+                                       channels_last=config.channels_last, drop_last=drop_last)
+        bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
+        for x, y in bar:  # x: (B, 1, 28, 28) float32, y: (B,)
+            if config.augment:
+                x = data.random_affine(x, generator)
+            optimizer.zero_grad(set_to_none=True)  # 1. forget the previous batch's gradients
+            with _autocast(config, device):
+                logits = model(x)  # 2. forward: (B, 10)
+                loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)  # 3. loss
+            scaler.scale(loss).backward()  # 4. backward: d loss / d every weight
+            scaler.step(optimizer)  # 5. step: update the weights
+            scaler.update()
+            if scheduler is not None and per_batch:
+                scheduler.step()
+            loss_sum += loss.detach() * y.shape[0]  # stays on the device: no .item() per step
+            correct += (logits.argmax(1) == y).sum()
+            seen += y.shape[0]
+        if scheduler is not None and not per_batch:
+            scheduler.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        val_loss, val_acc = evaluate(model, val_x, val_y, mean, std, device=device, channels_last=config.channels_last)
+        record = EpochRecord(epoch, float(loss_sum) / seen, int(correct) / seen, val_loss, val_acc, seconds, optimizer.param_groups[0]["lr"])
+        history.append(record)
+        if progress:
+            tqdm.write(f"epoch {epoch}: train loss {record.train_loss:.4f} acc {record.train_acc:.4f} | "
+                       f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seconds:.1f} s")
+        if val_loss < best_loss:
+            best_loss, best_epoch, stale = val_loss, epoch, 0
+            if config.patience is not None:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+        stop = on_epoch_end(record, model) if on_epoch_end is not None else False
+        if stop or (config.patience is not None and stale >= config.patience):
+            break
+    if config.patience is not None and best_state is not None:
+        model.load_state_dict(best_state)
+    else:
+        best_epoch = history[-1].epoch
+    return FitResult(model, config, history, mean, std, best_epoch)
+
+
+_CHECKPOINT_FORMAT = 1
+
+
+def save_checkpoint(path: str | os.PathLike[str], result: FitResult, metrics: dict[str, float] | None = None) -> Path:
+    """Write weights, config, normalisation and metrics to ``path`` atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
+    payload = {
+        "format": _CHECKPOINT_FORMAT,
+        "state_dict": state,
+        "config": dataclasses.asdict(result.config),
+        "mean": result.mean,
+        "std": result.std,
+        "metrics": dict(metrics or {}),
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], device: torch.device | str = "cpu", expect_model: str | None = None
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The model (eval mode) and the rest of the checkpoint; only tensors and plain data are unpickled.
+
+    With ``expect_model`` a checkpoint of any other model is refused.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file. Train one with `python -m mnist_cnn train --out {path}`.")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # truncated zip, random bytes, a pickle with code in it ...
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+                              "It is corrupt or not written by mnist_cnn; train again.") from None
+    if not isinstance(payload, dict) or payload.get("format") != _CHECKPOINT_FORMAT or "state_dict" not in payload:
+        raise CheckpointError(f"{path}: not an mnist_cnn checkpoint (format {_CHECKPOINT_FORMAT} expected).")
+    try:
+        config = TrainConfig(**payload["config"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its training configuration is not valid here ({exc}).") from None
+    if expect_model is not None and config.model != expect_model:
+        raise CheckpointError(f"{path}: holds a {config.model!r} model, not {expect_model!r}. "
+                              f"Pass --model {config.model} or a checkpoint of {expect_model!r}.")
+    model = models.MODELS[config.model](**config.model_kwargs)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: its weights do not fit the model {config.model!r} it names "
+                              f"({str(exc).splitlines()[0][:200]}...).") from None
+    model.to(device).eval()
+    return model, {k: v for k, v in payload.items() if k != "state_dict"} | {"config": config}
