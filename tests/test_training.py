@@ -147,3 +147,7 @@ def test_resolve_device() -> None:
     expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
     assert training.resolve_device("auto").type == expected
     assert training.resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="device='cuda:99': this machine has"):
+        training.resolve_device("cuda:99")
+    with pytest.raises(ValueError, match="device='gpu': not a device name"):
+        training.resolve_device("gpu")

@@ -136,7 +136,16 @@ def resolve_device(device: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    return torch.device(device)
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device={device!r}: not a device name; use auto, cpu, cuda, cuda:N or mps.") from None
+    if chosen.type == "cuda" and (not torch.cuda.is_available() or (chosen.index or 0) >= torch.cuda.device_count()):
+        found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        raise ValueError(f"device={device!r}: this machine has {found} CUDA device(s); use auto or cpu.")
+    if chosen.type == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise ValueError(f"device={device!r}: MPS is not available here; use auto or cpu.")
+    return chosen
 
 
 def build_model(config: TrainConfig) -> nn.Module:

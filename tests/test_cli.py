@@ -1,0 +1,87 @@
+"""The CLI end to end: train -> evaluate -> predict on real digits drawn as PNG/JPEG, and every
+bad input named in the issue ends with one message and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from mnist_cnn import cli, data, training
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ck") / "book.pt"
+    assert cli.main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def test_train_writes_a_checkpoint_with_its_metrics(checkpoint: Path) -> None:
+    _, meta = training.load_checkpoint(checkpoint)
+    assert meta["config"].epochs == 1 and meta["metrics"]["test_acc"] > 0.97
+
+
+def test_evaluate_prints_accuracy_and_per_class_table(capsys, checkpoint: Path, mnist: data.MNIST) -> None:
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", str(checkpoint))
+    assert code == 0
+    _, meta = training.load_checkpoint(checkpoint)
+    assert f"accuracy {meta['metrics']['test_acc']:.4f}" in out  # the same figure train printed
+    assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 10
+
+
+def test_predict_reads_images_of_any_size_and_background(capsys, tmp_path: Path, checkpoint: Path, mnist: data.MNIST) -> None:
+    paths, truth = [], []
+    for i in range(10):
+        digit = mnist.test_images[i].numpy()
+        if i % 2:  # dark ink on white, large, colour JPEG
+            img, name = Image.fromarray(255 - digit).resize((300, 300)).convert("RGB"), f"{i}.jpg"
+        else:  # MNIST-like, small PNG
+            img, name = Image.fromarray(digit), f"{i}.png"
+        img.save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+        truth.append(int(mnist.test_labels[i]))
+    code, out, _ = run(capsys, "predict", "--checkpoint", str(checkpoint), *paths)
+    assert code == 0
+    predicted = [int(line.split(": ")[1].split()[0]) for line in out.splitlines()]
+    assert sum(p == t for p, t in zip(predicted, truth)) >= 9, (predicted, truth)
+    assert all("probability 0." in line or "probability 1.000" in line for line in out.splitlines())
+
+
+def test_bad_inputs_exit_2_with_one_message(capsys, tmp_path: Path, checkpoint: Path) -> None:
+    (tmp_path / "text.png").write_text("hello")
+    (tmp_path / "corrupt.pt").write_bytes(b"\x00" * 100)
+    cases = [
+        (["predict", "--checkpoint", str(checkpoint), str(tmp_path / "missing.png")], "missing.png: no such file"),
+        (["predict", "--checkpoint", str(checkpoint), str(tmp_path / "text.png")], "text.png: not an image"),
+        (["predict", "--checkpoint", str(tmp_path / "corrupt.pt"), str(tmp_path / "text.png")], "corrupt.pt: not a readable checkpoint"),
+        (["evaluate", "--checkpoint", str(tmp_path / "none.pt")], "none.pt: no such checkpoint file"),
+        (["evaluate", "--checkpoint", str(checkpoint), "--model", "lenet5"], "holds a 'book' model, not 'lenet5'"),
+        (["train", "--epochs", "0", "--out", str(tmp_path / "x.pt")], "epochs=0: must be a positive integer"),
+        (["train", "--device", "cuda:99", "--epochs", "1", "--out", str(tmp_path / "x.pt")], "device='cuda:99': this machine has"),
+        (["train", "--device", "tpu", "--out", str(tmp_path / "x.pt")], "device='tpu': not a device name"),
+        (["train", "--lr", "-1", "--out", str(tmp_path / "x.pt")], "lr=-1.0: must be a positive number"),
+    ]
+    for argv, message in cases:
+        code, out, err = run(capsys, *argv)
+        assert code == 2, argv
+        assert err.count("error: ") == 1 and message in err, (argv, err)
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_module_entry_point_and_help() -> None:
+    done = subprocess.run([sys.executable, "-m", "mnist_cnn", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and all(c in done.stdout for c in ("train", "evaluate", "predict", "bench"))
+    done = subprocess.run([sys.executable, "-m", "mnist_cnn", "train", "--optimizer", "lion"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "invalid choice: 'lion'" in done.stderr and "Traceback" not in done.stderr
