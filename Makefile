@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: install test test-unit book bench notebooks clean
+.PHONY: install test test-slow test-unit book bench notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Unit tests + every notebook re-executed and compared with its stored outputs (pytest --nbval)
+## Unit tests + the notebooks that do not train networks, re-executed and compared with their
+## stored outputs (pytest --nbval); about a minute and a half
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
+
+## The notebooks that train networks (Training, Evaluation, Overfitting), under nbval: a few minutes
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
 
 ## Unit tests only (no notebooks): the quick loop while editing src/
 test-unit: $(STAMP)
@@ -36,9 +41,11 @@ book: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m mnist_cnn.bench data
 
-## Re-execute every notebook in place after changing it or the package (then review the diff)
+## Re-execute every notebook in place after changing it or the package (then review the diff);
+## prints the seconds each one takes
 notebooks: $(STAMP)
-	for nb in book/*.ipynb; do $(VENV)/bin/jupyter execute --inplace "$$nb"; done
+	for nb in book/*.ipynb; do start=$$(date +%s); $(VENV)/bin/jupyter execute --inplace "$$nb" 2>/dev/null; \
+	  echo "$$nb: $$(( $$(date +%s) - start )) s"; done
 
 clean:
 	rm -rf _build

@@ -17,7 +17,7 @@ import torch
 
 from mnist_cnn import data, ops
 
-__all__ = ["images_per_second", "DataThroughput", "data_throughput", "conv_timings", "RECIPES", "RecipeResult", "train_recipe", "main"]
+__all__ = ["images_per_second", "DataThroughput", "data_throughput", "conv_timings", "step_seconds", "RECIPES", "RecipeResult", "train_recipe", "main"]
 
 
 def images_per_second(make_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]], n_images: int) -> float:
@@ -96,6 +96,39 @@ def conv_timings(
     return result
 
 
+def step_seconds(
+    model: torch.nn.Module,
+    make_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]],
+    steps: int = 30,
+    warmup: int = 3,
+) -> float:
+    """Median seconds of one training step (zero_grad, forward, loss, backward, AdamW step),
+    data loading included, over ``steps`` steps after ``warmup``."""
+    import torch.nn.functional as F
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model.train()
+    times: list[float] = []
+    batches = iter(make_batches())
+    start = time.perf_counter()
+    while len(times) < steps:
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(make_batches())
+            continue
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        now = time.perf_counter()
+        if warmup > 0:
+            warmup -= 1
+        else:
+            times.append(now - start)
+        start = time.perf_counter()
+    return sorted(times)[len(times) // 2]
+
+
 def _recipes() -> dict[str, Any]:
     from mnist_cnn.training import TrainConfig
 
@@ -114,6 +147,7 @@ def _recipes() -> dict[str, Any]:
     }
 
 
+#: The training recipes the benchmark compares, by name (see ``_recipes`` for their settings).
 RECIPES: dict[str, Any] = _recipes()
 
 

@@ -84,20 +84,22 @@ class ArticleCNN(nn.Module):
     (cross-entropy) applies the softmax.
     """
 
-    def __init__(self, c1: int = 16, c2: int = 32, hidden: int = 128) -> None:
+    def __init__(self, c1: int = 16, c2: int = 32, hidden: int = 128, dropout: float = 0.0) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, c1, 3, padding=1)  # (N, c1, 28, 28)
         self.pool1 = nn.MaxPool2d(2)  # (N, c1, 14, 14)
         self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)  # (N, c2, 14, 14)
         self.pool2 = nn.MaxPool2d(2)  # (N, c2, 7, 7)
+        self.drop1 = nn.Dropout(dropout)  # the article's remedy for overfitting (section 9); off by default
         self.fc1 = nn.Linear(c2 * 7 * 7, hidden)  # (N, hidden)
+        self.drop2 = nn.Dropout(dropout)
         self.fc2 = nn.Linear(hidden, 10)  # (N, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, 1, 28, 28)
         x = self.pool1(F.relu(self.conv1(x)))  # (N, c1, 14, 14)
         x = self.pool2(F.relu(self.conv2(x)))  # (N, c2, 7, 7)
-        x = F.relu(self.fc1(torch.flatten(x, 1)))  # (N, hidden)
-        return self.fc2(x)  # (N, 10) logits
+        x = F.relu(self.fc1(self.drop1(torch.flatten(x, 1))))  # (N, hidden)
+        return self.fc2(self.drop2(x))  # (N, 10) logits
 
 
 class LeNet5(nn.Module):

@@ -8,16 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.patches import Rectangle
 import torch
 from matplotlib.figure import Figure
 
-__all__ = ["digit_grid", "class_counts", "image_table", "sliding_window", "pool_routing"]
+__all__ = ["digit_grid", "class_counts", "image_table", "sliding_window", "pool_routing", "confusion_heatmap", "roc_plot"]
 
 
 def digit_grid(
     images: torch.Tensor,  # (N, 28, 28) or (N, 1, 28, 28), any float or uint8
-    labels: torch.Tensor | Sequence[int] | None = None,
+    labels: torch.Tensor | Sequence[int] | Sequence[str] | None = None,  # a label or a title per image
     ncols: int = 10,
     size: float = 1.0,
 ) -> Figure:
@@ -34,7 +35,8 @@ def digit_grid(
         if i < n:
             ax.imshow(images[i].detach().cpu(), cmap="gray_r")
             if labels is not None:
-                ax.set_title(str(int(labels[i])), fontsize=9, pad=2)
+                title = labels[i] if isinstance(labels[i], str) else str(int(labels[i]))
+                ax.set_title(title, fontsize=9 if len(title) < 4 else 7, pad=2)
     fig.tight_layout(pad=0.2)
     return fig
 
@@ -133,5 +135,43 @@ def pool_routing(x: torch.Tensor, grad_in: torch.Tensor, k: int = 2) -> Figure:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_heatmap(cm: np.ndarray, title: str = "Confusion matrix (test set)") -> Figure:
+    """Rows: true digit, columns: predicted digit; the diagonal is hidden from the colour scale so
+    that the mistakes stand out, and every cell shows its count."""
+    off = cm.astype(float).copy()
+    np.fill_diagonal(off, np.nan)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    image = ax.imshow(off, cmap="Reds")
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7, color="#1f77b4" if i == j else "black")
+    ax.set_xticks(range(cm.shape[1]))
+    ax.set_yticks(range(cm.shape[0]))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="mistakes")
+    fig.tight_layout()
+    return fig
+
+
+def roc_plot(curves: Sequence, zoom: float = 0.05) -> Figure:
+    """One-vs-rest ROC curve of every class; right: the top-left corner, enlarged."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    for ax, limit in zip(axes, (1.0, zoom)):
+        for k, curve in enumerate(curves):
+            ax.plot(curve.fpr, curve.tpr, lw=1, label=f"{k}: AUC {curve.auc:.4f}")
+        ax.set_xlim(0, limit)
+        ax.set_ylim(1 - limit if limit < 1 else 0, 1.0005)
+        ax.set_xlabel("false positive rate")
+        ax.set_ylabel("true positive rate")
+    axes[0].plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    axes[1].legend(fontsize=7, loc="lower right")
+    axes[0].set_title("one-vs-rest ROC curves", fontsize=10)
+    axes[1].set_title("the top-left corner", fontsize=10)
     fig.tight_layout()
     return fig

@@ -44,7 +44,9 @@ def load_grey(path: str | os.PathLike[str]) -> np.ndarray:
 def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
     """A grey image ``(H, W)`` in [0, 1] -> a ``(28, 28)`` uint8 MNIST-style digit.
 
-    1. Make the ink bright on a dark background: if the border is mostly light, invert.
+    1. Make the ink bright on a dark background: if the border is mostly light, invert; then
+       stretch the grey levels so that the background (the border's median) is 0 and the
+       brightest ink 1, as in MNIST (a photo's paper is grey, not black).
     2. Crop to the bounding box of the ink (pixels above ``ink_threshold``).
     3. Resize so that the longer side is 20 pixels, keeping the aspect ratio (anti-aliased).
     4. Place it in a 28x28 image so that its centre of mass is at pixel (14, 14), as in MNIST.
@@ -53,6 +55,8 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
         raise ImageInputError(f"image: expected a 2-D grey image, got shape {grey.shape}.")
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     ink = 1.0 - grey if float(np.median(border)) > 0.5 else grey  # (H, W), ink bright
+    background = float(np.median(np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])))
+    ink = np.clip((ink - background) / max(float(ink.max()) - background, 1e-6), 0.0, 1.0)  # background 0, ink up to 1
     rows, cols = np.nonzero(ink > ink_threshold)
     if rows.size == 0:
         raise ImageInputError("image: no digit found (the image is blank or has no contrast).")

@@ -40,6 +40,7 @@ __all__ = [
     "fit",
     "evaluate",
     "predict_logits",
+    "make_scheduler",
     "save_checkpoint",
     "load_checkpoint",
 ]
@@ -54,13 +55,13 @@ class TrainConfig:
     model: str = "book"  # a key of mnist_cnn.models.MODELS
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"dropout": 0.3}
     optimizer: Literal["sgd", "momentum", "adam", "adamw", "adadelta"] = "adamw"
-    lr: float = 0.02  # the peak learning rate for "onecycle"
+    lr: float = 0.01  # the peak learning rate for "onecycle"
     schedule: Literal["constant", "onecycle", "cosine", "step"] = "onecycle"
     step_gamma: float = 0.7  # "step": multiply the learning rate by this after every epoch
-    batch_size: int = 256
-    epochs: int = 2
+    batch_size: int = 128
+    epochs: int = 1
     weight_decay: float = 5e-4
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.1  # aim for 0.9 on the right class instead of 1.0
     augment: bool = False  # random rotation/scale/shift per image (data.random_affine)
     seed: int = 0
     device: str = "auto"  # "auto": CUDA, then MPS, then CPU
@@ -123,6 +124,11 @@ class FitResult:
     def train_seconds(self) -> float:
         return sum(r.seconds for r in self.history)
 
+    @property
+    def kept(self) -> EpochRecord:
+        """The record of the epoch whose weights the model holds."""
+        return self.history[self.best_epoch - 1]
+
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be used: missing, corrupt, or for another model."""
@@ -166,7 +172,7 @@ def _optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> tuple[Any, bool]:
+def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> tuple[Any, bool]:
     """The schedule and whether it steps per batch (True) or per epoch (False)."""
     total = config.epochs * steps_per_epoch
     if config.schedule == "onecycle":
@@ -261,7 +267,7 @@ def fit(
     optimizer = _optimizer(config, model.parameters())
     drop_last = train_x.shape[0] >= 2 * config.batch_size  # avoid a tiny last batch for batch norm
     steps_per_epoch = train_x.shape[0] // config.batch_size if drop_last else math.ceil(train_x.shape[0] / config.batch_size)
-    scheduler, per_batch = _scheduler(config, optimizer, steps_per_epoch)
+    scheduler, per_batch = make_scheduler(config, optimizer, steps_per_epoch)
     scaler = torch.amp.GradScaler(enabled=config.amp == "fp16")
     generator = torch.Generator(device=device).manual_seed(config.seed)
 
