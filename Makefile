@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: install test test-slow test-unit book bench notebooks clean
+.PHONY: install test test-slow test-unit book bench notebooks clean fashion-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,22 @@ install: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
-## The notebooks that train networks (Training, Evaluation, Overfitting), under nbval: a few minutes
-test-slow: $(STAMP)
+## The notebooks that train networks (Training, Evaluation, Overfitting, Fine-tuning), under
+## nbval: several minutes
+test-slow: $(STAMP) fashion-data
 	$(PY) -m pytest -m slow
+
+## Fashion-MNIST for the chapter "Fine-tuning": Debian's dataset-fashion-mnist where apt works
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+fashion-data:
+	@if [ -f $(FASHION_DIR)/t10k-labels-idx1-ubyte.gz ] || [ -n "$${FASHION_MNIST_DATA:-}" ] || [ -f data/fashion-mnist/FashionMNIST/raw/t10k-labels-idx1-ubyte ]; then \
+	  true; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -q dataset-fashion-mnist >/dev/null || echo "note: apt-get could not install dataset-fashion-mnist; the chapter will try torchvision's download"; \
+	else \
+	  echo "note: Fashion-MNIST not found. Install Debian's dataset-fashion-mnist (sudo apt install dataset-fashion-mnist)"; \
+	  echo "      or set FASHION_MNIST_DATA to a folder with its four IDX files; otherwise torchvision downloads it (needs the network)."; \
+	fi
 
 ## Unit tests only (no notebooks): the quick loop while editing src/
 test-unit: $(STAMP)

@@ -246,3 +246,21 @@ def test_corrupt_gzip_payload_is_reported(tmp_path: Path) -> None:
     path.write_bytes(bytes(payload))
     with pytest.raises(data.DataFileError, match="not a complete gzip file"):
         data.read_idx(path)
+
+
+# --- Fashion-MNIST (chapter "Fine-tuning") -------------------------------------------------------
+
+
+def test_fashion_mnist_missing_gives_one_clear_message(tmp_path: Path, no_network: None) -> None:
+    with pytest.raises(data.MNISTNotFoundError, match=r"apt install dataset-fashion-mnist"):
+        data.load_fashion_mnist(tmp_path, download=False)
+    with pytest.raises(data.MNISTNotFoundError, match=r"Offline\? Install Debian's dataset-fashion-mnist"):
+        data.load_fashion_mnist(tmp_path)
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_from_debian_is_verified_and_balanced() -> None:
+    fashion = data.load_fashion_mnist()  # verifies FASHION_IDX_SHA256
+    assert fashion.train_images.shape == (60000, 28, 28)
+    assert torch.bincount(fashion.train_labels).tolist() == [6000] * 10
+    assert torch.bincount(fashion.test_labels).tolist() == [1000] * 10

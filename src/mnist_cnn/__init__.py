@@ -10,6 +10,7 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.metrics` -- chapter "Evaluation": confusion matrix, precision/recall/F1, ROC.
 * :mod:`mnist_cnn.preprocess` -- chapter "Evaluation": your own image, prepared like MNIST.
 * :mod:`mnist_cnn.cli` -- ``python -m mnist_cnn train | evaluate | predict | bench``.
+* :mod:`mnist_cnn.finetune` -- chapter "Fine-tuning": freezing, new heads, discriminative rates, LoRA.
 * :mod:`mnist_cnn.invariance` -- chapter "Pooling": how much features move when the digit moves.
 * :mod:`mnist_cnn.plots` -- the figures every chapter draws.
 * :mod:`mnist_cnn.widgets` -- the interactive explorers of "Convolution" and "Pooling".

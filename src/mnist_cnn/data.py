@@ -47,6 +47,9 @@ __all__ = [
     "prepare_torchvision_root",
     "article_loader",
     "random_affine",
+    "FASHION_IDX_SHA256",
+    "FASHION_CLASSES",
+    "load_fashion_mnist",
 ]
 
 # split -> (images file, labels file), as named by the MNIST page and by torchvision.
@@ -153,16 +156,22 @@ def read_idx(path: str | os.PathLike[str], expected_sha256: str | None = None) -
 
 
 def _find(root: Path, name: str) -> Path | None:
-    """The first of ``name.gz``/``name`` in ``root`` or torchvision's ``root/MNIST/raw``."""
-    for folder in (root, root / "MNIST" / "raw"):
+    """The first of ``name.gz``/``name`` in ``root`` or torchvision's ``root/MNIST/raw`` (or ``FashionMNIST/raw``)."""
+    for folder in (root, root / "MNIST" / "raw", root / "FashionMNIST" / "raw"):
         for candidate in (folder / f"{name}.gz", folder / name):
             if candidate.is_file():
                 return candidate
     return None
 
 
-def load_split(split: str, root: str | os.PathLike[str] | None = None, verify: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of ``split`` ("train" or "test")."""
+def load_split(
+    split: str, root: str | os.PathLike[str] | None = None, verify: bool = True, checksums: dict[str, str] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of ``split`` ("train" or "test").
+
+    ``checksums`` (default: MNIST's ``IDX_SHA256``) are the expected SHA-256 per file name.
+    """
+    checksums = IDX_SHA256 if checksums is None else checksums
     if split not in FILES:
         raise ValueError(f"split={split!r}: expected one of {sorted(FILES)}.")
     root = Path(root) if root is not None else default_root()
@@ -174,7 +183,7 @@ def load_split(split: str, root: str | os.PathLike[str] | None = None, verify: b
                 f"{name}(.gz) not found in {root} nor in {root / 'MNIST' / 'raw'}. "
                 f"Copy the four MNIST files there, or set ${_ENV_ROOT} to the folder that holds them."
             )
-        tensors.append(read_idx(path, IDX_SHA256[name] if verify else None))
+        tensors.append(read_idx(path, checksums[name] if verify else None))
     images, labels = tensors
     if images.ndim != 3 or tuple(images.shape[1:]) != (28, 28) or labels.ndim != 1:
         raise DataFileError(
@@ -364,3 +373,51 @@ def article_loader(
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
     dataset = datasets.MNIST(root=str(root), train=train, download=True, transform=transform)
     return DataLoader(dataset, batch_size=batch_size, shuffle=train, num_workers=num_workers)
+
+
+# Fashion-MNIST (H. Xiao, K. Rasul, R. Vollgraf, Zalando Research, 2017; MIT licence): the same
+# IDX files and shapes as MNIST, ten kinds of clothing. SHA-256 of the uncompressed files.
+FASHION_IDX_SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+FASHION_CLASSES = ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+_FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist package
+
+
+def load_fashion_mnist(root: str | os.PathLike[str] | None = None, verify: bool = True, download: bool = True) -> MNIST:
+    """Fashion-MNIST as tensors, for the chapter "Fine-tuning".
+
+    Looks in ``root``, else ``$FASHION_MNIST_DATA``, else Debian's ``/usr/share/datasets/fashion-mnist``
+    (``apt install dataset-fashion-mnist``), else the repository's ``data/fashion-mnist``, where
+    torchvision downloads it if ``download`` is true; offline that fails with one message saying
+    what to install.
+    """
+    if root is not None:
+        candidates = [Path(root)]
+    else:
+        candidates = [Path(p) for p in [os.environ.get("FASHION_MNIST_DATA")] if p] + [_FASHION_DEBIAN, default_root().parent / "fashion-mnist"]
+    found = next((c for c in candidates if all(_find(c, n) is not None for ns in FILES.values() for n in ns)), None)
+    if found is None:
+        target = candidates[-1]
+        if not download:
+            raise MNISTNotFoundError(f"Fashion-MNIST not found in {', '.join(map(str, candidates))}. "
+                                     "Install Debian's dataset-fashion-mnist (apt install dataset-fashion-mnist) "
+                                     "or set $FASHION_MNIST_DATA to a folder with its four IDX files.")
+        try:
+            from torchvision.datasets import FashionMNIST
+
+            for train in (True, False):
+                FashionMNIST(str(target), train=train, download=True)
+        except Exception as exc:
+            raise MNISTNotFoundError(
+                f"Fashion-MNIST is not in {', '.join(map(str, candidates))} and downloading it with torchvision "
+                f"failed: {exc}. Offline? Install Debian's dataset-fashion-mnist (apt install dataset-fashion-mnist) "
+                "or set $FASHION_MNIST_DATA to a folder with its four IDX files."
+            ) from exc
+        found = target
+    train_images, train_labels = load_split("train", found, verify, FASHION_IDX_SHA256)
+    test_images, test_labels = load_split("test", found, verify, FASHION_IDX_SHA256)
+    return MNIST(train_images, train_labels, test_images, test_labels)
