@@ -25,9 +25,10 @@ import math
 import os
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -47,6 +48,7 @@ __all__ = [
     "prepare_torchvision_root",
     "article_loader",
     "random_affine",
+    "write_atomically",
     "FASHION_IDX_SHA256",
     "FASHION_CLASSES",
     "load_fashion_mnist",
@@ -342,17 +344,25 @@ def prepare_torchvision_root(root: str | os.PathLike[str], source: str | os.Path
                 f"{src}: SHA-256 of the uncompressed bytes is {actual}, expected {IDX_SHA256[name]}; "
                 f"nothing was written to {raw}. Replace the file with the official one."
             )
-        fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, dst)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomically(dst, lambda f, data=data: f.write(data))
     return raw
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(file)`` on a temporary file next to ``path``, flush it to disk, then rename it
+    to ``path``: readers see the old file or the complete new one, never half of one. Used for
+    the data files here and for checkpoints (:func:`mnist_cnn.training.save_checkpoint`)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
 
 
 def article_loader(

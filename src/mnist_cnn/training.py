@@ -17,7 +17,6 @@ import copy
 import dataclasses
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -340,17 +339,7 @@ def save_checkpoint(path: str | os.PathLike[str], result: FitResult, metrics: di
         "std": result.std,
         "metrics": dict(metrics or {}),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return data.write_atomically(path, lambda f: torch.save(payload, f))
 
 
 def load_checkpoint(
