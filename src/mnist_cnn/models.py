@@ -176,6 +176,7 @@ class ExamplesNet(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 32, 3, 1)  # (N, 32, 26, 26)
         self.conv2 = nn.Conv2d(32, 64, 3, 1)  # (N, 64, 24, 24)
+        self.pool = nn.MaxPool2d(2)  # (N, 64, 12, 12); the original calls F.max_pool2d, the same operation
         self.dropout1 = nn.Dropout(0.25)
         self.dropout2 = nn.Dropout(0.5)
         self.fc1 = nn.Linear(9216, 128)  # 64 * 12 * 12 -> 128
@@ -183,7 +184,7 @@ class ExamplesNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, 1, 28, 28)
         x = F.relu(self.conv1(x))  # (N, 32, 26, 26)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (N, 64, 12, 12)
+        x = self.pool(F.relu(self.conv2(x)))  # (N, 64, 12, 12)
         x = torch.flatten(self.dropout1(x), 1)  # (N, 9216)
         x = self.dropout2(F.relu(self.fc1(x)))  # (N, 128)
         return self.fc2(x)  # (N, 10) logits
