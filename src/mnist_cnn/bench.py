@@ -183,11 +183,7 @@ def train_recipe(name: str, target: float = 0.99, max_epochs: int | None = None,
             reached = elapsed
         return reached is not None
 
-    if config.normalization == "article":
-        state["mean"], state["std"] = training.ARTICLE_MEAN_STD
-    else:
-        train_idx, _ = data.train_val_split(60000, config.n_val, config.seed)
-        state["mean"], state["std"] = data.compute_mean_std(mnist.train_images[train_idx])
+    state["mean"], state["std"] = training.normalization(config, mnist)  # what fit will use
     result = training.fit(config, mnist, progress=progress, on_epoch_end=after_epoch)
     return RecipeResult(name, len(result.history), result.train_seconds, last_acc, reached)
 

@@ -36,6 +36,7 @@ __all__ = [
     "CheckpointError",
     "resolve_device",
     "build_model",
+    "normalization",
     "fit",
     "evaluate",
     "predict_logits",
@@ -230,6 +231,17 @@ def evaluate(
     return float(loss), float(acc)
 
 
+def normalization(config: TrainConfig, mnist: data.MNIST) -> tuple[float, float]:
+    """The (mean, std) a run of ``config`` normalises with: the article's 0.5/0.5, or measured on
+    exactly the images it trains on (the validation images and anything outside the subset excluded)."""
+    if config.normalization == "article":
+        return ARTICLE_MEAN_STD
+    train_idx, _ = data.train_val_split(mnist.train_images.shape[0], config.n_val, config.seed)
+    if config.train_subset is not None:
+        train_idx = train_idx[: config.train_subset]
+    return data.compute_mean_std(mnist.train_images[train_idx])
+
+
 def fit(
     config: TrainConfig,
     mnist: data.MNIST | None = None,
@@ -255,10 +267,7 @@ def fit(
         train_idx = train_idx[: config.train_subset]
     train_x, train_y = mnist.train_images[train_idx].to(device), mnist.train_labels[train_idx].to(device)  # (N, 28, 28) uint8
     val_x, val_y = mnist.train_images[val_idx], mnist.train_labels[val_idx]
-    if config.normalization == "article":
-        mean, std = ARTICLE_MEAN_STD
-    else:
-        mean, std = data.compute_mean_std(mnist.train_images[train_idx])
+    mean, std = normalization(config, mnist)
 
     model = build_model(config).to(device)
     if config.channels_last:
