@@ -6,10 +6,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+VENDOR_STAMP := _vendor/.installed-stamp
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: install test test-slow test-unit book bench notebooks clean fashion-data
+.PHONY: install test test-slow test-unit book browser-test vendor chromium bench notebooks clean fashion-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +24,7 @@ install: $(STAMP)
 ## Unit tests + the notebooks that do not train networks, re-executed and compared with their
 ## stored outputs (pytest --nbval); about a minute and a half
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not browser"
 
 ## The notebooks that train networks (Training, Evaluation, Overfitting, Fine-tuning), under
 ## nbval: several minutes
@@ -44,11 +45,39 @@ fashion-data:
 
 ## Unit tests only (no notebooks): the quick loop while editing src/
 test-unit: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -m "not browser"
 
-## The HTML book in _build/html/; any warning fails the build
-book: $(STAMP)
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+## The HTML book in _build/html/; any warning fails the build. It reads with no network:
+## MathJax, the widget manager and the diagram renderer come from npm (package-lock.json).
+## --all: Sphinx skips copying static files when no page changed
+book: $(STAMP) $(VENDOR_STAMP)
+	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+
+## Open every page of _build/html in headless Chromium from file:// with the network cut off;
+## screenshots land in _build/screenshots/
+browser-test: $(STAMP) chromium
+	$(PY) -m pytest -m browser
+
+## What the HTML serves itself, from the npm registry at build time (not committed)
+$(VENDOR_STAMP): package.json package-lock.json assets/require-config.js | chromium
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	rm -rf _vendor && mkdir -p _vendor/mathjax/output/chtml/fonts _vendor/@jupyter-widgets/html-manager/dist
+	cp node_modules/mathjax/es5/tex-mml-chtml.js _vendor/mathjax/
+	cp -r node_modules/mathjax/es5/input _vendor/mathjax/
+	cp -r node_modules/mathjax/es5/output/chtml/fonts/woff-v2 _vendor/mathjax/output/chtml/fonts/
+	cp node_modules/requirejs/require.js _vendor/
+	find node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f ! -name '*.map' \
+	  ! -name embed.js ! -name libembed-amd.js -exec cp {} _vendor/@jupyter-widgets/html-manager/dist/ \;
+	touch $(VENDOR_STAMP)
+
+vendor: $(VENDOR_STAMP)
+
+## Debian's Chromium: renders the diagrams at build time and runs the browser test
+chromium:
+	@if [ -x /usr/bin/chromium ]; then true; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -q chromium chromium-driver >/dev/null; \
+	else echo "error: /usr/bin/chromium not found; install Debian's chromium (sudo apt install chromium)" >&2; exit 2; fi
 
 ## Throughput of the data pipelines (figures quoted in the chapter "Data")
 bench: $(STAMP)
@@ -61,4 +90,4 @@ notebooks: $(STAMP)
 	  echo "$$nb: $$(( $$(date +%s) - start )) s"; done
 
 clean:
-	rm -rf _build
+	rm -rf _build _vendor
