@@ -37,3 +37,33 @@ def test_pool_explorer_follows_the_controls(mnist: data.MNIST) -> None:
     ex.stride.value = 1
     assert ex.pooled.shape == (26, 26)
     torch.testing.assert_close(ex.pooled, F.avg_pool2d(digit(mnist, 0), 3, 1)[0, 0], atol=1e-6, rtol=0)
+
+
+def test_digit_upload_reads_an_upload_like_the_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+
+    from mnist_cnn import preprocess, training
+    from mnist_cnn.models import BookCNN
+    from mnist_cnn.widgets import DigitUpload
+
+    torch.manual_seed(0)
+    model = BookCNN().eval()
+    upload = DigitUpload(model, 0.1307, 0.3081, draw=True)
+    picture = Image.new("L", (90, 120), 230)
+    picture.paste(40, (40, 20, 52, 100))  # a dark vertical bar on light paper: a "1"
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    picture.save(tmp_path / "one.png")
+    upload.show(({"name": "one.png", "content": memoryview(buffer.getvalue())},))
+    expected_digit = preprocess.load_digit(tmp_path / "one.png")  # the CLI's path
+    torch.testing.assert_close(upload.digit, expected_digit)
+    expected = torch.softmax(training.predict_logits(model, expected_digit[None], 0.1307, 0.3081), dim=1)[0]
+    torch.testing.assert_close(upload.probabilities, expected)
+    assert upload.message.value.startswith(f"one.png: the network reads a {int(expected.argmax())}")
+    assert upload.image.value[:4] == b"\x89PNG"
+    # a file that is not an image: one message, the last result kept
+    upload.show(({"name": "notes.txt", "content": b"not an image"},))
+    assert upload.message.value.startswith("notes.txt: not an image that can be read")
+    torch.testing.assert_close(upload.digit, expected_digit)

@@ -1,6 +1,6 @@
 """Figures the book draws, so every chapter plots the same way.
 
-Used by the chapters "Data", "Convolution" and "Pooling".
+Used by the chapters "Data", "Convolution", "Pooling", "Evaluation" and "Applications and outlook".
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from matplotlib.patches import Rectangle
 import torch
 from matplotlib.figure import Figure
 
-__all__ = ["digit_grid", "class_counts", "image_table", "sliding_window", "pool_routing", "confusion_heatmap", "roc_plot"]
+__all__ = ["digit_grid", "class_counts", "image_table", "sliding_window", "pool_routing", "confusion_heatmap", "roc_plot", "digit_probabilities", "explanations"]
 
 
 def digit_grid(
@@ -174,4 +174,49 @@ def roc_plot(curves: Sequence, zoom: float = 0.05) -> Figure:
     axes[0].set_title("one-vs-rest ROC curves", fontsize=10)
     axes[1].set_title("the top-left corner", fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def digit_probabilities(digit: torch.Tensor, probabilities: torch.Tensor, title: str = "") -> Figure:
+    """The 28x28 digit the network sees ``(28, 28)`` beside its ten class probabilities ``(10,)``."""
+    fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(5.2, 2.2), gridspec_kw={"width_ratios": [1, 1.6]})
+    ax_img.imshow(digit.detach().cpu().float(), cmap="gray_r")
+    ax_img.set_xticks([])
+    ax_img.set_yticks([])
+    ax_img.set_title(title or "what the network sees", fontsize=9)
+    p = probabilities.detach().cpu().float().numpy()
+    colours = ["tab:blue" if i == int(p.argmax()) else "tab:gray" for i in range(len(p))]
+    ax_bar.bar(range(len(p)), p, color=colours)
+    ax_bar.set_xticks(range(len(p)))
+    ax_bar.set_ylim(0, 1)
+    ax_bar.set_title("probability per class", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def explanations(
+    images: torch.Tensor,  # (N, 28, 28)
+    maps: Sequence[tuple[str, torch.Tensor]],  # (title, (N, 28, 28)) per column
+    row_titles: Sequence[str] | None = None,
+    size: float = 1.5,
+) -> Figure:
+    """Each image with heat maps laid over it (saliency, Grad-CAM ...), one column per method."""
+    n = images.shape[0]
+    fig, axes = plt.subplots(n, 1 + len(maps), figsize=((1 + len(maps)) * size, n * size), squeeze=False)
+    for r in range(n):
+        img = images[r].detach().cpu().float()
+        axes[r][0].imshow(img, cmap="gray_r")
+        for c, (title, heat) in enumerate(maps, start=1):
+            axes[r][c].imshow(img, cmap="gray_r")
+            axes[r][c].imshow(heat[r].detach().cpu().float(), cmap="inferno", alpha=0.6)
+            if r == 0:
+                axes[r][c].set_title(title, fontsize=9)
+        if r == 0:
+            axes[r][0].set_title("digit", fontsize=9)
+        if row_titles is not None:
+            axes[r][0].set_ylabel(row_titles[r], fontsize=9)
+        for ax in axes[r]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout(pad=0.3)
     return fig

@@ -9,6 +9,7 @@ unlike anything it was trained on.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ImageInputError", "load_grey", "to_mnist", "load_digit"]
+__all__ = ["ImageInputError", "load_grey", "grey_from_bytes", "to_mnist", "load_digit"]
 
 
 class ImageInputError(ValueError):
@@ -28,8 +29,17 @@ def load_grey(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ImageInputError(f"{path}: no such file. Give the path of a PNG or JPEG image of one digit.")
+    return _grey(path, str(path))
+
+
+def grey_from_bytes(content: bytes, name: str = "image") -> np.ndarray:
+    """:func:`load_grey` for the bytes of an image file (an upload); ``name`` appears in messages."""
+    return _grey(io.BytesIO(content), name)
+
+
+def _grey(source: Path | io.BytesIO, name: str) -> np.ndarray:
     try:
-        with Image.open(path) as img:
+        with Image.open(source) as img:
             img.load()
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 rgba = img.convert("RGBA")
@@ -37,7 +47,7 @@ def load_grey(path: str | os.PathLike[str]) -> np.ndarray:
                 img = Image.alpha_composite(background, rgba)
             grey = img.convert("L")
     except (UnidentifiedImageError, OSError) as exc:
-        raise ImageInputError(f"{path}: not an image that can be read ({type(exc).__name__}). Give a PNG or JPEG file.") from None
+        raise ImageInputError(f"{name}: not an image that can be read ({type(exc).__name__}). Give a PNG or JPEG file.") from None
     return np.asarray(grey, dtype=np.float32) / 255.0
 
 

@@ -1,4 +1,5 @@
-"""Interactive explorers for the chapters "Convolution" and "Pooling" (ipywidgets).
+"""Interactive explorers for the chapters "Convolution" and "Pooling", and the digit upload of
+"Applications and outlook" (ipywidgets).
 
 Each explorer keeps its last result as an attribute (``feature_map``, ``pooled``) so the tests can
 check it against ``torch.nn.functional``; the chapters show a static figure beside each explorer
@@ -14,9 +15,9 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from mnist_cnn import ops, plots
+from mnist_cnn import ops, plots, preprocess, training
 
-__all__ = ["ConvExplorer", "PoolExplorer"]
+__all__ = ["ConvExplorer", "PoolExplorer", "DigitUpload"]
 
 
 def _png(fig: Figure) -> bytes:
@@ -112,4 +113,48 @@ class PoolExplorer:
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = f"PoolExplorer(digit={self.digit.value}, window={self.size.value}, stride={self.stride.value}, {self.mode.value})"
+        return bundle
+
+
+class DigitUpload:
+    """Upload a photo or scan of one handwritten digit and see what the network reads.
+
+    The image goes through :func:`mnist_cnn.preprocess.to_mnist`, the same steps as
+    ``python -m mnist_cnn predict``; the widget shows the 28x28 digit the network sees and the ten
+    probabilities. A file that is not an image gives one message and changes nothing else.
+    """
+
+    def __init__(self, model: torch.nn.Module, mean: float, std: float, draw: bool = True) -> None:
+        self.model, self.mean, self.std, self.draw = model, mean, std, draw
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="digit image")
+        self.message = w.Label("Choose a PNG or JPEG of one digit, dark on light or light on dark.")
+        self.image = w.Image(format="png")
+        self.digit = torch.empty(0)
+        self.probabilities = torch.empty(0)
+        self.upload.observe(lambda change: self.show(change["new"]), names="value")
+        self.widget = w.VBox([self.upload, self.message, self.image])
+
+    def show(self, files: object) -> None:
+        """Read the uploaded file (ipywidgets 8 gives a tuple of dicts with ``name`` and ``content``)."""
+        if not files:
+            return
+        upload = list(files)[0]  # type: ignore[call-overload]
+        name = upload.get("name", "upload")
+        try:
+            grey = preprocess.grey_from_bytes(bytes(upload["content"]), name)  # (H, W) in [0, 1]
+            digit = preprocess.to_mnist(grey)  # (28, 28) uint8
+        except preprocess.ImageInputError as exc:
+            self.message.value = str(exc)
+            return
+        self.digit = digit
+        self.probabilities = torch.softmax(training.predict_logits(self.model, digit[None], self.mean, self.std), dim=1)[0]  # (10,)
+        guess = int(self.probabilities.argmax())
+        self.message.value = f"{name}: the network reads a {guess} (probability {float(self.probabilities[guess]):.2f})"
+        if self.draw:
+            fig = plots.digit_probabilities(digit, self.probabilities)
+            self.image.value = _png(fig)
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = "DigitUpload()"
         return bundle

@@ -1,0 +1,89 @@
+"""Take a trained network out of Python's training loop (chapter "Applications and outlook").
+
+- :func:`export_torchscript`: a traced TorchScript file, loadable with ``torch.jit.load`` (also from
+  C++/LibTorch) without this package.
+- :func:`export_onnx`: an ONNX file (PyTorch's ``torch.export``-based exporter, any batch size),
+  run by ONNX Runtime (:func:`onnx_logits`) or any other ONNX engine.
+
+Both take the model as it is used for inference: eval mode, inputs already normalised,
+``(N, 1, 28, 28)`` float32 -> ``(N, 10)`` logits. ``tests/test_deploy.py`` checks that every exported
+file gives PyTorch's logits (to float32 rounding) for batch sizes it was not traced with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from mnist_cnn.data import write_atomically
+
+__all__ = ["export_torchscript", "export_onnx", "onnx_logits", "torchscript_logits"]
+
+
+def _example(example: torch.Tensor | None) -> torch.Tensor:
+    x = torch.zeros(2, 1, 28, 28) if example is None else example.detach().float()
+    if x.ndim != 4:
+        raise ValueError(f"example: expected a batch (N, C, H, W), got shape {tuple(x.shape)}")
+    return x.contiguous()
+
+
+def _write(path: str | os.PathLike[str], payload: bytes) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomically(target, lambda f: f.write(payload))
+
+
+def export_torchscript(model: nn.Module, path: str | os.PathLike[str], example: torch.Tensor | None = None) -> Path:
+    """Trace ``model`` (in eval mode, on the CPU) with ``example`` ``(N, 1, 28, 28)`` and save it to ``path``."""
+    model = model.eval().cpu()
+    x = _example(example)
+    with warnings.catch_warnings():  # torch.jit is in maintenance mode; the file format stays readable
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        traced = torch.jit.trace(model, x)
+        buffer = io.BytesIO()
+        torch.jit.save(traced, buffer)
+    return _write(path, buffer.getvalue())
+
+
+def torchscript_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.Tensor:
+    """Logits ``(N, 10)`` of the TorchScript file at ``path`` for normalised images ``x`` ``(N, 1, 28, 28)``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        loaded = torch.jit.load(str(path), map_location="cpu")
+    with torch.inference_mode():
+        return loaded(x.float())
+
+
+def export_onnx(model: nn.Module, path: str | os.PathLike[str], example: torch.Tensor | None = None) -> Path:
+    """Export ``model`` to ONNX at ``path`` with a dynamic batch dimension (input "images", output "logits")."""
+    model = model.eval().cpu()
+    x = _example(example)
+    batch = torch.export.Dim("batch", min=1)
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # the exporter narrates each pass
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            model, (x,), dynamo=True, input_names=["images"], output_names=["logits"],
+            dynamic_shapes=({0: batch},), verbose=False,
+        )
+    assert program is not None
+    return _write(path, program.model_proto.SerializeToString())
+
+
+def onnx_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.Tensor:
+    """Logits ``(N, 10)`` of the ONNX file at ``path``, computed by ONNX Runtime on the CPU."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    (logits,) = session.run(["logits"], {"images": np.ascontiguousarray(x.detach().cpu().float().numpy())})
+    return torch.from_numpy(logits)

@@ -1,0 +1,94 @@
+"""Why did the network say "7"? Saliency maps and Grad-CAM (chapter "Applications and outlook").
+
+Both are gradients of one class score with respect to something the network computed:
+
+- **Saliency** (Simonyan et al. 2014): ``|∂ z_c / ∂ x|`` per input pixel — which pixels would change
+  the score ``z_c`` most if nudged.
+- **Grad-CAM** (Selvaraju et al. 2017): for the feature maps ``A`` of one convolution layer,
+  ``α_k = mean_{i,j} ∂ z_c / ∂ A_k[i, j]`` and ``L = ReLU(Σ_k α_k A_k)``, upsampled to the input size
+  — which regions of the image the class evidence in that layer comes from.
+
+``tests/test_explain.py`` checks both against closed forms (a linear model's saliency is its weight;
+for convolution → global average pooling → linear, Grad-CAM equals CAM, ``Σ_k w_ck A_k / (h w)``)
+and against autograd.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["saliency", "GradCAM", "grad_cam"]
+
+
+def _targets(logits: torch.Tensor, target: int | torch.Tensor | None) -> torch.Tensor:
+    n = logits.shape[0]
+    if target is None:
+        return logits.argmax(dim=1)  # (N,) the predicted class
+    t = torch.as_tensor(target, device=logits.device).long().reshape(-1)
+    if t.numel() == 1:
+        t = t.expand(n)
+    if t.shape != (n,) or int(t.min()) < 0 or int(t.max()) >= logits.shape[1]:
+        raise ValueError(f"target: expected a class in 0..{logits.shape[1] - 1} or one per image ({n}), got {target!r}")
+    return t
+
+
+def saliency(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | None = None) -> torch.Tensor:
+    """``|∂ z_c / ∂ x|`` for each image, maximum over channels: ``(N, C, H, W)`` -> ``(N, H, W)``.
+
+    ``target``: the class ``c`` (one for all, or one per image); default the predicted class.
+    The model is used in eval mode and its parameters get no gradient.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"x: expected a batch (N, C, H, W), got shape {tuple(x.shape)}")
+    was_training = model.training
+    model.eval()
+    x = x.detach().clone().requires_grad_(True)  # (N, C, H, W)
+    logits = model(x)  # (N, classes)
+    t = _targets(logits, target)
+    (grad,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), x)  # (N, C, H, W)
+    model.train(was_training)
+    return grad.abs().amax(dim=1)  # (N, H, W)
+
+
+@dataclass
+class GradCAM:
+    """Grad-CAM of one layer for a batch: ``heatmap`` ``(N, H, W)`` in [0, 1] at input size,
+    ``cam`` ``(N, h, w)`` at the layer's size (before normalising), ``weights`` ``α`` ``(N, K)``,
+    and the class ``target`` ``(N,)`` explained."""
+
+    heatmap: torch.Tensor
+    cam: torch.Tensor
+    weights: torch.Tensor
+    target: torch.Tensor
+
+
+def grad_cam(model: nn.Module, x: torch.Tensor, layer: nn.Module, target: int | torch.Tensor | None = None) -> GradCAM:
+    """Grad-CAM of ``layer`` (a module whose output is ``(N, K, h, w)`` feature maps) for images ``x``."""
+    if x.ndim != 4:
+        raise ValueError(f"x: expected a batch (N, C, H, W), got shape {tuple(x.shape)}")
+    if not any(m is layer for m in model.modules()):
+        raise ValueError("layer: not a module of this model; pass e.g. model.features[-1]")
+    captured: list[torch.Tensor] = []
+    handle = layer.register_forward_hook(lambda _m, _i, out: captured.append(out))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            logits = model(x.detach())  # (N, classes)
+    finally:
+        handle.remove()
+        model.train(was_training)
+    if len(captured) != 1 or captured[0].ndim != 4:
+        raise ValueError("layer: expected it to run once and output feature maps (N, K, h, w)")
+    activations = captured[0]  # (N, K, h, w)
+    t = _targets(logits, target)
+    (grads,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), activations)  # (N, K, h, w)
+    weights = grads.mean(dim=(2, 3))  # (N, K): α_k, the average gradient of each map
+    cam = F.relu((weights[:, :, None, None] * activations).sum(dim=1)).detach()  # (N, h, w)
+    up = F.interpolate(cam[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]  # (N, H, W)
+    peak = up.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
+    return GradCAM(heatmap=up / peak, cam=cam, weights=weights.detach(), target=t)

@@ -1,0 +1,113 @@
+"""Saliency and Grad-CAM against closed forms and autograd; exported models against PyTorch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnist_cnn import deploy, explain
+from mnist_cnn.models import BookCNN, LeNet5
+
+
+def test_saliency_of_a_linear_model_is_its_weight() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
+    x = torch.randn(5, 1, 28, 28)
+    target = torch.tensor([0, 3, 9, 2, 2])
+    got = explain.saliency(model, x, target)  # (5, 28, 28)
+    expected = model[1].weight[target].abs().reshape(5, 28, 28)
+    torch.testing.assert_close(got, expected)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_saliency_defaults_to_the_predicted_class_and_matches_autograd() -> None:
+    torch.manual_seed(1)
+    model = LeNet5().eval()
+    x = torch.randn(3, 1, 28, 28)
+    got = explain.saliency(model, x)
+    for i in range(3):
+        xi = x[i : i + 1].clone().requires_grad_(True)
+        logits = model(xi)
+        logits[0, logits.argmax()].backward()
+        torch.testing.assert_close(got[i], xi.grad[0, 0].abs())
+
+
+class GapNet(nn.Module):
+    """convolution -> ReLU -> global average pooling -> linear: the architecture of CAM."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU())
+        self.fc = nn.Linear(6, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x).mean(dim=(2, 3)))
+
+
+def test_grad_cam_equals_cam_for_global_average_pooling() -> None:
+    torch.manual_seed(2)
+    model = GapNet()
+    x = torch.randn(4, 1, 28, 28)
+    result = explain.grad_cam(model, x, model.conv, target=7)
+    maps = model.conv(x)  # (4, 6, 24, 24)
+    h, w = maps.shape[-2:]
+    # CAM (Zhou et al. 2016): sum_k w_ck A_k; Grad-CAM's weights are w_ck / (h w)
+    torch.testing.assert_close(result.weights, model.fc.weight[7].expand(4, 6) / (h * w))
+    cam = F.relu((model.fc.weight[7][None, :, None, None] * maps).sum(1)) / (h * w)
+    torch.testing.assert_close(result.cam, cam.detach())
+    assert result.heatmap.shape == (4, 28, 28)
+    assert float(result.heatmap.max()) == pytest.approx(1.0)
+    assert float(result.heatmap.min()) >= 0.0
+
+
+def test_grad_cam_of_the_book_network_matches_autograd_by_hand() -> None:
+    torch.manual_seed(3)
+    model = BookCNN().eval()
+    x = torch.randn(2, 1, 28, 28)
+    layer = model.features[-1]
+    result = explain.grad_cam(model, x, layer)
+    with torch.enable_grad():
+        maps = model.features(x).detach().requires_grad_(True)  # (2, 32, 7, 7)
+        logits = model.classifier(maps)
+        target = logits.argmax(1)
+        (grads,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), maps)
+    alpha = grads.mean(dim=(2, 3))
+    torch.testing.assert_close(result.target, target)
+    torch.testing.assert_close(result.weights, alpha)
+    torch.testing.assert_close(result.cam, F.relu((alpha[:, :, None, None] * maps).sum(1)).detach())
+
+
+def test_explain_rejects_bad_arguments() -> None:
+    model = BookCNN().eval()
+    with pytest.raises(ValueError, match="x: expected a batch"):
+        explain.saliency(model, torch.zeros(28, 28))
+    with pytest.raises(ValueError, match="target: expected a class in 0..9"):
+        explain.saliency(model, torch.zeros(1, 1, 28, 28), target=10)
+    with pytest.raises(ValueError, match="layer: not a module of this model"):
+        explain.grad_cam(model, torch.zeros(1, 1, 28, 28), nn.ReLU())
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+def test_exported_model_gives_pytorchs_logits_for_any_batch_size(tmp_path, fmt: str) -> None:
+    torch.manual_seed(4)
+    model = BookCNN().eval()
+    # give batch norm non-trivial statistics, as after training
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    path = tmp_path / f"model.{fmt}"
+    if fmt == "onnx":
+        deploy.export_onnx(model, path, torch.randn(2, 1, 28, 28))
+        run = deploy.onnx_logits
+    else:
+        deploy.export_torchscript(model, path, torch.randn(2, 1, 28, 28))
+        run = deploy.torchscript_logits
+    assert not list(tmp_path.glob("*.part"))
+    for n in (1, 7, 64):
+        x = torch.randn(n, 1, 28, 28)
+        with torch.no_grad():
+            expected = model(x)
+        torch.testing.assert_close(run(path, x), expected, rtol=1e-4, atol=1e-5)
