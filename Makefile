@@ -68,6 +68,8 @@ $(VENDOR_STAMP): package.json package-lock.json assets/require-config.js | chrom
 	cp node_modules/requirejs/require.js _vendor/
 	find node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f ! -name '*.map' \
 	  ! -name embed.js ! -name libembed-amd.js -exec cp {} _vendor/@jupyter-widgets/html-manager/dist/ \;
+	# the FileUpload widget's icon font is looked up one level higher (the chunk's public path)
+	cp node_modules/@jupyter-widgets/html-manager/dist/*.{woff2,woff,ttf} _vendor/@jupyter-widgets/
 	touch $(VENDOR_STAMP)
 
 vendor: $(VENDOR_STAMP)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-SLOW_NOTEBOOKS = {"training.ipynb", "evaluation.ipynb", "overfitting.ipynb", "finetune.ipynb"}
+SLOW_NOTEBOOKS = {"training.ipynb", "evaluation.ipynb", "overfitting.ipynb", "finetune.ipynb", "applications.ipynb"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -29,3 +29,12 @@ def test_images_per_second_rejects_nonpositive_counts() -> None:
 
 def test_ratio_is_tensor_over_torchvision() -> None:
     assert bench.DataThroughput(torchvision_ips=2_000.0, tensor_ips=90_000.0, batch_size=64).ratio == 45.0
+
+
+def test_cpu_has_bf16_reads_the_cpu_flags() -> None:
+    from mnist_cnn.bench import cpu_has_bf16
+
+    assert cpu_has_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile\n") is True
+    assert cpu_has_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n") is False
+    assert cpu_has_bf16("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n") is True  # Arm
+    assert cpu_has_bf16("") is False

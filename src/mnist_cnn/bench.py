@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ import torch
 
 from mnist_cnn import data, ops
 
-__all__ = ["images_per_second", "DataThroughput", "data_throughput", "conv_timings", "step_seconds", "RECIPES", "RecipeResult", "train_recipe", "main"]
+__all__ = ["images_per_second", "DataThroughput", "data_throughput", "conv_timings", "cpu_has_bf16", "step_seconds", "RECIPES", "RecipeResult", "train_recipe", "main"]
 
 
 def images_per_second(make_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]], n_images: int) -> float:
@@ -94,6 +95,22 @@ def conv_timings(
                 times.append(time.perf_counter() - start)
             result[name] = sorted(times)[len(times) // 2]
     return result
+
+
+def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU has bfloat16 arithmetic (x86 AVX-512 BF16 or AMX-BF16, Arm BF16), read
+    from ``/proc/cpuinfo`` (False where that file does not exist)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    flags = set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):
+            flags.update(value.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
 def step_seconds(

@@ -24,7 +24,7 @@ from torch import nn
 
 from mnist_cnn.data import write_atomically
 
-__all__ = ["export_torchscript", "export_onnx", "onnx_logits", "torchscript_logits"]
+__all__ = ["export_torchscript", "load_torchscript", "torchscript_logits", "export_onnx", "onnx_logits"]
 
 
 def _example(example: torch.Tensor | None) -> torch.Tensor:
@@ -53,12 +53,17 @@ def export_torchscript(model: nn.Module, path: str | os.PathLike[str], example: 
     return _write(path, buffer.getvalue())
 
 
-def torchscript_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.Tensor:
-    """Logits ``(N, 10)`` of the TorchScript file at ``path`` for normalised images ``x`` ``(N, 1, 28, 28)``."""
-    with warnings.catch_warnings():
+def load_torchscript(path: str | os.PathLike[str]) -> torch.jit.ScriptModule:
+    """The TorchScript module saved at ``path``, on the CPU."""
+    with warnings.catch_warnings():  # torch.jit.load warns that torch.jit is in maintenance mode
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        loaded = torch.jit.load(str(path), map_location="cpu")
+        return torch.jit.load(str(path), map_location="cpu")
+
+
+def torchscript_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.Tensor:
+    """Logits ``(N, 10)`` of the TorchScript file at ``path`` for normalised images ``x`` ``(N, 1, 28, 28)``."""
+    loaded = load_torchscript(path)
     with torch.inference_mode():
         return loaded(x.float())
 

@@ -180,12 +180,12 @@ def roc_plot(curves: Sequence, zoom: float = 0.05) -> Figure:
 def digit_probabilities(digit: torch.Tensor, probabilities: torch.Tensor, title: str = "") -> Figure:
     """The 28x28 digit the network sees ``(28, 28)`` beside its ten class probabilities ``(10,)``."""
     fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(5.2, 2.2), gridspec_kw={"width_ratios": [1, 1.6]})
-    ax_img.imshow(digit.detach().cpu().float(), cmap="gray_r")
+    ax_img.imshow(digit.detach().cpu().float().numpy(), cmap="gray_r", vmin=0)
     ax_img.set_xticks([])
     ax_img.set_yticks([])
     ax_img.set_title(title or "what the network sees", fontsize=9)
     p = probabilities.detach().cpu().float().numpy()
-    colours = ["tab:blue" if i == int(p.argmax()) else "tab:gray" for i in range(len(p))]
+    colours = ["tab:blue" if i == int(p.argmax()) and p.max() > 0 else "tab:gray" for i in range(len(p))]
     ax_bar.bar(range(len(p)), p, color=colours)
     ax_bar.set_xticks(range(len(p)))
     ax_bar.set_ylim(0, 1)
@@ -204,11 +204,11 @@ def explanations(
     n = images.shape[0]
     fig, axes = plt.subplots(n, 1 + len(maps), figsize=((1 + len(maps)) * size, n * size), squeeze=False)
     for r in range(n):
-        img = images[r].detach().cpu().float()
+        img = images[r].detach().cpu().float().numpy()
         axes[r][0].imshow(img, cmap="gray_r")
         for c, (title, heat) in enumerate(maps, start=1):
             axes[r][c].imshow(img, cmap="gray_r")
-            axes[r][c].imshow(heat[r].detach().cpu().float(), cmap="inferno", alpha=0.6)
+            axes[r][c].imshow(heat[r].detach().cpu().float().numpy(), cmap="inferno", alpha=0.6)
             if r == 0:
                 axes[r][c].set_title(title, fontsize=9)
         if r == 0:

@@ -131,6 +131,8 @@ class DigitUpload:
         self.image = w.Image(format="png")
         self.digit = torch.empty(0)
         self.probabilities = torch.empty(0)
+        if draw:  # an empty chart until the first upload (an empty Image widget is a broken image)
+            self.image.value = _png(plots.digit_probabilities(torch.zeros(28, 28), torch.zeros(10), title="no digit yet"))
         self.upload.observe(lambda change: self.show(change["new"]), names="value")
         self.widget = w.VBox([self.upload, self.message, self.image])
 
