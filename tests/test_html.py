@@ -126,6 +126,7 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
           widget_views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
           widgets_drawn: document.querySelectorAll('.jupyter-widgets.widget-container, .widget-box').length,
           widget_errors: document.querySelectorAll('.jupyter-widgets-error-widget, .widget-error').length,
+          launch: [...document.querySelectorAll('a[href*="colab.research.google.com"], a[href*="mybinder.org"]')].map(a => a.href),
         };
     }"""
     )
@@ -149,4 +150,7 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
         for link in re.findall(r'xlink:href="([^"#]+)"', svg.read_text()):  # resolved from the page
             assert ((HTML / page).parent / link).is_file(), f"{page}: diagram link {link} leads nowhere"
     assert report["widgets_drawn"] >= (1 if report["widget_views"] else 0), f"{page}: widgets not drawn"
+    if (ROOT / page.replace(".html", ".ipynb")).is_file():  # a chapter that is a notebook: open it live
+        assert any("colab.research.google.com" in u for u in report["launch"]), f"{page}: no Colab launch button"
+        assert any("mybinder.org" in u for u in report["launch"]), f"{page}: no Binder launch button"
     assert report["widget_errors"] == 0, f"{page}: {report['widget_errors']} widget(s) failed to render"
