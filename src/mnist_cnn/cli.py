@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from mnist_cnn import bench, data, metrics, preprocess, training
+from mnist_cnn import bench, data, distributed, metrics, preprocess, training
 
 __all__ = ["main"]
 
@@ -25,20 +25,30 @@ def _train(args: argparse.Namespace) -> int:
         model=args.model, optimizer=args.optimizer, lr=args.lr, schedule=args.schedule, batch_size=args.batch_size,
         epochs=args.epochs, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, augment=args.augment,
         seed=args.seed, device=args.device, amp=args.amp, channels_last=not args.no_channels_last, patience=args.patience,
-        threads=args.threads,
+        threads=args.threads, train_subset=args.train_subset,
     )
     mnist = data.load_mnist()
-    device = training.resolve_device(config.device)
-    print(f"training {config.model} for {config.epochs} epochs on {device} ({torch.get_num_threads()} threads)")
-    result = training.fit(config, mnist, progress=not args.quiet)
-    test_loss, test_acc = training.evaluate(result.model, mnist.test_images, mnist.test_labels, result.mean, result.std)
-    last = result.history[-1]
-    summary = {"val_acc": last.val_acc, "val_loss": last.val_loss, "test_acc": test_acc, "test_loss": test_loss,
-               "train_seconds": result.train_seconds}
-    path = training.save_checkpoint(args.out, result, summary)
-    print(f"trained {len(result.history)} epochs in {result.train_seconds:.1f} s; validation accuracy {last.val_acc:.4f}; "
-          f"test accuracy {test_acc:.4f} (loss {test_loss:.4f})")
-    print(f"checkpoint: {path}")
+    ctx, device = distributed.context(training.resolve_device(config.device))
+    say = print if ctx.is_main else (lambda *a, **k: None)  # under torchrun only rank 0 talks
+    processes = f", {ctx.world_size} processes" if ctx.active else ""
+    say(f"training {config.model} for {config.epochs} epochs on {device} ({torch.get_num_threads()} threads{processes})")
+    state = args.state if args.state is not None else args.out.with_name(args.out.name + ".state")
+    try:
+        result = training.fit(config, mnist, progress=not args.quiet and ctx.is_main, state_path=state,
+                              save_every=args.save_every, resume=args.resume)
+        test_loss, test_acc = training.evaluate(result.model, mnist.test_images, mnist.test_labels, result.mean, result.std, device=device)
+        last = result.history[-1]
+        summary = {"val_acc": last.val_acc, "val_loss": last.val_loss, "test_acc": test_acc, "test_loss": test_loss,
+                   "train_seconds": result.train_seconds}
+        if ctx.is_main:
+            path = training.save_checkpoint(args.out, result, summary)
+        say(f"trained {len(result.history)} epochs in {result.train_seconds:.1f} s; validation accuracy {last.val_acc:.4f}; "
+            f"test accuracy {test_acc:.4f} (loss {test_loss:.4f})")
+        if ctx.is_main:
+            say(f"checkpoint: {path}")
+        distributed.barrier(ctx)
+    finally:
+        distributed.shutdown()
     return 0
 
 
@@ -100,7 +110,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--amp", default="off", choices=["off", "bf16", "fp16"])
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--train-subset", type=int, default=None, help="train on only the first N training images")
     p.add_argument("--out", type=Path, default=Path("checkpoints/model.pt"))
+    p.add_argument("--save-every", type=int, default=0, metavar="STEPS",
+                   help="write the resumable training state every STEPS steps and after every epoch")
+    p.add_argument("--state", type=Path, default=None, help="the training state file (default: OUT.state)")
+    p.add_argument("--resume", action="store_true", help="continue from the training state file if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_train)
 

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_cnn import data, models
+from mnist_cnn import data, distributed, models
 
 __all__ = [
     "TrainConfig",
@@ -43,6 +43,8 @@ __all__ = [
     "make_scheduler",
     "save_checkpoint",
     "load_checkpoint",
+    "save_training_state",
+    "load_training_state",
 ]
 
 ARTICLE_MEAN_STD = (0.5, 0.5)  # the article's Normalize((0.5,), (0.5,))
@@ -247,12 +249,27 @@ def fit(
     mnist: data.MNIST | None = None,
     progress: bool = True,
     on_epoch_end: Callable[[EpochRecord, nn.Module], bool | None] | None = None,
+    state_path: str | os.PathLike[str] | None = None,
+    save_every: int = 0,
+    resume: bool = False,
+    on_step: Callable[[int], None] | None = None,
 ) -> FitResult:
     """Train ``config.model`` on MNIST's training split minus the validation images.
 
     Returns the model (holding the best validation-loss weights when early stopping is on), the
     per-epoch history and the normalisation constants. ``on_epoch_end(record, model)`` may
     return True to stop early (the benchmark uses it to stop at a target accuracy).
+
+    Resuming: with ``state_path`` and ``save_every`` > 0 the complete training state (weights,
+    optimizer, schedule, random generator, position in the epoch) is written atomically every
+    ``save_every`` steps and at the end of every epoch; ``resume=True`` continues from that file
+    if it exists, and ends with the same weights, bit for bit, as a run that was never stopped.
+    ``on_step(step)`` is called after every step (the tests use it to stop a run).
+
+    Under ``torchrun`` (see :mod:`mnist_cnn.distributed`) the model is wrapped in
+    DistributedDataParallel, each process trains on its shard of every batch of
+    ``config.batch_size`` images, the training metrics are summed over the processes, and only
+    the main process shows progress and writes the state file.
     """
     from tqdm.auto import tqdm
 
@@ -261,6 +278,11 @@ def fit(
     device = resolve_device(config.device)
     if config.amp == "fp16" and device.type != "cuda":
         raise ValueError(f"amp='fp16' needs a CUDA device, not {device.type}; use amp='bf16' or 'off'.")
+    if save_every < 0 or (save_every and state_path is None):
+        raise ValueError(f"save_every={save_every}: must be >= 0, and needs state_path.")
+    ctx, device = distributed.context(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
     mnist = mnist if mnist is not None else data.load_mnist()
     train_idx, val_idx = data.train_val_split(mnist.train_images.shape[0], config.n_val, config.seed)
     if config.train_subset is not None:
@@ -272,32 +294,75 @@ def fit(
     model = build_model(config).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    # DDP averages the gradients of the processes after every backward pass; it starts by copying
+    # rank 0's weights to all, so every process begins (and stays) identical.
+    net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.active else model
     optimizer = _optimizer(config, model.parameters())
-    drop_last = train_x.shape[0] >= 2 * config.batch_size  # avoid a tiny last batch for batch norm
-    steps_per_epoch = train_x.shape[0] // config.batch_size if drop_last else math.ceil(train_x.shape[0] / config.batch_size)
+    n = train_x.shape[0]
+    drop_last = n >= 2 * config.batch_size  # avoid a tiny last batch for batch norm
+    steps_per_epoch = n // config.batch_size if drop_last else math.ceil(n / config.batch_size)
+    if ctx.active and not drop_last:
+        steps_per_epoch = n // config.batch_size + int(n % config.batch_size >= ctx.world_size)
     scheduler, per_batch = make_scheduler(config, optimizer, steps_per_epoch)
     scaler = torch.amp.GradScaler(enabled=config.amp == "fp16")
     generator = torch.Generator(device=device).manual_seed(config.seed)
 
     history: list[EpochRecord] = []
     best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
-    for epoch in range(1, config.epochs + 1):
-        model.train()
+    start_epoch, start_step, saved = 1, 0, None
+    if resume and state_path is not None and Path(state_path).is_file():
+        saved = load_training_state(state_path, config, device)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
+        scaler.load_state_dict(saved["scaler"])
+        generator.set_state(saved["generator"])
+        history = [EpochRecord(**r) for r in saved["history"]]
+        best_loss, best_epoch, best_state, stale = saved["best_loss"], saved["best_epoch"], saved["best_state"], saved["stale"]
+        start_epoch, start_step = saved["epoch"], saved["step"]
+        if progress and ctx.is_main:
+            print(f"resuming from {state_path}: epoch {start_epoch}, step {start_step} of {steps_per_epoch}")
+
+    def save_state(epoch: int, step: int, order: torch.Tensor, sums: list[torch.Tensor], seen: int, seconds: float) -> None:
+        if ctx.is_main:
+            save_training_state(state_path, {  # type: ignore[arg-type]
+                "config": dataclasses.asdict(config), "epoch": epoch, "step": step, "order": order.cpu(),
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else {}, "scaler": scaler.state_dict(),
+                "generator": generator.get_state(), "sums": [t.cpu() for t in sums], "seen": seen, "seconds": seconds,
+                "history": [dataclasses.asdict(r) for r in history], "best_loss": best_loss, "best_epoch": best_epoch,
+                "best_state": best_state, "stale": stale,
+            })
+        distributed.barrier(ctx)
+
+    finished = False
+    for epoch in range(start_epoch, config.epochs + 1):
+        if finished:
+            break
+        net.train()
+        if saved is not None and start_step > 0 and epoch == start_epoch:  # resume inside this epoch
+            order = saved["order"].to(device)
+            loss_sum, correct = (t.to(device) for t in saved["sums"])
+            seen, seconds_before, first_step = saved["seen"], saved["seconds"], start_step
+        else:
+            order = data.shuffled_order(n, generator, device)  # the same order in every process
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.int64)
+            seen, seconds_before, first_step = 0, 0.0, 0
         start = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.int64)
-        seen = 0
-        batches = data.iterate_batches(train_x, train_y, config.batch_size, mean, std, generator=generator,
-                                       channels_last=config.channels_last, drop_last=drop_last)
-        bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
-        for x, y in bar:  # x: (B, 1, 28, 28) float32, y: (B,)
+        steps = data.batch_indices(order, config.batch_size, drop_last, ctx.rank, ctx.world_size, start=first_step)
+        bar = tqdm(steps, total=steps_per_epoch, initial=first_step, desc=f"epoch {epoch}/{config.epochs}",
+                   disable=not (progress and ctx.is_main), leave=False)
+        for step, idx in enumerate(bar, start=first_step + 1):
+            x, y = data.make_batch(train_x, train_y, idx, mean, std, channels_last=config.channels_last)  # (B, 1, 28, 28), (B,)
             if config.augment:
                 x = data.random_affine(x, generator)
             optimizer.zero_grad(set_to_none=True)  # 1. forget the previous batch's gradients
             with _autocast(config, device):
-                logits = model(x)  # 2. forward: (B, 10)
+                logits = net(x)  # 2. forward: (B, 10)
                 loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)  # 3. loss
-            scaler.scale(loss).backward()  # 4. backward: d loss / d every weight
+            scaler.scale(loss).backward()  # 4. backward: d loss / d every weight (all-reduced under DDP)
             scaler.step(optimizer)  # 5. step: update the weights
             scaler.update()
             if scheduler is not None and per_batch:
@@ -305,15 +370,22 @@ def fit(
             loss_sum += loss.detach() * y.shape[0]  # stays on the device: no .item() per step
             correct += (logits.argmax(1) == y).sum()
             seen += y.shape[0]
+            if save_every and step % save_every == 0 and step < steps_per_epoch:
+                save_state(epoch, step, order, [loss_sum, correct], seen, seconds_before + time.perf_counter() - start)
+            if on_step is not None:
+                on_step((epoch - 1) * steps_per_epoch + step)
         if scheduler is not None and not per_batch:
             scheduler.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+        seconds = seconds_before + time.perf_counter() - start
+        distributed.average_buffers(model, ctx)  # batch norm statistics of all shards, in every process
+        totals = distributed.all_reduce_sum(torch.stack([loss_sum.float(), correct.float(), torch.tensor(float(seen), device=device)]), ctx)
         val_loss, val_acc = evaluate(model, val_x, val_y, mean, std, device=device, channels_last=config.channels_last)
-        record = EpochRecord(epoch, float(loss_sum) / seen, int(correct) / seen, val_loss, val_acc, seconds, optimizer.param_groups[0]["lr"])
+        record = EpochRecord(epoch, float(totals[0] / totals[2]), float(totals[1] / totals[2]), val_loss, val_acc, seconds,
+                             optimizer.param_groups[0]["lr"])
         history.append(record)
-        if progress:
+        if progress and ctx.is_main:
             tqdm.write(f"epoch {epoch}: train loss {record.train_loss:.4f} acc {record.train_acc:.4f} | "
                        f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seconds:.1f} s")
         if val_loss < best_loss:
@@ -323,13 +395,44 @@ def fit(
         else:
             stale += 1
         stop = on_epoch_end(record, model) if on_epoch_end is not None else False
-        if stop or (config.patience is not None and stale >= config.patience):
-            break
+        finished = bool(stop or (config.patience is not None and stale >= config.patience))
+        if save_every:  # the next epoch starts from here (after the last one: the finished run)
+            save_state(epoch + 1, 0, torch.empty(0, dtype=torch.int64), [torch.zeros(()), torch.zeros((), dtype=torch.int64)], 0, 0.0)
     if config.patience is not None and best_state is not None:
         model.load_state_dict(best_state)
     else:
         best_epoch = history[-1].epoch
     return FitResult(model, config, history, mean, std, best_epoch)
+
+
+_STATE_FORMAT = "mnist_cnn training state 1"
+
+
+def save_training_state(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
+    """Write a resumable training state (see :func:`fit`) atomically: a kill while writing leaves
+    the previous state file whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return data.write_atomically(path, lambda f: torch.save({"format": _STATE_FORMAT, **state}, f))
+
+
+def load_training_state(path: str | os.PathLike[str], config: TrainConfig, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The state written by :func:`save_training_state`, loaded with ``weights_only=True``;
+    refused (:class:`CheckpointError`) if it is unreadable or belongs to another configuration."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a readable training state ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+                              "Delete it to start the run afresh.") from None
+    if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
+        raise CheckpointError(f"{path}: not an mnist_cnn training state. Delete it or pass another --state path.")
+    if state["config"] != dataclasses.asdict(config):
+        changed = sorted(k for k, v in dataclasses.asdict(config).items() if state["config"].get(k) != v)
+        raise CheckpointError(f"{path}: written by a run with other settings ({', '.join(changed)}); "
+                              "resume with the same settings, or delete it to start afresh.")
+    state["generator"] = state["generator"].cpu()
+    return state
 
 
 _CHECKPOINT_FORMAT = 1
