@@ -13,6 +13,7 @@ file gives PyTorch's logits (to float32 rounding) for batch sizes it was not tra
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import os
 import warnings
@@ -42,7 +43,7 @@ def _write(path: str | os.PathLike[str], payload: bytes) -> Path:
 
 def export_torchscript(model: nn.Module, path: str | os.PathLike[str], example: torch.Tensor | None = None) -> Path:
     """Trace ``model`` (in eval mode, on the CPU) with ``example`` ``(N, 1, 28, 28)`` and save it to ``path``."""
-    model = model.eval().cpu()
+    model = copy.deepcopy(model).cpu().eval()  # the caller's model stays where and as it is
     x = _example(example)
     with warnings.catch_warnings():  # torch.jit is in maintenance mode; the file format stays readable
         warnings.simplefilter("ignore", FutureWarning)
@@ -70,7 +71,7 @@ def torchscript_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.T
 
 def export_onnx(model: nn.Module, path: str | os.PathLike[str], example: torch.Tensor | None = None) -> Path:
     """Export ``model`` to ONNX at ``path`` with a dynamic batch dimension (input "images", output "logits")."""
-    model = model.eval().cpu()
+    model = copy.deepcopy(model).cpu().eval()
     x = _example(example)
     batch = torch.export.Dim("batch", min=1)
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # the exporter narrates each pass

@@ -1,4 +1,5 @@
-"""Data-parallel training with PyTorch's own engine (chapter "Training", section "More than one process").
+"""Data-parallel training with PyTorch's own engine (chapter "Applications and outlook", section
+"More than one process").
 
 ``torchrun --nproc_per_node=N -m mnist_cnn train ...`` starts N copies of the same program and
 sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` for each.
