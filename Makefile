@@ -7,6 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 VENDOR_STAMP := _vendor/.installed-stamp
+# tests and the book build run with the network blocked for Python (see tests/offline/sitecustomize.py)
+OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
@@ -24,12 +26,12 @@ install: $(STAMP)
 ## Unit tests + the notebooks that do not train networks, re-executed and compared with their
 ## stored outputs (pytest --nbval); about a minute and a half
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow and not browser"
+	$(OFFLINE) $(PY) -m pytest -m "not slow and not browser"
 
 ## The notebooks that train networks (Training, Evaluation, Overfitting, Fine-tuning), under
 ## nbval: several minutes
 test-slow: $(STAMP) fashion-data
-	$(PY) -m pytest -m slow
+	$(OFFLINE) $(PY) -m pytest -m slow
 
 ## Fashion-MNIST for the chapter "Fine-tuning": Debian's dataset-fashion-mnist where apt works
 FASHION_DIR := /usr/share/datasets/fashion-mnist
@@ -45,13 +47,13 @@ fashion-data:
 
 ## Unit tests only (no notebooks): the quick loop while editing src/
 test-unit: $(STAMP)
-	$(PY) -m pytest tests -m "not browser"
+	$(OFFLINE) $(PY) -m pytest tests -m "not browser"
 
 ## The HTML book in _build/html/; any warning fails the build. It reads with no network:
 ## MathJax, the widget manager and the diagram renderer come from npm (package-lock.json).
 ## --all: Sphinx skips copying static files when no page changed
 book: $(STAMP) $(VENDOR_STAMP)
-	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+	$(OFFLINE) $(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 
 ## Open every page of _build/html in headless Chromium from file:// with the network cut off;
 ## screenshots land in _build/screenshots/

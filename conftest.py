@@ -1,4 +1,8 @@
-"""Repository-wide pytest hooks: the training chapters' notebooks are marked ``slow``.
+"""Repository-wide pytest hooks: no network, and the training chapters' notebooks are marked ``slow``.
+
+Every test runs offline: ``tests/offline/sitecustomize.py`` refuses connections to other machines
+in this process and, through ``PYTHONPATH``, in every Python process a test starts (notebook
+kernels, ``torchrun`` workers, the command line).
 
 ``make test`` runs everything except them (about a minute and a half); ``make test-slow`` runs
 them (they train networks: a few minutes on a 2-core CPU); ``.ci/run`` runs both, and plain
@@ -7,7 +11,16 @@ them (they train networks: a few minutes on a 2-core CPU); ``.ci/run`` runs both
 
 from __future__ import annotations
 
+import os
+import runpy
+from pathlib import Path
+
 import pytest
+
+OFFLINE = Path(__file__).resolve().parent / "tests" / "offline"
+if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(OFFLINE), os.environ.get("PYTHONPATH", "")) if p)
+    runpy.run_path(str(OFFLINE / "sitecustomize.py"))  # this process (its start-up is over)
 
 SLOW_NOTEBOOKS = {"training.ipynb", "evaluation.ipynb", "overfitting.ipynb", "finetune.ipynb", "applications.ipynb"}
 

@@ -9,6 +9,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +70,25 @@ def test_notebooks_are_stored_executed() -> None:
         for c in cells:
             errors = [o for o in c["outputs"] if o["output_type"] == "error"]
             assert not errors, f"{nb_path.name}: a stored error output"
+
+
+def test_tests_run_offline() -> None:
+    """The whole suite runs with the network blocked (conftest.py, tests/offline/sitecustomize.py),
+    here and in the processes tests start; loopback stays open for notebook kernels and torchrun."""
+    import socket
+    import subprocess
+    import sys
+
+    with pytest.raises(OSError, match="network blocked"):
+        socket.create_connection(("93.184.216.34", 80), timeout=2)
+    with pytest.raises(OSError, match="network blocked"):
+        socket.getaddrinfo("pypi.org", 443)
+    child = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)"],
+                           capture_output=True, text=True)
+    assert child.returncode != 0 and "network blocked" in child.stderr
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    client = socket.create_connection(server.getsockname(), timeout=2)  # loopback works
+    client.close()
+    server.close()

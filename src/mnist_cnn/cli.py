@@ -31,12 +31,16 @@ def _train(args: argparse.Namespace) -> int:
     ctx, device = distributed.context(training.resolve_device(config.device))
     say = print if ctx.is_main else (lambda *a, **k: None)  # under torchrun only rank 0 talks
     processes = f", {ctx.world_size} processes" if ctx.active else ""
-    say(f"training {config.model} for {config.epochs} epochs on {device} ({torch.get_num_threads()} threads{processes})")
+    threads = config.threads or torch.get_num_threads()
+    say(f"training {config.model} for {config.epochs} epochs on {device} ({threads} threads{processes})")
     state = args.state if args.state is not None else args.out.with_name(args.out.name + ".state")
     try:
         result = training.fit(config, mnist, progress=not args.quiet and ctx.is_main, state_path=state,
                               save_every=args.save_every, resume=args.resume)
         test_loss, test_acc = training.evaluate(result.model, mnist.test_images, mnist.test_labels, result.mean, result.std, device=device)
+        if result.resumed_from is not None:
+            epoch, step = result.resumed_from
+            say(f"resumed from {state}: epoch {epoch}, after step {step}")
         last = result.history[-1]
         summary = {"val_acc": last.val_acc, "val_loss": last.val_loss, "test_acc": test_acc, "test_loss": test_loss,
                    "train_seconds": result.train_seconds}

@@ -19,6 +19,7 @@ Sources: Y. LeCun, C. Cortes, C. J. C. Burges, "The MNIST database of handwritte
 
 from __future__ import annotations
 
+import glob
 import gzip
 import hashlib
 import math
@@ -401,7 +402,12 @@ def prepare_torchvision_root(root: str | os.PathLike[str], source: str | os.Path
 def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(file)`` on a temporary file next to ``path``, flush it to disk, then rename it
     to ``path``: readers see the old file or the complete new one, never half of one. Used for
-    the data files here and for checkpoints (:func:`mnist_cnn.training.save_checkpoint`)."""
+    the data files here and for checkpoints (:func:`mnist_cnn.training.save_checkpoint`).
+
+    A process killed while writing leaves its hidden temporary file (``.NAME.*.part``) behind,
+    never a damaged ``path``; the next write of the same ``path`` removes such leftovers."""
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        leftover.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -46,7 +46,10 @@ def _grey(source: Path | io.BytesIO, name: str) -> np.ndarray:
                 background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 img = Image.alpha_composite(background, rgba)
             grey = img.convert("L")
-    except (UnidentifiedImageError, OSError) as exc:
+    except Image.DecompressionBombError as exc:  # a few kB of PNG that would decode to gigabytes
+        raise ImageInputError(f"{name}: image too large to open safely ({exc}). Scale it down to a few "
+                              "megapixels; a digit needs far fewer.") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise ImageInputError(f"{name}: not an image that can be read ({type(exc).__name__}). Give a PNG or JPEG file.") from None
     return np.asarray(grey, dtype=np.float32) / 255.0
 
@@ -61,8 +64,16 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
     3. Resize so that the longer side is 20 pixels, keeping the aspect ratio (anti-aliased).
     4. Place it in a 28x28 image so that its centre of mass is at pixel (14, 14), as in MNIST.
     """
-    if grey.ndim != 2 or min(grey.shape) < 1:
-        raise ImageInputError(f"image: expected a 2-D grey image, got shape {grey.shape}.")
+    if not isinstance(grey, np.ndarray) or grey.ndim != 2 or min(grey.shape) < 1:
+        shape = getattr(grey, "shape", type(grey).__name__)
+        raise ImageInputError(f"image: expected a 2-D grey image (H, W) as a NumPy array, got {shape}. "
+                              "Use load_grey(path) to read a file.")
+    if not np.issubdtype(grey.dtype, np.floating) or not np.isfinite(grey).all() or grey.min() < 0 or grey.max() > 1:
+        finite = grey[np.isfinite(grey)] if np.issubdtype(grey.dtype, np.number) else np.zeros(0)
+        seen = f"[{finite.min():g}, {finite.max():g}]" if finite.size else "no finite values"
+        extra = "" if finite.size == grey.size else " and NaN or infinite values"
+        raise ImageInputError(f"image: expected grey levels as floats in [0, 1], got {grey.dtype} in {seen}{extra}. "
+                              "Divide 8-bit images by 255.")
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     ink = 1.0 - grey if float(np.median(border)) > 0.5 else grey  # (H, W), ink bright
     background = float(np.median(np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])))

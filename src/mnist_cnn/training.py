@@ -121,6 +121,7 @@ class FitResult:
     mean: float
     std: float
     best_epoch: int  # the epoch whose weights the model holds (early stopping restores it)
+    resumed_from: tuple[int, int] | None = None  # (epoch, steps already done in it) when fit resumed a saved state
 
     @property
     def train_seconds(self) -> float:
@@ -134,6 +135,12 @@ class FitResult:
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be used: missing, corrupt, or for another model."""
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (some have none, e.g. torch.load on an empty file)."""
+    lines = str(exc).splitlines()
+    return lines[0][:limit] if lines else "no details"
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -321,8 +328,6 @@ def fit(
         history = [EpochRecord(**r) for r in saved["history"]]
         best_loss, best_epoch, best_state, stale = saved["best_loss"], saved["best_epoch"], saved["best_state"], saved["stale"]
         start_epoch, start_step = saved["epoch"], saved["step"]
-        if progress and ctx.is_main:
-            print(f"resuming from {state_path}: epoch {start_epoch}, step {start_step} of {steps_per_epoch}")
 
     def save_state(epoch: int, step: int, order: torch.Tensor, sums: list[torch.Tensor], seen: int, seconds: float) -> None:
         if ctx.is_main:
@@ -402,7 +407,8 @@ def fit(
         model.load_state_dict(best_state)
     else:
         best_epoch = history[-1].epoch
-    return FitResult(model, config, history, mean, std, best_epoch)
+    resumed_from = (saved["epoch"], saved["step"]) if saved is not None else None
+    return FitResult(model, config, history, mean, std, best_epoch, resumed_from)
 
 
 _STATE_FORMAT = "mnist_cnn training state 1"
@@ -423,7 +429,7 @@ def load_training_state(path: str | os.PathLike[str], config: TrainConfig, devic
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable training state ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+        raise CheckpointError(f"{path}: not a readable training state ({type(exc).__name__}: {_first_line(exc)}). "
                               "Delete it to start the run afresh.") from None
     if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
         raise CheckpointError(f"{path}: not an mnist_cnn training state. Delete it or pass another --state path.")
@@ -467,7 +473,7 @@ def load_checkpoint(
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # truncated zip, random bytes, a pickle with code in it ...
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {_first_line(exc)}). "
                               "It is corrupt or not written by mnist_cnn; train again.") from None
     if not isinstance(payload, dict) or payload.get("format") != _CHECKPOINT_FORMAT or "state_dict" not in payload:
         raise CheckpointError(f"{path}: not an mnist_cnn checkpoint (format {_CHECKPOINT_FORMAT} expected).")
@@ -483,6 +489,6 @@ def load_checkpoint(
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: its weights do not fit the model {config.model!r} it names "
-                              f"({str(exc).splitlines()[0][:200]}...).") from None
+                              f"({_first_line(exc)}...).") from None
     model.to(device).eval()
     return model, {k: v for k, v in payload.items() if k != "state_dict"} | {"config": config}
