@@ -47,6 +47,7 @@ def test_batch_indices_rejects_a_batch_that_does_not_split() -> None:
         list(data.batch_indices(torch.arange(100), 10, rank=2, world_size=2))
 
 
+@pytest.mark.slow  # starts torchrun (about 10 s); make test-slow and CI run it
 def test_torchrun_two_processes_match_one(tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
     run = subprocess.run([*TORCHRUN, str(ROOT / "tests" / "ddp_worker.py"), json.dumps(SMALL), str(report_path)],
@@ -70,6 +71,7 @@ def test_torchrun_two_processes_match_one(tmp_path: Path) -> None:
     assert abs(report["record"]["val_acc"] - single.history[-1].val_acc) <= 0.01
 
 
+@pytest.mark.slow
 def test_cli_train_under_torchrun_talks_and_writes_once(tmp_path: Path) -> None:
     out = tmp_path / "ddp.pt"
     run = subprocess.run([*TORCHRUN, "-m", "mnist_cnn", "train", "--epochs", "1", "--train-subset", "4096", "--threads", "1",

@@ -226,6 +226,7 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, weights_only=True)["state_dict"]
 
 
+@pytest.mark.slow  # four training processes (about 20 s); make test-slow and CI run it
 def test_sigkill_then_resume_matches_an_uninterrupted_run_and_two_processes_agree(tmp_path: Path) -> None:
     """Determinism across processes, and a real SIGKILL in the middle of training."""
     first, second = cli_train(tmp_path / "a.pt"), cli_train(tmp_path / "b.pt")
