@@ -62,7 +62,7 @@ browser-test: $(STAMP) chromium
 
 ## What the HTML serves itself, from the npm registry at build time (not committed)
 $(VENDOR_STAMP): package.json package-lock.json assets/require-config.js | chromium
-	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 	rm -rf _vendor && mkdir -p _vendor/mathjax/output/chtml/fonts _vendor/@jupyter-widgets/html-manager/dist
 	cp node_modules/mathjax/es5/tex-mml-chtml.js _vendor/mathjax/
 	cp -r node_modules/mathjax/es5/input _vendor/mathjax/

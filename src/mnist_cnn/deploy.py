@@ -81,7 +81,11 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], example: torch.T
             dynamic_shapes=({0: batch},), verbose=False,
         )
     assert program is not None
-    return _write(path, program.model_proto.SerializeToString())
+    proto = program.model_proto
+    for node in proto.graph.node:  # debugging metadata: module names and the Python stack of the caller,
+        del node.metadata_props[:]  # which differs from run to run (a notebook cell's temporary file name)
+        node.doc_string = ""
+    return _write(path, proto.SerializeToString())
 
 
 def onnx_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.Tensor:

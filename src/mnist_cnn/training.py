@@ -385,9 +385,12 @@ def fit(
             torch.cuda.synchronize()
         seconds = seconds_before + time.perf_counter() - start
         distributed.average_buffers(model, ctx)  # batch norm statistics of all shards, in every process
-        totals = distributed.all_reduce_sum(torch.stack([loss_sum.float(), correct.float(), torch.tensor(float(seen), device=device)]), ctx)
+        # float64, so that one process computes exactly float(loss_sum) / seen and int(correct) / seen
+        # (on the CPU, except for NCCL, which reduces CUDA tensors; MPS has no float64)
+        on = device if device.type == "cuda" else torch.device("cpu")
+        totals = distributed.all_reduce_sum(torch.tensor([float(loss_sum), float(correct), float(seen)], dtype=torch.float64, device=on), ctx)
         val_loss, val_acc = evaluate(model, val_x, val_y, mean, std, device=device, channels_last=config.channels_last)
-        record = EpochRecord(epoch, float(totals[0] / totals[2]), float(totals[1] / totals[2]), val_loss, val_acc, seconds,
+        record = EpochRecord(epoch, float(totals[0]) / float(totals[2]), float(totals[1]) / float(totals[2]), val_loss, val_acc, seconds,
                              optimizer.param_groups[0]["lr"])
         history.append(record)
         if progress and ctx.is_main:
