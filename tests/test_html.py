@@ -106,7 +106,7 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
     widget_views = browser_page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     if widget_views:
         browser_page.wait_for_function(
-            f"() => document.querySelectorAll('.jupyter-widgets.widget-container, .widget-box').length >= 1",
+            "() => document.querySelectorAll('.jupyter-widgets.widget-container, .widget-box').length >= 1",
             timeout=20_000,
         )
     browser_page.wait_for_load_state("networkidle")
