@@ -24,12 +24,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Unit tests + the notebooks that do not train networks, re-executed and compared with their
-## stored outputs (pytest --nbval); about a minute and a half
+## stored outputs (pytest --nbval); about two minutes
 test: $(STAMP)
 	$(OFFLINE) $(PY) -m pytest -m "not slow and not browser"
 
-## The notebooks that train networks (Training, Evaluation, Overfitting, Fine-tuning), under
-## nbval: several minutes
+## The notebooks that train networks (Training, Evaluation, Overfitting, Fine-tuning,
+## Applications), under nbval, and the tests that start several processes: about ten minutes
 test-slow: $(STAMP) fashion-data
 	$(OFFLINE) $(PY) -m pytest -m slow
 

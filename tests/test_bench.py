@@ -64,3 +64,22 @@ def test_gpu_recipe_reaches_99_percent_when_run_on_the_cpu() -> None:
     result = training.fit(config, mnist, progress=False)
     _, acc = training.evaluate(result.model, mnist.test_images, mnist.test_labels, result.mean, result.std)
     assert acc >= 0.99
+
+
+def test_gpu_benchmark_logic_runs_on_a_stand_in_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timed part of `bench gpu`, with the CPU standing in for CUDA and a small recipe."""
+    import dataclasses
+
+    import torch
+
+    from mnist_cnn import bench
+
+    answers = iter([True])  # "yes" to gpu_benchmark's own check only; torch's internal checks see the truth
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: next(answers, False))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "stand-in")
+    small = dataclasses.replace(bench.RECIPES["gpu"], device="cpu", amp="off", train_subset=4096, epochs=1)
+    monkeypatch.setitem(bench.RECIPES, "gpu", small)
+    result = bench.gpu_benchmark(target=0.5, repeats=2)
+    assert result is not None and result.device == "stand-in"
+    assert len(result.seconds_to_target) == 2 and all(t is not None and t > 0 for t in result.seconds_to_target)
+    assert all(0.5 <= acc <= 1 for acc in result.test_acc) and all(ips > 0 for ips in result.images_per_second)

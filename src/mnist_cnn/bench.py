@@ -232,27 +232,10 @@ def gpu_benchmark(target: float = 0.99, repeats: int = 3) -> GpuResult | None:
     config = RECIPES["gpu"]
     mnist = data.load_mnist()
     training.fit(dataclasses.replace(config, epochs=1, train_subset=8192), mnist, progress=False)  # warm-up
-    mean, std = training.normalization(config, mnist)
-    to_target: list[float | None] = []
-    speed: list[float] = []
-    accs: list[float] = []
-    for _ in range(repeats):
-        elapsed, reached, acc = 0.0, None, 0.0
-
-        def after_epoch(record: Any, model: torch.nn.Module) -> bool:
-            nonlocal elapsed, reached, acc
-            elapsed += record.seconds
-            _, acc = training.evaluate(model, mnist.test_images, mnist.test_labels, mean, std)
-            if reached is None and acc >= target:
-                reached = elapsed
-            return reached is not None
-
-        result = training.fit(config, mnist, progress=False, on_epoch_end=after_epoch)
-        images = len(result.history) * (mnist.train_images.shape[0] - config.n_val) // config.batch_size * config.batch_size
-        to_target.append(reached)
-        speed.append(images / result.train_seconds)
-        accs.append(acc)
-    return GpuResult(torch.cuda.get_device_name(), to_target, speed, accs)
+    images_per_epoch = (mnist.train_images.shape[0] - config.n_val) // config.batch_size * config.batch_size
+    runs = [train_recipe("gpu", target) for _ in range(repeats)]
+    return GpuResult(torch.cuda.get_device_name(), [r.seconds_to_target for r in runs],
+                     [r.epochs * images_per_epoch / r.train_seconds for r in runs], [r.test_acc for r in runs])
 
 
 def main(argv: list[str] | None = None) -> int:

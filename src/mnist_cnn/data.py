@@ -404,8 +404,10 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     to ``path``: readers see the old file or the complete new one, never half of one. Used for
     the data files here and for checkpoints (:func:`mnist_cnn.training.save_checkpoint`).
 
-    A process killed while writing leaves its hidden temporary file (``.NAME.*.part``) behind,
-    never a damaged ``path``; the next write of the same ``path`` removes such leftovers."""
+    Creates ``path``'s folder if needed. A process killed while writing leaves its hidden
+    temporary file (``.NAME.*.part``) behind, never a damaged ``path``; the next write of the same
+    ``path`` removes such leftovers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
         leftover.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")

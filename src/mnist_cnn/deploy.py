@@ -6,7 +6,7 @@
   run by ONNX Runtime (:func:`onnx_logits`) or any other ONNX engine.
 
 Both take the model as it is used for inference: eval mode, inputs already normalised,
-``(N, 1, 28, 28)`` float32 -> ``(N, 10)`` logits. ``tests/test_deploy.py`` checks that every exported
+``(N, 1, 28, 28)`` float32 -> ``(N, 10)`` logits. ``tests/test_explain_deploy.py`` checks that every exported
 file gives PyTorch's logits (to float32 rounding) for batch sizes it was not traced with.
 """
 
@@ -17,6 +17,7 @@ import copy
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,18 +37,23 @@ def _example(example: torch.Tensor | None) -> torch.Tensor:
 
 
 def _write(path: str | os.PathLike[str], payload: bytes) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return write_atomically(target, lambda f: f.write(payload))
+    return write_atomically(Path(path), lambda f: f.write(payload))
+
+
+@contextlib.contextmanager
+def _quiet_jit() -> Iterator[None]:
+    """torch.jit warns on every call that it is in maintenance mode; its file format stays readable."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 
 def export_torchscript(model: nn.Module, path: str | os.PathLike[str], example: torch.Tensor | None = None) -> Path:
     """Trace ``model`` (in eval mode, on the CPU) with ``example`` ``(N, 1, 28, 28)`` and save it to ``path``."""
     model = copy.deepcopy(model).cpu().eval()  # the caller's model stays where and as it is
     x = _example(example)
-    with warnings.catch_warnings():  # torch.jit is in maintenance mode; the file format stays readable
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with _quiet_jit():
         traced = torch.jit.trace(model, x)
         buffer = io.BytesIO()
         torch.jit.save(traced, buffer)
@@ -56,9 +62,7 @@ def export_torchscript(model: nn.Module, path: str | os.PathLike[str], example: 
 
 def load_torchscript(path: str | os.PathLike[str]) -> torch.jit.ScriptModule:
     """The TorchScript module saved at ``path``, on the CPU."""
-    with warnings.catch_warnings():  # torch.jit.load warns that torch.jit is in maintenance mode
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with _quiet_jit():
         return torch.jit.load(str(path), map_location="cpu")
 
 

@@ -8,7 +8,7 @@ Both are gradients of one class score with respect to something the network comp
   ``α_k = mean_{i,j} ∂ z_c / ∂ A_k[i, j]`` and ``L = ReLU(Σ_k α_k A_k)``, upsampled to the input size
   — which regions of the image the class evidence in that layer comes from.
 
-``tests/test_explain.py`` checks both against closed forms (a linear model's saliency is its weight;
+``tests/test_explain_deploy.py`` checks both against closed forms (a linear model's saliency is its weight;
 for convolution → global average pooling → linear, Grad-CAM equals CAM, ``Σ_k w_ck A_k / (h w)``)
 and against autograd.
 """

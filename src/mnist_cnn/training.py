@@ -341,10 +341,7 @@ def fit(
             })
         distributed.barrier(ctx)
 
-    finished = False
     for epoch in range(start_epoch, config.epochs + 1):
-        if finished:
-            break
         net.train()
         if saved is not None and start_step > 0 and epoch == start_epoch:  # resume inside this epoch
             order = saved["order"].to(device)
@@ -403,9 +400,10 @@ def fit(
         else:
             stale += 1
         stop = on_epoch_end(record, model) if on_epoch_end is not None else False
-        finished = bool(stop or (config.patience is not None and stale >= config.patience))
         if save_every:  # the next epoch starts from here (after the last one: the finished run)
             save_state(epoch + 1, 0, torch.empty(0, dtype=torch.int64), [torch.zeros(()), torch.zeros((), dtype=torch.int64)], 0, 0.0)
+        if stop or (config.patience is not None and stale >= config.patience):
+            break
     if config.patience is not None and best_state is not None:
         model.load_state_dict(best_state)
     else:
@@ -420,9 +418,7 @@ _STATE_FORMAT = "mnist_cnn training state 1"
 def save_training_state(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
     """Write a resumable training state (see :func:`fit`) atomically: a kill while writing leaves
     the previous state file whole."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return data.write_atomically(path, lambda f: torch.save({"format": _STATE_FORMAT, **state}, f))
+    return data.write_atomically(Path(path), lambda f: torch.save({"format": _STATE_FORMAT, **state}, f))
 
 
 def load_training_state(path: str | os.PathLike[str], config: TrainConfig, device: torch.device | str = "cpu") -> dict[str, Any]:
@@ -449,8 +445,6 @@ _CHECKPOINT_FORMAT = 1
 
 def save_checkpoint(path: str | os.PathLike[str], result: FitResult, metrics: dict[str, float] | None = None) -> Path:
     """Write weights, config, normalisation and metrics to ``path`` atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
     payload = {
         "format": _CHECKPOINT_FORMAT,
@@ -460,7 +454,7 @@ def save_checkpoint(path: str | os.PathLike[str], result: FitResult, metrics: di
         "std": result.std,
         "metrics": dict(metrics or {}),
     }
-    return data.write_atomically(path, lambda f: torch.save(payload, f))
+    return data.write_atomically(Path(path), lambda f: torch.save(payload, f))
 
 
 def load_checkpoint(
