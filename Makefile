@@ -12,7 +12,7 @@ OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: install test test-slow test-unit book browser-test vendor chromium bench notebooks clean fashion-data
+.PHONY: install test test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ test: $(STAMP)
 ## Applications), under nbval, and the tests that start several processes: about ten minutes
 test-slow: $(STAMP) fashion-data
 	$(OFFLINE) $(PY) -m pytest -m slow
+
+## Every notebook under nbval as on other machines: a CPU without AVX-512 and one without any vector
+## extension (ATEN_CPU_CAPABILITY), 1 and 4 threads, each from an empty checkpoint cache; trained
+## figures are checked within the bands of tests/tolerances.yml. About 6 minutes a variant.
+PORTABLE ?= cpu=default cpu=avx2 threads=1 threads=4
+test-portable: $(STAMP) fashion-data
+	$(OFFLINE) $(PY) tools/portability.py $(PORTABLE)
+
+## The notebooks of `make test` on a CPU without vector extensions (CI runs it on every change)
+test-portable-fast: $(STAMP)
+	$(OFFLINE) $(PY) tools/portability.py --fast cpu=default
 
 ## Fashion-MNIST for the chapter "Fine-tuning": Debian's dataset-fashion-mnist where apt works
 FASHION_DIR := /usr/share/datasets/fashion-mnist
@@ -87,11 +98,13 @@ chromium:
 bench: $(STAMP)
 	$(PY) -m mnist_cnn.bench data
 
-## Re-execute every notebook in place after changing it or the package (then review the diff);
-## prints the seconds each one takes
+## Re-execute every notebook in place after changing it or the package (then review the diff), in
+## the book's order, from the repository root; each notebook's run time and machine are stored in
+## its metadata and shown on the chapter and on the page "Run times". NB=book/x.ipynb for one.
+NB ?= book/*.ipynb
 notebooks: $(STAMP)
-	for nb in book/*.ipynb; do start=$$(date +%s); $(VENV)/bin/jupyter execute --inplace "$$nb" 2>/dev/null; \
-	  echo "$$nb: $$(( $$(date +%s) - start )) s"; done
+	$(PY) tools/notebook_setup.py
+	$(OFFLINE) $(PY) tools/run_notebooks.py $(NB)
 
 clean:
 	rm -rf _build _vendor

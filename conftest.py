@@ -17,6 +17,9 @@ import runpy
 from pathlib import Path
 
 import pytest
+import yaml
+
+pytest_plugins = ["tests.nbval_tolerance"]  # nbval with tolerance bands for trained figures
 
 OFFLINE = Path(__file__).resolve().parent / "tests" / "offline"
 if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
@@ -26,7 +29,17 @@ if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
 SLOW_NOTEBOOKS = {"training.ipynb", "evaluation.ipynb", "overfitting.ipynb", "finetune.ipynb", "applications.ipynb"}
 
 
+def chapter_order() -> list[str]:
+    toc = yaml.safe_load((Path(__file__).resolve().parent / "_toc.yml").read_text())
+    return [Path(c["file"]).name + ".ipynb" for part in toc["parts"] for c in part["chapters"]]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the slow notebooks, and run the notebooks in the book's order (after the unit tests):
+    the chapter "Training" writes the network that "Evaluation" reads from the checkpoint cache."""
+    order = chapter_order()
     for item in items:
         if item.path.name in SLOW_NOTEBOOKS:
             item.add_marker(pytest.mark.slow)
+    rank = {name: i for i, name in enumerate(order)}
+    items.sort(key=lambda item: rank.get(item.path.name, -1) if item.path.suffix == ".ipynb" else -1)

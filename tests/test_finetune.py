@@ -4,12 +4,13 @@ optimizer step, heads, the trainable-parameter counts, the few-shot sampler, the
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 import torch
 from torch import nn
 
-from mnist_cnn import finetune, models
+from mnist_cnn import finetune, models, training
 
 
 def book(seed: int = 0) -> nn.Module:
@@ -130,14 +131,16 @@ def test_transfer_linear_probe_forgets_nothing(mnist) -> None:
         finetune.start_model("adapters", pretrained)
 
 
-def test_pretrained_model_is_the_same_trained_or_loaded(tmp_path) -> None:
-    """The chapter must print the same numbers whether the checkpoint existed or not."""
-    path = tmp_path / "pre.pt"
-    trained, mean, std, how = finetune.pretrained_book_model(path)
-    loaded, mean2, std2, how2 = finetune.pretrained_book_model(path)
+def test_cached_model_is_the_same_trained_or_loaded(tmp_path, monkeypatch) -> None:
+    """A chapter must print the same numbers whether the shared checkpoint existed or not."""
+    monkeypatch.setenv("MNIST_CNN_CACHE", str(tmp_path))
+    config = training.TrainConfig(train_subset=1000)
+    trained, mean, std, how = training.fit_or_load(config, "pre")
+    loaded, mean2, std2, how2 = training.fit_or_load(config, "pre")
     assert (how, how2) == ("trained", "loaded") and (mean, std) == (mean2, std2)
     x = torch.randn(4, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(trained(x), loaded(x))
+    assert training.fit_or_load(dataclasses.replace(config, seed=1), "pre")[3] == "trained"  # another recipe: trained again
     (tmp_path / "other.pt").write_bytes(b"junk")
-    assert finetune.pretrained_book_model(tmp_path / "other.pt")[3] == "trained"  # an unreadable file is replaced
+    assert training.fit_or_load(config, "other")[3] == "trained"  # an unreadable file is replaced

@@ -92,3 +92,20 @@ def test_tests_run_offline() -> None:
     client = socket.create_connection(server.getsockname(), timeout=2)  # loopback works
     client.close()
     server.close()
+
+
+def test_dependency_floor_is_what_the_tests_run_on() -> None:
+    """pyproject.toml promises torch and torchvision no older than the versions tested: the floor is
+    the installed release (major.minor), and so is the Python floor. Testing an older release means
+    installing it and lowering the floor together."""
+    from importlib.metadata import version
+
+    deps = {re.split(r"[<>=!~ ]", d)[0]: d for d in load_pyproject()["project"]["dependencies"]}
+    for name in ("torch", "torchvision"):
+        floor = re.search(r">=\s*([\d.]+)", deps[name]).group(1)
+        installed = ".".join(version(name).split("+")[0].split(".")[:2])
+        assert floor == installed, f"pyproject.toml: {name}>={floor}, but the tests run on {version(name)}"
+    python_floor = re.fullmatch(r">=\s*(\d+\.\d+)", load_pyproject()["project"]["requires-python"]).group(1)
+    import sys
+
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" == python_floor

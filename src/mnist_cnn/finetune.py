@@ -41,24 +41,13 @@ __all__ = [
 ]
 
 
-def pretrained_book_model(path: str | os.PathLike[str] = "checkpoints/pretrained-book.pt") -> tuple[nn.Module, float, float, str]:
-    """The training chapter's network trained with the book's recipe (``TrainConfig()``).
+def pretrained_book_model(name: str = "pretrained-book") -> tuple[nn.Module, float, float, str]:
+    """The training chapter's network trained with the book's recipe (``TrainConfig()``, ~5 s on a CPU).
 
-    Loads ``path`` if it holds a readable checkpoint of exactly that recipe; otherwise trains it
-    (deterministically, ~5 s on a CPU) and writes the checkpoint. Returns the model, the
-    normalisation mean and std, and "loaded" or "trained".
+    Cached as ``<cache>/<name>.pt`` by :func:`mnist_cnn.training.fit_or_load`. Returns the model,
+    the normalisation mean and std, and "loaded" or "trained".
     """
-    config = training.TrainConfig()
-    try:
-        model, meta = training.load_checkpoint(path)
-        if meta["config"] == config:
-            return model, meta["mean"], meta["std"], "loaded"
-    except training.CheckpointError:
-        pass
-    result = training.fit(config, progress=False)
-    training.save_checkpoint(path, result)
-    model = result.model.to(memory_format=torch.contiguous_format).eval()  # as a loaded checkpoint is
-    return model, result.mean, result.std, "trained"
+    return training.fit_or_load(training.TrainConfig(), name)
 
 
 def load_sklearn_digits() -> tuple[torch.Tensor, torch.Tensor]:
@@ -336,7 +325,8 @@ def transfer(
     pool_x, pool_y = splits["pool"]
     idx = few_shot_indices(pool_y, per_class, seed)
     x, y = normalise(pool_x[idx], mean, std), pool_y[idx]
-    model = start_model(method, pretrained, seed=seed)
+    # channels_last: the same arithmetic in another memory order; max pooling runs 3-6x faster on CPUs
+    model = start_model(method, pretrained, seed=seed).to(memory_format=torch.channels_last)
     result = train_steps(model, x, y, steps=steps, lr=method_lr(method, lr), seed=seed)
     val_acc = accuracy(model, normalise(splits["val"][0], mean, std), splits["val"][1])
     test_acc = accuracy(model, normalise(splits["test"][0], mean, std), splits["test"][1])

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_cnn import data, distributed, models
+from mnist_cnn import data, distributed, models, paths
 
 __all__ = [
     "TrainConfig",
@@ -43,6 +43,7 @@ __all__ = [
     "make_scheduler",
     "save_checkpoint",
     "load_checkpoint",
+    "fit_or_load",
     "save_training_state",
     "load_training_state",
 ]
@@ -489,3 +490,24 @@ def load_checkpoint(
                               f"({_first_line(exc)}...).") from None
     model.to(device).eval()
     return model, {k: v for k, v in payload.items() if k != "state_dict"} | {"config": config}
+
+
+def fit_or_load(config: TrainConfig, name: str, mnist: data.MNIST | None = None) -> tuple[nn.Module, float, float, str]:
+    """The network ``config`` trains, shared between chapters through a checkpoint cache.
+
+    Loads ``<cache>/<name>.pt`` (:func:`mnist_cnn.paths.cache_dir`) if it holds a readable checkpoint
+    of exactly ``config``; otherwise trains (deterministically) and writes it. Returns the model
+    (eval mode, contiguous memory as a loaded checkpoint is), the normalisation mean and std, and
+    "loaded" or "trained".
+    """
+    path = paths.cache_dir() / f"{name}.pt"
+    try:
+        model, meta = load_checkpoint(path)
+        if meta["config"] == config:
+            return model, meta["mean"], meta["std"], "loaded"
+    except CheckpointError:
+        pass
+    result = fit(config, mnist, progress=False)
+    save_checkpoint(path, result)
+    model = result.model.to(memory_format=torch.contiguous_format).eval()
+    return model, result.mean, result.std, "trained"

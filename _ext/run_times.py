@@ -1,0 +1,113 @@
+"""Sphinx extension for this book: run times read from the notebooks, never typed.
+
+``tools/run_notebooks.py`` (``make notebooks``) stores each chapter's last full execution in the
+notebook's metadata (``mnist_cnn.run``: seconds, date, CPU, cores, threads, device, versions).
+Two directives show it:
+
+- ``{run-time}`` on a chapter: one line saying how long the page took to run, on what, and when;
+- ``{run-times}`` on the page "Run times": a table of every chapter, in the order of the book,
+  with the total.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+
+
+def run_record(path: Path) -> dict[str, Any] | None:
+    """The ``mnist_cnn.run`` metadata of a notebook, or None if it has none."""
+    return json.loads(path.read_text()).get("metadata", {}).get("mnist_cnn", {}).get("run")
+
+
+def machine_text(run: dict[str, Any]) -> str:
+    device = "" if run["device"] == "cpu" else f" with {run['device']}"
+    return (f"{run['cpu']} ({run['cores']} cores, {run['threads']} threads, {run['isa']}){device}, "
+            f"torch {run['torch']}, Python {run['python']}")
+
+
+class RunTime(SphinxDirective):
+    """The run of the notebook this directive sits in."""
+
+    def run(self) -> list[nodes.Node]:
+        path = Path(self.env.doc2path(self.env.docname))
+        record = run_record(path) if path.suffix == ".ipynb" else None
+        if record is None:
+            raise self.error(f"{path.name}: no run recorded in its metadata; execute it with `make notebooks`")
+        self.env.note_dependency(str(path))
+        text = (f"Executed top to bottom in {record['seconds']:.0f} s on {record['date']}, on "
+                f"{machine_text(record)}. The outputs on this page are from that run; trained figures on "
+                "another machine differ slightly, within the bands listed on the page ")
+        para = nodes.paragraph("", "")
+        para += nodes.emphasis("", "Run time: ")
+        para += nodes.Text(text)
+        para += _doc_link(self.env.docname, "book/run-times")
+        para += nodes.Text(".")
+        return [nodes.container("", para, classes=["run-time"])]
+
+
+def _doc_link(fromdoc: str, target: str, title: str | None = None) -> addnodes.pending_xref:
+    ref = addnodes.pending_xref("", refdomain="std", reftype="doc", reftarget="/" + target, refdoc=fromdoc,
+                                refexplicit=title is not None, refwarn=True)
+    ref += nodes.inline("", title or target)
+    return ref
+
+
+class RunTimes(SphinxDirective):
+    """A table of every chapter notebook's last run, in the order of the book."""
+
+    def run(self) -> list[nodes.Node]:
+        src = Path(self.env.srcdir)
+        toc = yaml.safe_load((src / "_toc.yml").read_text())
+        chapters = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+        rows, total = [], 0.0
+        for doc in chapters:
+            path = src / f"{doc}.ipynb"
+            if not path.is_file():
+                continue
+            record = run_record(path)
+            if record is None:
+                raise self.error(f"{path.name}: no run recorded in its metadata; execute it with `make notebooks`")
+            self.env.note_dependency(str(path))
+            total += record["seconds"]
+            rows.append([_doc_link(self.env.docname, doc), nodes.Text(f"{record['seconds']:.0f}"),
+                         nodes.Text(record["date"]), nodes.Text(machine_text(record))])
+        rows.append([nodes.strong("", "all chapters"), nodes.strong("", f"{total:.0f}"), nodes.Text(""), nodes.Text("")])
+        return [_table(["chapter", "seconds", "date", "machine"], rows)]
+
+
+def _table(header: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
+    table = nodes.table(classes=["run-times"])
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    for width in (3, 1, 2, 6):
+        group += nodes.colspec(colwidth=width)
+    head, body = nodes.thead(), nodes.tbody()
+    group += head
+    group += body
+    head += _row([nodes.Text(h) for h in header])
+    for r in rows:
+        body += _row(r)
+    return table
+
+
+def _row(cells: list[nodes.Node]) -> nodes.row:
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += nodes.paragraph("", "", cell)
+        row += entry
+    return row
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("run-time", RunTime)
+    app.add_directive("run-times", RunTimes)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,88 @@
+"""The set-up cell every chapter notebook starts with, written from ``_config.yml``.
+
+In Jupyter with the package installed (``make install``) the cell does nothing. In Colab, or any
+Python without the package, it clones the book (for its data, images and package) into
+``~/cnn-from-scratch``, installs the package with the notebooks' extras, and makes it importable
+in the running kernel, so the next cell's ``import mnist_cnn`` works without a restart.
+
+The repository URL lives once, in ``_config.yml`` (``repository.url``, which the launch buttons
+use too); ``MNIST_CNN_REPO`` overrides it (a fork, or a local clone in the test).
+
+    python tools/notebook_setup.py          # rewrite the first code cell of every book/*.ipynb
+    python tools/notebook_setup.py --check  # exit 1 and name the notebooks whose cell is stale
+
+``tests/test_setup_cell.py`` fails when a notebook's cell differs from :func:`cell_source`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = "# Set-up:"
+
+
+def repository_url() -> str:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+
+
+def cell_source(url: str | None = None) -> str:
+    url = url or repository_url()
+    return f"""{MARKER} nothing to do where the book's package is installed. In Colab (or a fresh Python) this
+# clones the book into ~/cnn-from-scratch and installs its package: about a minute.
+import importlib.util, os, sys
+if importlib.util.find_spec("mnist_cnn") is None:
+    repo = os.environ.get("MNIST_CNN_REPO", "{url}")
+    home = os.path.expanduser("~/cnn-from-scratch")
+    if not os.path.isdir(home):
+        !git clone -q --depth 1 {{repo}} {{home}}
+    %pip install -q -e "{{home}}[book]"
+    sys.path.insert(0, f"{{home}}/src")  # importable now, without restarting the kernel"""
+
+
+def is_setup_cell(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "code" and cell.source.startswith(MARKER)
+
+
+def stale(nb_path: Path) -> bool:
+    nb = nbformat.read(nb_path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    return not code or code[0].source != cell_source()
+
+
+def write(nb_path: Path) -> bool:
+    """Make the current set-up cell the first code cell (updating an older one). True if the file changed."""
+    nb = nbformat.read(nb_path, as_version=4)
+    source = cell_source()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if code and is_setup_cell(code[0]):
+        if code[0].source == source:
+            return False
+        code[0].update(source=source, outputs=[], execution_count=None)
+    else:
+        first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        nb.cells.insert(first_code, nbformat.v4.new_code_cell(source))
+    nbformat.validator.normalize(nb)
+    nbformat.write(nb, nb_path)
+    return True
+
+
+def main(argv: list[str]) -> int:
+    notebooks = sorted((ROOT / "book").glob("*.ipynb"))
+    if "--check" in argv:
+        bad = [p.name for p in notebooks if stale(p)]
+        for name in bad:
+            print(f"book/{name}: the set-up cell is missing or stale; run python tools/notebook_setup.py", file=sys.stderr)
+        return 1 if bad else 0
+    for p in notebooks:
+        if write(p):
+            print(f"book/{p.name}: set-up cell written (re-execute the notebook: make notebooks)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
