@@ -67,7 +67,7 @@ class RunTimes(SphinxDirective):
         src = Path(self.env.srcdir)
         toc = yaml.safe_load((src / "_toc.yml").read_text())
         chapters = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-        rows, total = [], 0.0
+        records = []
         for doc in chapters:
             path = src / f"{doc}.ipynb"
             if not path.is_file():
@@ -76,18 +76,27 @@ class RunTimes(SphinxDirective):
             if record is None:
                 raise self.error(f"{path.name}: no run recorded in its metadata; execute it with `make notebooks`")
             self.env.note_dependency(str(path))
-            total += record["seconds"]
-            rows.append([_doc_link(self.env.docname, doc), nodes.Text(f"{record['seconds']:.0f}"),
-                         nodes.Text(record["date"]), nodes.Text(machine_text(record))])
-        rows.append([nodes.strong("", "all chapters"), nodes.strong("", f"{total:.0f}"), nodes.Text(""), nodes.Text("")])
-        return [_table(["chapter", "seconds", "date", "machine"], rows)]
+            records.append((doc, record))
+        machines = {machine_text(r) for _, r in records}
+        one_machine = len(machines) == 1  # the usual case: name it once, above the table
+        header = ["chapter", "seconds", "date"] + ([] if one_machine else ["machine"])
+        rows = []
+        for doc, r in records:
+            rows.append([_doc_link(self.env.docname, doc), nodes.Text(f"{r['seconds']:.0f}"), nodes.Text(r["date"])]
+                        + ([] if one_machine else [nodes.Text(machine_text(r))]))
+        total = sum(r["seconds"] for _, r in records)
+        rows.append([nodes.strong("", "all chapters"), nodes.strong("", f"{total:.0f}"), nodes.Text("")] + ([] if one_machine else [nodes.Text("")]))
+        out: list[nodes.Node] = []
+        if one_machine:
+            out.append(nodes.paragraph("", f"Every chapter ran on {machines.pop()}:"))
+        return out + [_table(header, rows)]
 
 
 def _table(header: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
     table = nodes.table(classes=["run-times"])
     group = nodes.tgroup(cols=len(header))
     table += group
-    for width in (3, 1, 2, 6):
+    for width in (3, 1, 2, 6)[: len(header)]:
         group += nodes.colspec(colwidth=width)
     head, body = nodes.thead(), nodes.tbody()
     group += head

@@ -32,6 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import yaml
 from nbval.plugin import IPyNbCell
 
@@ -114,7 +115,7 @@ def _masked(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for o in outputs:
         if glue_name(o):
             continue
-        o = dict(o)
+        o = nbformat.from_dict(dict(o))  # nbval reads outputs as NotebookNodes (o.output_type)
         if "text" in o:
             o["text"] = mask_numbers(o["text"])
         if "data" in o:

@@ -52,6 +52,7 @@ def test_bench_gpu_without_cuda_says_so_and_exits_cleanly(capsys: pytest.Capture
     assert "no CUDA device here" in out and "bench train" in out
 
 
+@pytest.mark.slow  # two epochs at batch 512: 15 s
 def test_gpu_recipe_reaches_99_percent_when_run_on_the_cpu() -> None:
     """The GPU recipe's quality does not depend on the GPU: with bf16 autocast on the CPU it reaches
     99 % test accuracy within its epochs (the GPU benchmark measures only how fast)."""
@@ -66,6 +67,7 @@ def test_gpu_recipe_reaches_99_percent_when_run_on_the_cpu() -> None:
     assert acc >= 0.99
 
 
+@pytest.mark.slow
 def test_gpu_benchmark_logic_runs_on_a_stand_in_device(monkeypatch: pytest.MonkeyPatch) -> None:
     """The timed part of `bench gpu`, with the CPU standing in for CUDA and a small recipe."""
     import dataclasses

@@ -134,7 +134,7 @@ def test_transfer_linear_probe_forgets_nothing(mnist) -> None:
 def test_cached_model_is_the_same_trained_or_loaded(tmp_path, monkeypatch) -> None:
     """A chapter must print the same numbers whether the shared checkpoint existed or not."""
     monkeypatch.setenv("MNIST_CNN_CACHE", str(tmp_path))
-    config = training.TrainConfig(train_subset=1000)
+    config = training.TrainConfig(train_subset=500)
     trained, mean, std, how = training.fit_or_load(config, "pre")
     loaded, mean2, std2, how2 = training.fit_or_load(config, "pre")
     assert (how, how2) == ("trained", "loaded") and (mean, std) == (mean2, std2)

@@ -52,10 +52,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     env = os.environ | {"HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
                         "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
     env.pop("JUPYTER_PATH", None)
+    # the chapter stays as committed: no autosave of the run (and the test checks the file's bytes)
+    settings = home / "settings" / "@jupyterlab" / "docmanager-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(home / "settings")
     log = open(home / "lab.log", "w")
     # the README's command, plus what a test needs: a fixed port and token, no browser of its own
     server = subprocess.Popen([str(jupyter), "lab", "book/", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                               f"--IdentityProvider.token={TOKEN}", "--LabApp.expose_app_in_browser=True"],
+                               f"--IdentityProvider.token={TOKEN}", "--LabApp.expose_app_in_browser=True"]
+                              + (["--allow-root"] if os.geteuid() == 0 else []),  # CI containers run as root
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
@@ -78,6 +84,8 @@ def test_a_chapter_runs_in_jupyterlab_and_its_widget_responds(lab: int) -> None:
     from playwright.sync_api import sync_playwright
 
     port = lab
+    chapter = ROOT / "book" / "pooling.ipynb"
+    committed = chapter.read_bytes()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -133,3 +141,4 @@ def test_a_chapter_runs_in_jupyterlab_and_its_widget_responds(lab: int) -> None:
                         else str(Path(os.environ.get("TMPDIR", "/tmp")) / "jupyterlab-pooling.png"))
         assert not errors, errors
         browser.close()
+    assert chapter.read_bytes() == committed, "JupyterLab wrote to the chapter's notebook"

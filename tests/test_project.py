@@ -109,3 +109,16 @@ def test_dependency_floor_is_what_the_tests_run_on() -> None:
     import sys
 
     assert f"{sys.version_info.major}.{sys.version_info.minor}" == python_floor
+
+
+def test_every_chapter_shows_its_recorded_run() -> None:
+    """Each notebook carries the record of its last full execution (tools/run_notebooks.py) and shows
+    it with the {run-time} directive in its first cell; the page "Run times" lists them all."""
+    keys = {"seconds", "date", "cpu", "cores", "threads", "isa", "device", "torch", "python"}
+    for nb_path in sorted((ROOT / "book").glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text())
+        run = nb["metadata"].get("mnist_cnn", {}).get("run")
+        assert run is not None and keys <= set(run), f"{nb_path.name}: no run record; execute it with `make notebooks`"
+        assert run["seconds"] > 0 and re.fullmatch(r"\d{4}-\d\d-\d\d", run["date"])
+        assert "```{run-time}\n```" in "".join(nb["cells"][0]["source"]), f"{nb_path.name}: no {{run-time}} in its first cell"
+    assert "```{run-times}" in (ROOT / "book" / "run-times.md").read_text()

@@ -197,7 +197,8 @@ class Killed(Exception):
     pass
 
 
-@pytest.mark.parametrize("kill_at, resumes_at", [(9, (1, 8)), (24, (2, 0)), (31, (2, 8))])  # 23 steps per epoch, saved every 4
+@pytest.mark.parametrize("kill_at, resumes_at", [  # make test runs the last case; make test-slow all three (5 s each)
+    pytest.param(9, (1, 8), marks=pytest.mark.slow), pytest.param(24, (2, 0), marks=pytest.mark.slow), (31, (2, 8))])  # 23 steps per epoch, saved every 4
 def test_resume_after_a_kill_is_bitwise_identical(tmp_path: Path, kill_at: int, resumes_at: tuple[int, int]) -> None:
     config = training.TrainConfig(epochs=2, train_subset=3000, augment=True, threads=1)
     mnist = data.load_mnist()

@@ -50,7 +50,8 @@ def tracked_tree(dest: Path) -> Path:
 def test_a_notebook_without_the_package_installs_it_and_runs(tmp_path: Path) -> None:
     repo = tracked_tree(tmp_path / "repo")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # no pip or setuptools of its own: those of this environment (pyproject.toml needs setuptools >= 77)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip())
@@ -61,6 +62,8 @@ def test_a_notebook_without_the_package_installs_it_and_runs(tmp_path: Path) -> 
     home, work = tmp_path / "home", tmp_path / "somewhere"
     home.mkdir()
     work.mkdir()
+    # offline: pip finds every dependency installed and builds with the setuptools it has
+    # (PIP_NO_BUILD_ISOLATION=0 is pip's spelling of --no-build-isolation)
     env = os.environ | {"HOME": str(home), "MNIST_CNN_REPO": str(repo), "PIP_NO_INDEX": "1",
                         "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("MNIST_CNN_HOME", None)

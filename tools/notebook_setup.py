@@ -2,8 +2,9 @@
 
 In Jupyter with the package installed (``make install``) the cell does nothing. In Colab, or any
 Python without the package, it clones the book (for its data, images and package) into
-``~/cnn-from-scratch``, installs the package with the notebooks' extras, and makes it importable
-in the running kernel, so the next cell's ``import mnist_cnn`` works without a restart.
+``~/cnn-from-scratch``, installs the package with the notebooks' extras (``pip install -e``, so a
+later kernel imports it too), and puts the clone's ``src/`` on ``sys.path``, so the next cell's
+``import mnist_cnn`` works without a restart. A failed step stops the cell with its message.
 
 The repository URL lives once, in ``_config.yml`` (``repository.url``, which the launch buttons
 use too); ``MNIST_CNN_REPO`` overrides it (a fork, or a local clone in the test).
@@ -32,16 +33,24 @@ def repository_url() -> str:
 
 def cell_source(url: str | None = None) -> str:
     url = url or repository_url()
-    return f"""{MARKER} nothing to do where the book's package is installed. In Colab (or a fresh Python) this
-# clones the book into ~/cnn-from-scratch and installs its package: about a minute.
-import importlib.util, os, sys
+    return f"""{MARKER} does nothing where the book's package is installed. In Colab, or any
+# Python without it, clones the book into ~/cnn-from-scratch and installs the
+# package (about a minute).
+import importlib.util, os, subprocess, sys
 if importlib.util.find_spec("mnist_cnn") is None:
-    repo = os.environ.get("MNIST_CNN_REPO", "{url}")
+    url = "{url}"
+    repo = os.environ.get("MNIST_CNN_REPO", url)
     home = os.path.expanduser("~/cnn-from-scratch")
+
+    def run(*command):  # a failed step stops the cell with the tool's message
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{{command[0]}} failed:\\n{{done.stderr[-3000:]}}")
+
     if not os.path.isdir(home):
-        !git clone -q --depth 1 {{repo}} {{home}}
-    %pip install -q -e "{{home}}[book]"
-    sys.path.insert(0, f"{{home}}/src")  # importable now, without restarting the kernel"""
+        run("git", "clone", "-q", "--depth=1", repo, home)
+    run(sys.executable, "-m", "pip", "install", "-q", "-e", f"{{home}}[book]")
+    sys.path.insert(0, f"{{home}}/src")  # importable without a restart"""
 
 
 def is_setup_cell(cell: nbformat.NotebookNode) -> bool:

@@ -15,6 +15,7 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.plots` -- the figures every chapter draws.
 * :mod:`mnist_cnn.widgets` -- the interactive explorers of "Convolution" and "Pooling".
 * :mod:`mnist_cnn.bench` -- benchmarks whose figures the chapters quote.
+* :mod:`mnist_cnn.paths` -- where the book's files and shared checkpoints are, from any working directory.
 """
 
 __version__ = "0.1.0"

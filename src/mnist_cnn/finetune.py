@@ -244,7 +244,7 @@ def train_steps(
     return FineTuneResult(sum(losses[-10:]) / len(losses[-10:]), count_trainable(model))
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
     """Accuracy of ``model`` (eval mode) on normalised inputs ``x`` ``(N, 1, 28, 28)``."""
     model.eval()
     correct = 0

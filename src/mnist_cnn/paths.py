@@ -1,4 +1,4 @@
-"""Where the book's files are, whatever the working directory (chapter "Run times").
+"""Where the book's files are, whatever the working directory (page "Run times").
 
 A notebook may run in ``book/`` (Jupyter, nbval), in the repository root, or in Colab's
 ``/content`` after the set-up cell cloned the book into ``~/cnn-from-scratch``. The package is
