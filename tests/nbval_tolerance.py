@@ -24,6 +24,7 @@ computed, band — the figures the issue notes quote for other machines.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
@@ -75,11 +76,18 @@ def within(stored: float, computed: float, band: dict[str, float | bool]) -> boo
 
 
 def _value(output: dict[str, Any]) -> Any:
+    """A glued value as a float where it is a number (``99.41``, ``'2e-06'``, ``'29,818'``), else as stored."""
     text = output.get("data", {}).get(GLUE_MIME, "")
     try:
-        return float(text)
-    except ValueError:
-        return text  # a string or another repr: compared exactly unless the band is "any"
+        value = ast.literal_eval(text)  # the repr glue stored: 99.41, 'LoRA', '2e-06'
+    except (ValueError, SyntaxError):
+        return text
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", ""))
+        except ValueError:
+            return value  # a name, compared exactly unless the band is "any"
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
 def compare_glue(notebook: str, ref: list[dict[str, Any]], test: list[dict[str, Any]]) -> list[str]:

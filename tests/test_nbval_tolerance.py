@@ -50,6 +50,15 @@ def test_compare_glue_uses_the_band_or_exact(monkeypatch: pytest.MonkeyPatch) ->
     assert tol.compare_glue("other.ipynb", [glued("acc", 99.41)], [glued("acc", 99.40)])  # no band: exact
 
 
+def test_numbers_glued_as_text_are_compared_as_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """f"{x:.1g}" and f"{n:,}" glue strings; their band applies to the number they show."""
+    monkeypatch.setattr(tol, "tolerances", lambda: {"nb.ipynb": {"diff": {"abs": 1e-4}}})
+    assert tol.compare_glue("nb.ipynb", [glued("diff", "2e-06"), glued("n", "29,818")],
+                            [glued("diff", "3e-06"), glued("n", "29,818")]) == []
+    assert tol.compare_glue("nb.ipynb", [glued("diff", "2e-06")], [glued("diff", "0.001")])
+    assert tol.compare_glue("nb.ipynb", [glued("n", "29,818")], [glued("n", "29,819")])  # no band: exact
+
+
 def test_text_of_a_tolerance_cell_keeps_its_shape() -> None:
     stored = [{"output_type": "stream", "name": "stdout", "text": "test accuracy: 0.9941 (59 mistakes)\n"}, glued("acc", 99.41)]
     same_shape = [{"output_type": "stream", "name": "stdout", "text": "test accuracy: 0.9936 (64 mistakes)\n"}, glued("acc", 99.36)]

@@ -12,7 +12,8 @@ Each variant re-executes the chapter notebooks under nbval in a fresh environmen
 
 ``--fast`` runs only the notebooks that train nothing (what ``make test`` runs). Each variant
 prints its result and time, and how close the trained figures came to the edge of their bands
-(tests/tolerances.yml): the figures the issue notes quote.
+(tests/tolerances.yml): the figures the issue notes quote. Every comparison is kept in
+``_build/portability/<variant>.jsonl``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def main(argv: list[str]) -> int:
             print(f"== {spec}: {'passed' if done.returncode == 0 else 'FAILED'} in {seconds:.0f} s", flush=True)
             for line in closest_to_the_edge(report):
                 print("   ", line)
+            if report.is_file():  # every comparison, for a closer look: _build/portability/<variant>.jsonl
+                keep = ROOT / "_build" / "portability" / f"{spec.replace('=', '-')}.jsonl"
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                keep.write_text(report.read_text())
     print("\nvariant            result   seconds")
     for spec, rc, seconds in results:
         print(f"{spec:18s} {'passed' if rc == 0 else 'FAILED':8s} {seconds:7.0f}")
