@@ -13,24 +13,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OFFLINE = ROOT / "tests" / "offline" / "sitecustomize.py"
 
 
 @pytest.mark.slow
 def test_a_learning_rate_ten_times_too_low_fails_the_bands(tmp_path: Path) -> None:
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    # every Python process of the run (pytest, the notebook's kernel) imports this at start-up
-    (hook / "sitecustomize.py").write_text(textwrap.dedent(f"""
-        import runpy
-        runpy.run_path({str(OFFLINE)!r})  # still offline
+    # the notebook's kernel runs this at start-up (IPython's startup folder), before any cell
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-regression.py").write_text(textwrap.dedent("""
         import torch.optim.lr_scheduler as schedulers
         _init = schedulers.OneCycleLR.__init__
         def init(self, optimizer, max_lr, *args, **kwargs):  # the regression: the peak rate 10x too low
             _init(self, optimizer, max_lr / 10, *args, **kwargs)
         schedulers.OneCycleLR.__init__ = init
     """))
-    env = os.environ | {"PYTHONPATH": str(hook), "MNIST_CNN_CACHE": str(tmp_path / "cache")}
+    env = os.environ | {"IPYTHONDIR": str(tmp_path / "ipython"), "MNIST_CNN_CACHE": str(tmp_path / "cache")}
     run = subprocess.run([sys.executable, "-m", "pytest", "book/evaluation.ipynb", "-q", "-p", "no:cacheprovider", "-x"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode != 0, run.stdout[-2000:]
