@@ -35,7 +35,8 @@ test-slow: $(STAMP) fashion-data
 
 ## Every notebook under nbval as on other machines: a CPU without AVX-512 and one without any vector
 ## extension (ATEN_CPU_CAPABILITY), 1 and 4 threads, each from an empty checkpoint cache; trained
-## figures are checked within the bands of tests/tolerances.yml. About 6 minutes a variant.
+## figures are checked within the bands of tests/tolerances.yml. 6 to 10 minutes a variant on a
+## 2-core CPU (`default`, without vector instructions, is the slowest).
 PORTABLE ?= cpu=default cpu=avx2 threads=1 threads=4
 test-portable: $(STAMP) fashion-data
 	$(OFFLINE) $(PY) tools/portability.py $(PORTABLE)
