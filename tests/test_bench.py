@@ -47,7 +47,7 @@ def test_bench_gpu_without_cuda_says_so_and_exits_cleanly(capsys: pytest.Capture
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert bench.gpu_benchmark() is None
-    assert bench.main(["gpu"]) == 0
+    assert bench.report_gpu() == 0
     out = capsys.readouterr().out
     assert "no CUDA device here" in out and "bench train" in out
 

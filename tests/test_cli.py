@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mnist_cnn import cli, data, training
+from mnist_cnn import checkpoints, cli, data, training
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +28,14 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_train_writes_a_checkpoint_with_its_metrics(checkpoint: Path) -> None:
-    _, meta = training.load_checkpoint(checkpoint)
+    _, meta = checkpoints.load_checkpoint(checkpoint)
     assert meta["config"].epochs == 1 and meta["metrics"]["test_acc"] > 0.97
 
 
 def test_evaluate_prints_accuracy_and_per_class_table(capsys, checkpoint: Path, mnist: data.MNIST) -> None:
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(checkpoint))
     assert code == 0
-    _, meta = training.load_checkpoint(checkpoint)
+    _, meta = checkpoints.load_checkpoint(checkpoint)
     assert f"accuracy {meta['metrics']['test_acc']:.4f}" in out  # the same figure train printed
     assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 10
 

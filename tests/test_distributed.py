@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_cnn import data, training
+from mnist_cnn import checkpoints, data, training
 
 ROOT = Path(__file__).resolve().parents[1]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1", "--nproc_per_node=2"]
@@ -79,6 +79,6 @@ def test_cli_train_under_torchrun_talks_and_writes_once(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.count("checkpoint: ") == 1 and run.stdout.count("training book") == 1
     assert "2 processes" in run.stdout
-    model, meta = training.load_checkpoint(out)
+    model, meta = checkpoints.load_checkpoint(out)
     assert meta["config"].train_subset == 4096 and meta["metrics"]["test_acc"] > 0.9
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp.pt"]

@@ -66,11 +66,11 @@ def test_grad_cam_of_the_book_network_matches_autograd_by_hand() -> None:
     torch.manual_seed(3)
     model = BookCNN().eval()
     x = torch.randn(2, 1, 28, 28)
-    layer = model.features[-1]
+    layer = model.block3
     result = explain.grad_cam(model, x, layer)
     with torch.enable_grad():
-        maps = model.features(x).detach().requires_grad_(True)  # (2, 32, 7, 7)
-        logits = model.classifier(maps)
+        maps = model.block3(model.block2(model.block1(x))).detach().requires_grad_(True)  # (2, 32, 7, 7)
+        logits = model.head(maps)
         target = logits.argmax(1)
         (grads,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), maps)
     alpha = grads.mean(dim=(2, 3))

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from mnist_cnn import finetune, models, training
+from mnist_cnn import data, finetune, models, training, transfer
 
 
 def book(seed: int = 0) -> nn.Module:
@@ -61,39 +61,39 @@ def test_trainable_parameter_count_equals_the_formula() -> None:
             kh, kw = m.base.kernel_size
             expected += 4 * (m.base.in_channels * kh * kw) + m.base.out_channels * 4  # A: r C_in kH kW, B: C_out r
     assert finetune.count_trainable(model) == expected
-    probe = finetune.freeze_except(book(), ["classifier"])
+    probe = finetune.freeze_except(book(), ["head"])
     assert finetune.count_trainable(probe) == 32 * 49 * 10 + 10
 
 
 def test_frozen_parameters_do_not_change_after_a_step() -> None:
     model = finetune.replace_head(book(), 10)
-    finetune.freeze_except(model, ["classifier", "features.8"])
+    finetune.freeze_except(model, ["head", "block3.conv"])
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
     y = torch.randint(0, 10, (6,))
     finetune.train_steps(model, X, y, steps=3, lr=1e-2)
     for name, p in model.named_parameters():
         changed = not torch.equal(p, before[name])
-        assert changed == (name.startswith(("classifier", "features.8"))), name
+        assert changed == (name.startswith(("head", "block3.conv"))), name
     for name, b in model.named_buffers():  # frozen batch norms keep their running statistics
-        if name.startswith("features.2") or name.startswith("features.6"):
+        if name.startswith(("block1.bn", "block2.bn")):
             assert torch.equal(b, buffers[name]), name
 
 
 def test_lora_trains_only_the_adapters() -> None:
-    model = finetune.apply_lora(finetune.replace_head(book(), 10), r=2, skip=["classifier.2"])
+    model = finetune.apply_lora(finetune.replace_head(book(), 10), r=2, skip=["head.fc"])
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     finetune.train_steps(model, X, torch.randint(0, 10, (6,)), steps=2, lr=1e-2)
     for name, p in model.named_parameters():
         changed = not torch.equal(p, before[name])
-        adapter = name.endswith((".A", ".B")) or name.startswith("classifier.2")
+        adapter = name.endswith((".A", ".B")) or name.startswith("head.fc")
         assert changed == adapter, name
 
 
 def test_discriminative_learning_rates_make_parameter_groups() -> None:
     model = book()
-    result = finetune.train_steps(model, X, torch.randint(0, 10, (6,)), steps=1, lr={"": 1e-4, "classifier": 1e-2})
-    assert result.trainable == sum(p.numel() for p in model.parameters())
+    finetune.train_steps(model, X, torch.randint(0, 10, (6,)), steps=1, lr={"": 1e-4, "head": 1e-2})
+    assert finetune.count_trainable(model) == sum(p.numel() for p in model.parameters())
     finetune.freeze_except(model, [])
     with pytest.raises(ValueError, match="no trainable parameters"):
         finetune.train_steps(model, X, torch.zeros(6, dtype=torch.int64), steps=1)
@@ -103,11 +103,11 @@ def test_discriminative_learning_rates_make_parameter_groups() -> None:
 
 def test_few_shot_indices_and_digits() -> None:
     labels = torch.arange(10).repeat(7)
-    idx = finetune.few_shot_indices(labels, 3, seed=0)
+    idx = transfer.few_shot_indices(labels, 3, seed=0)
     assert torch.equal(torch.bincount(labels[idx]), torch.full((10,), 3))
-    assert not torch.equal(idx, finetune.few_shot_indices(labels, 3, seed=1))
-    assert finetune.few_shot_indices(labels, None, seed=0).numel() == 70
-    images, targets = finetune.load_sklearn_digits()
+    assert not torch.equal(idx, transfer.few_shot_indices(labels, 3, seed=1))
+    assert transfer.few_shot_indices(labels, None, seed=0).numel() == 70
+    images, targets = transfer.load_sklearn_digits()
     assert images.shape == (1797, 28, 28) and images.dtype == torch.uint8 and targets.shape == (1797,)
     rows, cols = torch.nonzero(images[0] > 0, as_tuple=True)
     assert rows.max() - rows.min() + 1 <= 21 and cols.max() - cols.min() + 1 <= 21  # MNIST's 20x20 box
@@ -119,16 +119,16 @@ def test_transfer_linear_probe_forgets_nothing(mnist) -> None:
     pretrained = book(1)
     images, labels = mnist.train_images[:600], mnist.train_labels[:600]
     splits = {"pool": (images[:400], labels[:400]), "val": (images[400:500], labels[400:500]), "test": (images[500:], labels[500:])}
-    mnist_eval = (finetune.normalise(mnist.test_images[:300], 0.13, 0.31), mnist.test_labels[:300])
-    reference = finetune.accuracy(pretrained, *mnist_eval)
-    probe = finetune.transfer("linear probe", pretrained, splits, 5, 0, 1e-2, 0.13, 0.31, mnist_eval, steps=5)
+    mnist_eval = (data.normalize(mnist.test_images[:300], 0.13, 0.31), mnist.test_labels[:300])
+    reference = finetune.model_accuracy(pretrained, *mnist_eval)
+    probe = transfer.transfer("linear probe", pretrained, splits, 5, 0, 1e-2, 0.13, 0.31, mnist_eval, steps=5)
     assert probe.mnist_acc == reference and probe.trainable == 32 * 49 * 10 + 10
-    full = finetune.transfer("full fine-tuning", pretrained, splits, 5, 0, 1e-2, 0.13, 0.31, mnist_eval, steps=5)
+    full = transfer.transfer("full fine-tuning", pretrained, splits, 5, 0, 1e-2, 0.13, 0.31, mnist_eval, steps=5)
     assert full.trainable == sum(p.numel() for p in pretrained.parameters())
-    scratch = finetune.transfer("from scratch", pretrained, splits, 5, 0, 1e-2, 0.13, 0.31, mnist_eval, steps=5)
+    scratch = transfer.transfer("from scratch", pretrained, splits, 5, 0, 1e-2, 0.13, 0.31, mnist_eval, steps=5)
     assert scratch.mnist_acc != scratch.mnist_acc  # NaN: a scratch model has no MNIST head to put back
     with pytest.raises(ValueError, match="method='adapters'"):
-        finetune.start_model("adapters", pretrained)
+        transfer.start_model("adapters", pretrained)
 
 
 def test_cached_model_is_the_same_trained_or_loaded(tmp_path, monkeypatch) -> None:

@@ -21,7 +21,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mnist_cnn import cli, data, deploy, explain, preprocess, training
+from mnist_cnn import checkpoints, cli, data, deploy, explain, preprocess, training
 from mnist_cnn.models import BookCNN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def cli_cases(tmp: Path, good: Path) -> list[tuple[str, list[str], str]]:
     payload = torch.load(good, weights_only=True)
     payload["config"]["model"] = "lenet5"
     torch.save(payload, tmp / "lenet-label.pt")
-    training.save_training_state(tmp / "a.state", {"config": {}, "epoch": 1})
+    checkpoints.save_training_state(tmp / "a.state", {"config": {}, "epoch": 1})
     predict = ["predict", "--checkpoint", str(good)]
     return [
         ("predict: missing image", [*predict, str(tmp / "missing.png")], "missing.png: no such file"),
@@ -108,7 +108,7 @@ def cli_cases(tmp: Path, good: Path) -> list[tuple[str, list[str], str]]:
         ("train: unknown device", ["train", "--device", "tpu", "--out", str(tmp / "x.pt")], "device='tpu': not a device name"),
         ("train: absent GPU", ["train", "--device", "cuda:99", "--out", str(tmp / "x.pt")], "device='cuda:99': this machine has"),
         ("train: fp16 on the CPU", ["train", "--amp", "fp16", "--device", "cpu", "--out", str(tmp / "x.pt")], "amp='fp16' needs a CUDA device"),
-        ("train: subset 0", ["train", "--train-subset", "0", "--out", str(tmp / "x.pt")], "train_subset=0: must be positive"),
+        ("train: subset 0", ["train", "--train-subset", "0", "--out", str(tmp / "x.pt")], "train_subset=0: must be a positive integer"),
         ("train: negative save-every", ["train", "--save-every", "-5", *SMALL, "--out", str(tmp / "x.pt")], "save_every=-5"),
         ("train: resume from another run's state", ["train", "--resume", "--save-every", "5", "--state", str(tmp / "a.state"), *SMALL,
                                                     "--out", str(tmp / "x.pt")], "a.state: written by a run with other settings"),
@@ -172,8 +172,8 @@ def helper_cases(tmp: Path) -> list[tuple[str, Callable[[], object], type[Except
          "example: expected a batch"),
         ("TrainConfig: unknown model", lambda: training.TrainConfig(model="resnet"), ValueError, "model='resnet': expected one of"),
         ("TrainConfig: batch 0", lambda: training.TrainConfig(batch_size=0), ValueError, "batch_size=0: must be a positive integer"),
-        ("load_training_state: pickle with code", lambda: training.load_training_state(tmp / "evil.state", training.TrainConfig()),
-         training.CheckpointError, "evil.state: not a readable training state"),
+        ("load_training_state: pickle with code", lambda: checkpoints.load_training_state(tmp / "evil.state", training.TrainConfig()),
+         checkpoints.CheckpointError, "evil.state: not a readable training state"),
     ]
 
 
@@ -258,13 +258,13 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run_and_two_processes_agre
 KILL_WHILE_SAVING = """
 import os, sys, torch
 from pathlib import Path
-from mnist_cnn import data
+from mnist_cnn import atomic, data
 target = Path(sys.argv[1])
 def half_then_die(f):
     f.write(b"PK" + os.urandom(5000))  # half a zip file ...
     f.flush()
     os._exit(137)  # ... and the process dies as under kill -9
-data.write_atomically(target, half_then_die)
+atomic.write_atomically(target, half_then_die)
 """
 
 
@@ -273,10 +273,10 @@ def test_a_kill_while_saving_keeps_the_last_good_checkpoint(tmp_path: Path, chec
     target.write_bytes(checkpoint.read_bytes())
     died = subprocess.run([sys.executable, "-c", KILL_WHILE_SAVING, str(target)], capture_output=True, text=True)
     assert died.returncode == 137
-    model, meta = training.load_checkpoint(target)  # the previous checkpoint, whole
+    model, meta = checkpoints.load_checkpoint(target)  # the previous checkpoint, whole
     assert target.read_bytes() == checkpoint.read_bytes()
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]
     assert len(leftovers) == 1  # the dead process's temporary file ...
     result = training.FitResult(model, meta["config"], [], meta["mean"], meta["std"], 1)
-    training.save_checkpoint(target, result)
+    checkpoints.save_checkpoint(target, result)
     assert files(tmp_path) == ["model.pt"]  # ... is removed by the next save of the same file

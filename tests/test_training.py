@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_cnn import data, training
+from mnist_cnn import augment, checkpoints, data, training
 
 SMALL = dict(train_subset=1024, n_val=1000, batch_size=128, epochs=2, progress=False)
 
@@ -83,9 +83,9 @@ def test_article_normalisation_and_fp16_on_cpu(mnist: data.MNIST) -> None:
 
 def test_random_affine_identity_and_range() -> None:
     x = torch.randn(8, 1, 28, 28)
-    same = data.random_affine(x, degrees=0.0, translate=0.0, scale=(1.0, 1.0))
+    same = augment.random_affine(x, degrees=0.0, translate=0.0, scale=(1.0, 1.0))
     torch.testing.assert_close(same, x, atol=1e-5, rtol=0)  # identity transform, bilinear at pixel centres
-    moved = data.random_affine(x, torch.Generator().manual_seed(0))
+    moved = augment.random_affine(x, torch.Generator().manual_seed(0))
     assert moved.shape == x.shape and not torch.allclose(moved, x)
     assert moved.min() >= x.min() - 1e-6 and moved.max() <= x.max() + 1e-6  # interpolation never overshoots
 
@@ -99,9 +99,9 @@ def trained(mnist: data.MNIST) -> training.FitResult:
 
 
 def test_checkpoint_round_trip(tmp_path: Path, trained: training.FitResult, mnist: data.MNIST) -> None:
-    path = training.save_checkpoint(tmp_path / "sub" / "m.pt", trained, {"val_acc": 0.5})
+    path = checkpoints.save_checkpoint(tmp_path / "sub" / "m.pt", trained, {"val_acc": 0.5})
     assert sorted(p.name for p in path.parent.iterdir()) == ["m.pt"]  # no temporary file left
-    model, meta = training.load_checkpoint(path)
+    model, meta = checkpoints.load_checkpoint(path)
     assert meta["config"] == trained.config and meta["metrics"] == {"val_acc": 0.5}
     ref = training.predict_logits(trained.model, mnist.test_images[:50], trained.mean, trained.std)
     out = training.predict_logits(model, mnist.test_images[:50], meta["mean"], meta["std"])
@@ -109,17 +109,17 @@ def test_checkpoint_round_trip(tmp_path: Path, trained: training.FitResult, mnis
 
 
 def test_checkpoint_errors(tmp_path: Path, trained: training.FitResult) -> None:
-    with pytest.raises(training.CheckpointError, match="no such checkpoint file"):
-        training.load_checkpoint(tmp_path / "missing.pt")
+    with pytest.raises(checkpoints.CheckpointError, match="no such checkpoint file"):
+        checkpoints.load_checkpoint(tmp_path / "missing.pt")
     (tmp_path / "random.pt").write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(training.CheckpointError, match="not a readable checkpoint.*corrupt"):
-        training.load_checkpoint(tmp_path / "random.pt")
-    good = training.save_checkpoint(tmp_path / "good.pt", trained)
+    with pytest.raises(checkpoints.CheckpointError, match="not a readable checkpoint.*corrupt"):
+        checkpoints.load_checkpoint(tmp_path / "random.pt")
+    good = checkpoints.save_checkpoint(tmp_path / "good.pt", trained)
     (tmp_path / "truncated.pt").write_bytes(good.read_bytes()[:3000])
-    with pytest.raises(training.CheckpointError, match="not a readable checkpoint"):
-        training.load_checkpoint(tmp_path / "truncated.pt")
-    with pytest.raises(training.CheckpointError, match=r"holds a 'book' model, not 'lenet5'"):
-        training.load_checkpoint(good, expect_model="lenet5")
+    with pytest.raises(checkpoints.CheckpointError, match="not a readable checkpoint"):
+        checkpoints.load_checkpoint(tmp_path / "truncated.pt")
+    with pytest.raises(checkpoints.CheckpointError, match=r"holds a 'book' model, not 'lenet5'"):
+        checkpoints.load_checkpoint(good, expect_model="lenet5")
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
@@ -129,18 +129,18 @@ def test_checkpoint_with_code_or_wrong_weights_is_refused(tmp_path: Path, traine
             return (print, ("this would run on load",))
 
     torch.save({"format": 1, "state_dict": {}, "payload": Evil()}, tmp_path / "evil.pt")
-    with pytest.raises(training.CheckpointError, match="not a readable checkpoint"):
-        training.load_checkpoint(tmp_path / "evil.pt")  # weights_only=True refuses arbitrary objects
-    path = training.save_checkpoint(tmp_path / "m.pt", trained)
+    with pytest.raises(checkpoints.CheckpointError, match="not a readable checkpoint"):
+        checkpoints.load_checkpoint(tmp_path / "evil.pt")  # weights_only=True refuses arbitrary objects
+    path = checkpoints.save_checkpoint(tmp_path / "m.pt", trained)
     payload = torch.load(path, weights_only=True)
     payload["config"]["model"] = "lenet5"  # BookCNN weights labelled as LeNet-5
     torch.save(payload, tmp_path / "mislabelled.pt")
-    with pytest.raises(training.CheckpointError, match="do not fit the model 'lenet5'"):
-        training.load_checkpoint(tmp_path / "mislabelled.pt")
+    with pytest.raises(checkpoints.CheckpointError, match="do not fit the model 'lenet5'"):
+        checkpoints.load_checkpoint(tmp_path / "mislabelled.pt")
     with open(tmp_path / "list.pt", "wb") as f:
         pickle.dump([1, 2, 3], f)
-    with pytest.raises(training.CheckpointError):
-        training.load_checkpoint(tmp_path / "list.pt")
+    with pytest.raises(checkpoints.CheckpointError):
+        checkpoints.load_checkpoint(tmp_path / "list.pt")
 
 
 def test_resolve_device() -> None:

@@ -4,18 +4,31 @@ One module per concept, each explained by a chapter of the book:
 
 * :mod:`mnist_cnn.data` -- chapter "Data": read, verify, split, normalise and batch MNIST.
 * :mod:`mnist_cnn.ops` -- chapters "Convolution" and "Pooling": the layers from their formulas.
+* :mod:`mnist_cnn.invariance` -- chapter "Pooling": how much features move when the digit moves.
 * :mod:`mnist_cnn.models` -- chapter "Model": the article's networks, LeNet-5, the book's network.
 * :mod:`mnist_cnn.anatomy` -- chapter "Model": shapes, parameters, MACs, receptive fields.
-* :mod:`mnist_cnn.training` -- chapters "Training", "Evaluation", "Overfitting": fit, evaluate, checkpoints.
+* :mod:`mnist_cnn.config` -- chapter "Training": the option names and the typed ``TrainConfig``.
+* :mod:`mnist_cnn.training` -- chapters "Training", "Evaluation", "Overfitting": fit, evaluate.
+* :mod:`mnist_cnn.checkpoints` -- chapter "Training": checkpoints and resumable training states.
+* :mod:`mnist_cnn.atomic` -- files written so that a crash never leaves half of one.
+* :mod:`mnist_cnn.augment` -- chapter "Overfitting": random rotation, scale and shift.
 * :mod:`mnist_cnn.metrics` -- chapter "Evaluation": confusion matrix, precision/recall/F1, ROC.
 * :mod:`mnist_cnn.preprocess` -- chapter "Evaluation": your own image, prepared like MNIST.
-* :mod:`mnist_cnn.cli` -- ``python -m mnist_cnn train | evaluate | predict | bench``.
-* :mod:`mnist_cnn.finetune` -- chapter "Fine-tuning": freezing, new heads, discriminative rates, LoRA.
-* :mod:`mnist_cnn.invariance` -- chapter "Pooling": how much features move when the digit moves.
+* :mod:`mnist_cnn.finetune` -- chapter "Fine-tuning": freezing, new heads, LoRA.
+* :mod:`mnist_cnn.transfer` -- chapter "Fine-tuning": the experiment that compares the methods.
+* :mod:`mnist_cnn.explain` -- chapter "Applications": saliency maps and Grad-CAM.
+* :mod:`mnist_cnn.deploy` -- chapter "Applications": TorchScript and ONNX export.
+* :mod:`mnist_cnn.distributed` -- chapter "Applications": data-parallel training under torchrun.
 * :mod:`mnist_cnn.plots` -- the figures every chapter draws.
 * :mod:`mnist_cnn.widgets` -- the interactive explorers of "Convolution" and "Pooling".
 * :mod:`mnist_cnn.bench` -- benchmarks whose figures the chapters quote.
-* :mod:`mnist_cnn.paths` -- where the book's files and shared checkpoints are, from any working directory.
+* :mod:`mnist_cnn.paths` -- where the book's files and shared checkpoints are.
+* :mod:`mnist_cnn.cli` -- ``python -m mnist_cnn train | evaluate | predict | bench``.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("mnist-cnn")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from mnist_cnn import models
+
 __all__ = [
     "LayerInfo",
     "shape_trace",
@@ -88,13 +90,10 @@ def shape_trace(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28))
             in_shape, out_shape = tuple(inputs[0].shape), tuple(output.shape)
             records.append(LayerInfo(name, type(module).__name__, in_shape, out_shape, param_count(module), macs(module, in_shape, out_shape)))
         handles.append(layer.register_forward_hook(hook))
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
+        with models.eval_mode(model), torch.no_grad():
             model(torch.zeros(input_shape))
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return records
@@ -159,8 +158,7 @@ def empirical_receptive_field(model: nn.Module, layer_name: str, input_size: int
                 if layer.bias is not None:
                     layer.bias.zero_()
         if replacement is not None:
-            parent_name, _, child = name.rpartition(".")
-            setattr(m.get_submodule(parent_name) if parent_name else m, child, replacement)
+            m.set_submodule(name, replacement)
     captured: list[torch.Tensor] = []
     handle = m.get_submodule(layer_name).register_forward_hook(lambda _m, _i, out: captured.append(out))
     x = torch.full((1, 1, input_size, input_size), 0.5, dtype=torch.float64, requires_grad=True)

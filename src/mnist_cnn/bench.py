@@ -1,4 +1,4 @@
-"""Benchmarks whose figures the book quotes; run ``python -m mnist_cnn.bench data``.
+"""Benchmarks whose figures the book quotes; run ``python -m mnist_cnn bench data|conv|train|gpu``.
 
 The chapter "Data" measures the same two pipelines in its own run and glues the figures.
 Absolute images/s depend on the machine; compare the two paths in one run, as a ratio.
@@ -6,7 +6,6 @@ Absolute images/s depend on the machine; compare the two paths in one run, as a 
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +17,23 @@ import torch
 
 from mnist_cnn import data, ops
 
-__all__ = ["images_per_second", "DataThroughput", "data_throughput", "conv_timings", "cpu_has_bf16", "step_seconds", "RECIPES", "RecipeResult", "train_recipe", "GpuResult", "gpu_benchmark", "main"]
+__all__ = [
+    "images_per_second",
+    "DataThroughput",
+    "data_throughput",
+    "conv_timings",
+    "cpu_has_bf16",
+    "step_seconds",
+    "RECIPES",
+    "RecipeResult",
+    "train_recipe",
+    "GpuResult",
+    "gpu_benchmark",
+    "report_data",
+    "report_conv",
+    "report_train",
+    "report_gpu",
+]
 
 
 def images_per_second(make_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]], n_images: int) -> float:
@@ -147,7 +162,7 @@ def step_seconds(
 
 
 def _recipes() -> dict[str, Any]:
-    from mnist_cnn.training import TrainConfig
+    from mnist_cnn.config import TrainConfig
 
     return {
         # the book's fast recipe: TrainConfig's defaults
@@ -202,7 +217,7 @@ def train_recipe(name: str, target: float = 0.99, max_epochs: int | None = None,
             reached = elapsed
         return reached is not None
 
-    state["mean"], state["std"] = training.normalization(config, mnist)  # what fit will use
+    state["mean"], state["std"] = training.normalization_constants(config, mnist)  # what fit will use
     result = training.fit(config, mnist, progress=progress, on_epoch_end=after_epoch)
     return RecipeResult(name, len(result.history), result.train_seconds, last_acc, reached)
 
@@ -238,69 +253,64 @@ def gpu_benchmark(target: float = 0.99, repeats: int = 3) -> GpuResult | None:
                      [r.epochs * images_per_epoch / r.train_seconds for r in runs], [r.test_acc for r in runs])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mnist_cnn.bench", description=__doc__)
-    sub = parser.add_subparsers(dest="what", required=True)
-    p_data = sub.add_parser("data", help="images/s of the torchvision DataLoader path vs the tensor path")
-    p_data.add_argument("--batch-size", type=int, default=64)
-    p_data.add_argument("--torchvision-images", type=int, default=6400)
-    p_data.add_argument("--tensor-images", type=int, default=120_000)
-    p_data.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
-    p_train = sub.add_parser("train", help="seconds to 99% test accuracy: the book's recipe vs the article's vs pytorch/examples")
-    p_train.add_argument("--recipes", nargs="+", default=["book", "article 5.2", "pytorch/examples"], choices=list(RECIPES))
-    p_train.add_argument("--target", type=float, default=0.99)
-    p_train.add_argument("--max-epochs", type=int, default=None, help="cap every recipe at this many epochs")
-    p_train.add_argument("--threads", type=int, default=None)
-    p_gpu = sub.add_parser("gpu", help="on a CUDA GPU: seconds to 99% test accuracy and training images/s")
-    p_gpu.add_argument("--target", type=float, default=0.99)
-    p_gpu.add_argument("--repeats", type=int, default=3)
-    p_conv = sub.add_parser("conv", help="seconds per call: loop vs im2col vs F.conv2d")
-    p_conv.add_argument("--batch", type=int, default=8)
-    p_conv.add_argument("--threads", type=int, default=None)
-    args = parser.parse_args(argv)
-    if getattr(args, "threads", None) is not None:
-        torch.set_num_threads(args.threads)
-    if args.what == "train":
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; target {args.target:.1%} test accuracy")
-        results = [train_recipe(name, args.target, args.max_epochs) for name in args.recipes]
-        base = results[0].seconds_to_target
-        print(f"{'recipe':18s} {'epochs':>6s} {'train s':>8s} {'test acc':>9s} {'s to target':>12s} {'vs first':>9s}")
-        for r in results:
-            to_target = f"{r.seconds_to_target:12.1f}" if r.seconds_to_target is not None else f"{'not reached':>12s}"
-            ratio = f"{r.seconds_to_target / base:8.1f}x" if r.seconds_to_target is not None and base else f"{'-':>9s}"
-            print(f"{r.name:18s} {r.epochs:6d} {r.train_seconds:8.1f} {r.test_acc:9.4f} {to_target} {ratio}")
+def report_train(recipes: list[str], target: float = 0.99, max_epochs: int | None = None) -> int:
+    """``bench train``: seconds to ``target`` test accuracy of each recipe, printed as a table."""
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"target {target:.1%} test accuracy")
+    results = [train_recipe(name, target, max_epochs) for name in recipes]
+    base = results[0].seconds_to_target
+    print(f"{'recipe':18s} {'epochs':>6s} {'train s':>8s} {'test acc':>9s} "
+          f"{'s to target':>12s} {'vs first':>9s}")
+    for r in results:
+        t = r.seconds_to_target
+        to_target = f"{t:12.1f}" if t is not None else f"{'not reached':>12s}"
+        ratio = f"{t / base:8.1f}x" if t is not None and base else f"{'-':>9s}"
+        print(f"{r.name:18s} {r.epochs:6d} {r.train_seconds:8.1f} {r.test_acc:9.4f} {to_target} {ratio}")
+    return 0
+
+
+def report_gpu(target: float = 0.99, repeats: int = 3) -> int:
+    """``bench gpu``: seconds to ``target`` and training images/s on a CUDA GPU."""
+    if not torch.cuda.is_available():
+        print("bench gpu: no CUDA device here (torch.cuda.is_available() is False), so nothing to "
+              "measure. Run it on a machine with an NVIDIA GPU and a CUDA build of PyTorch; "
+              "`bench train` measures the CPU.")
         return 0
-    if args.what == "gpu":
-        if not torch.cuda.is_available():
-            print("bench gpu: no CUDA device here (torch.cuda.is_available() is False), so nothing to measure. "
-                  "Run it on a machine with an NVIDIA GPU and a CUDA build of PyTorch; `bench train` measures the CPU.")
-            return 0
-        config = RECIPES["gpu"]
-        print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}; recipe: batch "
-              f"{config.batch_size}, lr {config.lr}, amp {config.amp}, up to {config.epochs} epochs; target {args.target:.1%}")
-        gpu = gpu_benchmark(args.target, args.repeats)
-        assert gpu is not None
-        for i, (t, ips, acc) in enumerate(zip(gpu.seconds_to_target, gpu.images_per_second, gpu.test_acc), start=1):
-            reached = f"{t:.3f} s to target" if t is not None else "target not reached"
-            print(f"run {i}: {reached}, {ips:,.0f} training images/s, test accuracy {acc:.4f}")
-        times = sorted(t for t in gpu.seconds_to_target if t is not None)
-        if times:
-            print(f"median seconds to {args.target:.1%}: {times[len(times) // 2]:.3f} s (goal <= 0.5 s on an H200-class GPU)")
-        return 0
-    if args.what == "conv":
-        timings = conv_timings(batch=args.batch)
-        fastest = min(timings.values())
-        print(f"batch {args.batch} x 1 x 28 x 28, 8 filters 3x3, torch {torch.__version__}, {torch.get_num_threads()} threads")
-        for name, seconds in timings.items():
-            print(f"{name:20s} {seconds * 1e3:10.3f} ms  ({seconds / fastest:8.1f}x the fastest)")
-        return 0
-    result = data_throughput(args.batch_size, args.torchvision_images, args.tensor_images)
-    print(f"batch size {result.batch_size}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    config = RECIPES["gpu"]
+    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}; "
+          f"recipe: batch {config.batch_size}, lr {config.lr}, amp {config.amp}, "
+          f"up to {config.epochs} epochs; target {target:.1%}")
+    gpu = gpu_benchmark(target, repeats)
+    assert gpu is not None
+    runs = zip(gpu.seconds_to_target, gpu.images_per_second, gpu.test_acc)
+    for i, (t, ips, acc) in enumerate(runs, start=1):
+        reached = f"{t:.3f} s to target" if t is not None else "target not reached"
+        print(f"run {i}: {reached}, {ips:,.0f} training images/s, test accuracy {acc:.4f}")
+    times = sorted(t for t in gpu.seconds_to_target if t is not None)
+    if times:
+        print(f"median seconds to {target:.1%}: {times[len(times) // 2]:.3f} s "
+              "(goal <= 0.5 s on an H200-class GPU)")
+    return 0
+
+
+def report_conv(batch: int = 8) -> int:
+    """``bench conv``: seconds per call of the three convolutions."""
+    timings = conv_timings(batch=batch)
+    fastest = min(timings.values())
+    print(f"batch {batch} x 1 x 28 x 28, 8 filters 3x3, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
+    for name, seconds in timings.items():
+        print(f"{name:20s} {seconds * 1e3:10.3f} ms  ({seconds / fastest:8.1f}x the fastest)")
+    return 0
+
+
+def report_data(batch_size: int = 64, torchvision_images: int = 6400,
+                tensor_images: int = 120_000) -> int:
+    """``bench data``: images/s of the article's pipeline and of the book's."""
+    result = data_throughput(batch_size, torchvision_images, tensor_images)
+    print(f"batch size {result.batch_size}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
     print(f"torchvision MNIST + DataLoader : {result.torchvision_ips:12,.0f} images/s")
     print(f"uint8 tensor + iterate_batches : {result.tensor_ips:12,.0f} images/s")
     print(f"ratio                          : {result.ratio:12.1f}x (goal >= 30x)")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

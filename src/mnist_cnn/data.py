@@ -19,19 +19,17 @@ Sources: Y. LeCun, C. Cortes, C. J. C. Burges, "The MNIST database of handwritte
 
 from __future__ import annotations
 
-import glob
 import gzip
 import hashlib
 import math
 import os
-import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-
 import torch
+
+from mnist_cnn.atomic import write_atomically
 
 __all__ = [
     "FILES",
@@ -51,10 +49,8 @@ __all__ = [
     "make_batch",
     "prepare_torchvision_root",
     "article_loader",
-    "random_affine",
-    "write_atomically",
+    "normalize",
     "FASHION_IDX_SHA256",
-    "FASHION_CLASSES",
     "load_fashion_mnist",
 ]
 
@@ -206,15 +202,46 @@ def load_split(
     return images, labels.long()
 
 
-def _download_with_torchvision(root: Path) -> None:
-    """Fetch MNIST into ``root/MNIST/raw`` with torchvision (needs the network)."""
-    from torchvision.datasets import MNIST as TorchvisionMNIST
+def _find_or_download(
+    dataset: str,  # "MNIST" or "FashionMNIST": the torchvision class and folder name
+    candidates: list[Path],
+    download: bool,
+    hint: str,  # what to do when the files are nowhere
+) -> Path:
+    """The first folder of ``candidates`` that holds all four IDX files; else torchvision
+    downloads ``dataset`` into the last one (``<folder>/<dataset>/raw``, needs the network).
+    Files missing everywhere end in one :class:`MNISTNotFoundError` that says where we looked."""
+    names = [name for pair in FILES.values() for name in pair]
+    for folder in candidates:
+        if all(_find(folder, name) is not None for name in names):
+            return folder
+    target = candidates[-1]
+    missing = [name for name in names if _find(target, name) is None]
+    where = ", ".join(f"{c} (and {c / dataset / 'raw'})" for c in candidates)
+    if not download:
+        raise MNISTNotFoundError(f"{dataset}: {missing[0]}(.gz) not found in {where}. {hint}")
+    try:
+        import torchvision.datasets
 
-    for train in (True, False):
-        TorchvisionMNIST(str(root), train=train, download=True)
+        for train in (True, False):
+            getattr(torchvision.datasets, dataset)(str(target), train=train, download=True)
+    except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError when offline
+        raise MNISTNotFoundError(
+            f"{dataset} is not in {where} (missing: {', '.join(missing)}) and downloading it "
+            f"with torchvision failed: {exc}. Offline? {hint}"
+        ) from exc
+    return target
 
 
-def load_mnist(root: str | os.PathLike[str] | None = None, verify: bool = True, download: bool = True) -> MNIST:
+def _load(folder: Path, verify: bool, checksums: dict[str, str]) -> MNIST:
+    train_images, train_labels = load_split("train", folder, verify, checksums)
+    test_images, test_labels = load_split("test", folder, verify, checksums)
+    return MNIST(train_images, train_labels, test_images, test_labels)
+
+
+def load_mnist(
+    root: str | os.PathLike[str] | None = None, verify: bool = True, download: bool = True
+) -> MNIST:
     """Both splits as tensors; see the chapter "Data".
 
     Looks in ``root`` (default :func:`default_root`) and in ``root/MNIST/raw``. If a file is
@@ -222,20 +249,11 @@ def load_mnist(root: str | os.PathLike[str] | None = None, verify: bool = True, 
     offline this fails with one :class:`MNISTNotFoundError` that says where we looked.
     """
     root = Path(root) if root is not None else default_root()
-    missing = [name for names in FILES.values() for name in names if _find(root, name) is None]
-    if missing and download:
-        try:
-            _download_with_torchvision(root)
-        except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError when offline
-            raise MNISTNotFoundError(
-                f"MNIST is not in {root} (missing: {', '.join(missing)}; looked in {root} and "
-                f"{root / 'MNIST' / 'raw'}) and downloading it with torchvision failed: {exc}. "
-                f"Offline? Copy the four .gz files from the book's data/mnist/ into {root}, "
-                f"or set ${_ENV_ROOT} to a folder that holds them."
-            ) from exc
-    train_images, train_labels = load_split("train", root, verify)
-    test_images, test_labels = load_split("test", root, verify)
-    return MNIST(train_images, train_labels, test_images, test_labels)
+    hint = (
+        f"Copy the four .gz files from the book's data/mnist/ into {root}, "
+        f"or set ${_ENV_ROOT} to a folder that holds them."
+    )
+    return _load(_find_or_download("MNIST", [root], download, hint), verify, IDX_SHA256)
 
 
 def train_val_split(n: int, n_val: int = 5000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -340,35 +358,22 @@ def make_batch(
     if device is not None:
         xb = xb.to(device, non_blocking=True)
         yb = yb.to(device, non_blocking=True)
-    x = xb.unsqueeze(1).to(torch.float32).div_(255).sub_(mean).div_(std)  # (B, 1, 28, 28)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    return x.contiguous(memory_format=memory_format), yb
+    return normalize(xb, mean, std, channels_last), yb
 
 
-def random_affine(
-    x: torch.Tensor,  # (B, C, H, W), normalised
-    generator: torch.Generator | None = None,
-    degrees: float = 10.0,
-    translate: float = 0.1,
-    scale: tuple[float, float] = (0.9, 1.1),
+def normalize(
+    images: torch.Tensor,  # (N, 28, 28) uint8
+    mean: float,
+    std: float,
+    channels_last: bool = False,
 ) -> torch.Tensor:
-    """Data augmentation on a whole batch at once: a random rotation, scale and shift per image.
-
-    One ``affine_grid`` + ``grid_sample`` for the batch, on the batch's device; the border pixels
-    (background) fill the space the image moves away from. ``translate`` is a fraction of the
-    image size (0.1 = up to 2.8 pixels). Explained in the chapter "Overfitting".
-    """
-    b = x.shape[0]
-    kwargs = {"device": x.device, "generator": generator}
-    angle = (torch.rand(b, **kwargs) * 2 - 1) * degrees * torch.pi / 180  # (B,)
-    zoom = scale[0] + torch.rand(b, **kwargs) * (scale[1] - scale[0])  # (B,)
-    shift = (torch.rand(b, 2, **kwargs) * 2 - 1) * translate * 2  # (B, 2) in [-1, 1] grid units
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)  # (B, 2, 3)
-    grid = torch.nn.functional.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-    out = torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    keep = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
-    return out.contiguous(memory_format=keep)
+    """uint8 pixels to the network's input: ``(x/255 - mean)/std``, ``(N, 1, 28, 28)`` float32,
+    computed on the images' device."""
+    if images.dtype != torch.uint8:
+        raise ValueError(f"images: expected uint8 pixels, got {images.dtype}.")
+    x = images.unsqueeze(1).to(torch.float32).div_(255).sub_(mean).div_(std)  # (N, 1, 28, 28)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    return x.contiguous(memory_format=memory_format)
 
 
 def prepare_torchvision_root(root: str | os.PathLike[str], source: str | os.PathLike[str] | None = None) -> Path:
@@ -399,33 +404,6 @@ def prepare_torchvision_root(root: str | os.PathLike[str], source: str | os.Path
     return raw
 
 
-def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write(file)`` on a temporary file next to ``path``, flush it to disk, then rename it
-    to ``path``: readers see the old file or the complete new one, never half of one. Used for
-    the data files here and for checkpoints (:func:`mnist_cnn.training.save_checkpoint`).
-
-    Creates ``path``'s folder if needed. A process killed while writing leaves its hidden
-    temporary file (``.NAME.*.part``) behind, never a damaged ``path``; the next write of the same
-    ``path`` removes such leftovers."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
-        leftover.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def article_loader(
     root: str | os.PathLike[str],
     train: bool = True,
@@ -454,41 +432,28 @@ FASHION_IDX_SHA256: dict[str, str] = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
-FASHION_CLASSES = ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
 _FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist package
 
 
-def load_fashion_mnist(root: str | os.PathLike[str] | None = None, verify: bool = True, download: bool = True) -> MNIST:
+def load_fashion_mnist(
+    root: str | os.PathLike[str] | None = None, verify: bool = True, download: bool = True
+) -> MNIST:
     """Fashion-MNIST as tensors, for the chapter "Fine-tuning".
 
-    Looks in ``root``, else ``$FASHION_MNIST_DATA``, else Debian's ``/usr/share/datasets/fashion-mnist``
-    (``apt install dataset-fashion-mnist``), else the repository's ``data/fashion-mnist``, where
-    torchvision downloads it if ``download`` is true; offline that fails with one message saying
-    what to install.
+    Looks in ``root``, else ``$FASHION_MNIST_DATA``, else Debian's
+    ``/usr/share/datasets/fashion-mnist`` (``apt install dataset-fashion-mnist``), else the
+    repository's ``data/fashion-mnist``, where torchvision downloads it if ``download`` is true;
+    offline that fails with one message saying what to install.
     """
     if root is not None:
         candidates = [Path(root)]
     else:
-        candidates = [Path(p) for p in [os.environ.get("FASHION_MNIST_DATA")] if p] + [_FASHION_DEBIAN, default_root().parent / "fashion-mnist"]
-    found = next((c for c in candidates if all(_find(c, n) is not None for ns in FILES.values() for n in ns)), None)
-    if found is None:
-        target = candidates[-1]
-        if not download:
-            raise MNISTNotFoundError(f"Fashion-MNIST not found in {', '.join(map(str, candidates))}. "
-                                     "Install Debian's dataset-fashion-mnist (apt install dataset-fashion-mnist) "
-                                     "or set $FASHION_MNIST_DATA to a folder with its four IDX files.")
-        try:
-            from torchvision.datasets import FashionMNIST
-
-            for train in (True, False):
-                FashionMNIST(str(target), train=train, download=True)
-        except Exception as exc:
-            raise MNISTNotFoundError(
-                f"Fashion-MNIST is not in {', '.join(map(str, candidates))} and downloading it with torchvision "
-                f"failed: {exc}. Offline? Install Debian's dataset-fashion-mnist (apt install dataset-fashion-mnist) "
-                "or set $FASHION_MNIST_DATA to a folder with its four IDX files."
-            ) from exc
-        found = target
-    train_images, train_labels = load_split("train", found, verify, FASHION_IDX_SHA256)
-    test_images, test_labels = load_split("test", found, verify, FASHION_IDX_SHA256)
-    return MNIST(train_images, train_labels, test_images, test_labels)
+        env = os.environ.get("FASHION_MNIST_DATA")
+        repo = default_root().parent / "fashion-mnist"
+        candidates = ([Path(env)] if env else []) + [_FASHION_DEBIAN, repo]
+    hint = (
+        "Install Debian's dataset-fashion-mnist (apt install dataset-fashion-mnist) "
+        "or set $FASHION_MNIST_DATA to a folder with its four IDX files."
+    )
+    folder = _find_or_download("FashionMNIST", candidates, download, hint)
+    return _load(folder, verify, FASHION_IDX_SHA256)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_cnn.data import write_atomically
+from mnist_cnn.atomic import write_atomically
 
 __all__ = ["export_torchscript", "load_torchscript", "torchscript_logits", "export_onnx", "onnx_logits"]
 

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnist_cnn import models
+
 __all__ = ["saliency", "GradCAM", "grad_cam"]
 
 
@@ -44,13 +46,11 @@ def saliency(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | Non
     """
     if x.ndim != 4:
         raise ValueError(f"x: expected a batch (N, C, H, W), got shape {tuple(x.shape)}")
-    was_training = model.training
-    model.eval()
     x = x.detach().clone().requires_grad_(True)  # (N, C, H, W)
-    logits = model(x)  # (N, classes)
+    with models.eval_mode(model):
+        logits = model(x)  # (N, classes)
     t = _targets(logits, target)
     (grad,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), x)  # (N, C, H, W)
-    model.train(was_training)
     return grad.abs().amax(dim=1)  # (N, H, W)
 
 
@@ -71,17 +71,14 @@ def grad_cam(model: nn.Module, x: torch.Tensor, layer: nn.Module, target: int | 
     if x.ndim != 4:
         raise ValueError(f"x: expected a batch (N, C, H, W), got shape {tuple(x.shape)}")
     if not any(m is layer for m in model.modules()):
-        raise ValueError("layer: not a module of this model; pass e.g. model.features[-1]")
+        raise ValueError("layer: not a module of this model; pass e.g. model.block3")
     captured: list[torch.Tensor] = []
     handle = layer.register_forward_hook(lambda _m, _i, out: captured.append(out))
-    was_training = model.training
-    model.eval()
     try:
-        with torch.enable_grad():
+        with models.eval_mode(model), torch.enable_grad():
             logits = model(x.detach())  # (N, classes)
     finally:
         handle.remove()
-        model.train(was_training)
     if len(captured) != 1 or captured[0].ndim != 4:
         raise ValueError("layer: expected it to run once and output feature maps (N, K, h, w)")
     activations = captured[0]  # (N, K, h, w)

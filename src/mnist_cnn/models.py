@@ -10,6 +10,10 @@ Y. Bengio, P. Haffner, "Gradient-based learning applied to document recognition"
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,9 +24,11 @@ __all__ = [
     "ArticleSimpleCNN",
     "ArticleCNN",
     "LeNet5",
+    "conv_block",
     "BookCNN",
     "ExamplesNet",
     "MODELS",
+    "eval_mode",
 ]
 
 # The article's section 5.2 model, character for character (its imports, then the class).
@@ -130,39 +136,45 @@ class LeNet5(nn.Module):
         return self.output(x)  # (N, 10)
 
 
+def conv_block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
+    """A 3x3 convolution (no bias: batch norm supplies it), 2x2 max pooling if ``pool``, batch
+    norm and ReLU, with named layers: ``conv``, ``pool``, ``bn``, ``relu``."""
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    layers["conv"] = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+    if pool:
+        layers["pool"] = nn.MaxPool2d(2)  # halves H and W
+    layers["bn"] = nn.BatchNorm2d(c_out)
+    layers["relu"] = nn.ReLU(inplace=True)
+    return nn.Sequential(layers)
+
+
 class BookCNN(nn.Module):
     """The book's default network: small, batch-normalised, pools early; fast on a CPU.
 
-    Three 3x3 convolutions with 16, 32 and 32 channels. The first two are followed by 2x2 max
-    pooling *before* batch norm and ReLU (max pooling commutes with ReLU, and normalising the
-    pooled map costs a quarter of the unpooled one), so 28x28 becomes 7x7 early and most of the
-    work happens on small maps; batch norm lets it train with large learning rates in one or two
-    epochs. Works with ``channels_last`` input and weights (``model.to(memory_format=...)``).
+    Three 3x3 convolution blocks with 16, 32 and 32 channels. The first two pool *before*
+    batch norm and ReLU (max pooling commutes with ReLU, and normalising the pooled map costs a
+    quarter of the unpooled one), so 28x28 becomes 7x7 early and most of the work happens on
+    small maps; batch norm lets it train with large learning rates in one or two epochs. The
+    blocks are named (``block1`` ... ``head``), so fine-tuning can freeze or re-train them by
+    name. Works with ``channels_last`` input and weights.
     """
 
     def __init__(self, c1: int = 16, c2: int = 32, c3: int = 32, dropout: float = 0.0) -> None:
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1, bias=False),  # (N, c1, 28, 28); BN supplies the bias
-            nn.MaxPool2d(2),  # (N, c1, 14, 14)
-            nn.BatchNorm2d(c1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(c1, c2, 3, padding=1, bias=False),  # (N, c2, 14, 14)
-            nn.MaxPool2d(2),  # (N, c2, 7, 7)
-            nn.BatchNorm2d(c2),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(c2, c3, 3, padding=1, bias=False),  # (N, c3, 7, 7)
-            nn.BatchNorm2d(c3),
-            nn.ReLU(inplace=True),
-        )
-        self.classifier = nn.Sequential(
-            nn.Flatten(),  # (N, c3 * 49)
-            nn.Dropout(dropout),  # off by default: on a CPU it costs ~10 % of a step (bernoulli)
-            nn.Linear(c3 * 7 * 7, 10),  # (N, 10) logits
-        )
+        self.block1 = conv_block(1, c1, pool=True)  # (N, c1, 14, 14)
+        self.block2 = conv_block(c1, c2, pool=True)  # (N, c2, 7, 7)
+        self.block3 = conv_block(c2, c3, pool=False)  # (N, c3, 7, 7)
+        head: OrderedDict[str, nn.Module] = OrderedDict()
+        head["flatten"] = nn.Flatten()  # (N, c3 * 49)
+        head["dropout"] = nn.Dropout(dropout)  # off by default: ~10 % of a CPU step
+        head["fc"] = nn.Linear(c3 * 7 * 7, 10)  # (N, 10) logits
+        self.head = nn.Sequential(head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, 1, 28, 28)
-        return self.classifier(self.features(x))
+        x = self.block1(x)  # (N, c1, 14, 14)
+        x = self.block2(x)  # (N, c2, 7, 7)
+        x = self.block3(x)  # (N, c3, 7, 7)
+        return self.head(x)  # (N, 10)
 
 
 class ExamplesNet(nn.Module):
@@ -198,3 +210,15 @@ MODELS: dict[str, type[nn.Module]] = {
     "book": BookCNN,
     "examples": ExamplesNet,
 }
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``with eval_mode(model):`` runs ``model`` in eval mode (batch norm uses its running
+    statistics, dropout is off) and puts back the mode it had, even after an error."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)

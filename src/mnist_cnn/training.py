@@ -1,10 +1,11 @@
-"""Training and evaluation: a typed config, ``fit()``, ``evaluate()``, checkpoints.
+"""Training and evaluation: ``fit()``, ``evaluate()``, ``predict_logits()``, the model cache.
 
 Explained in the chapters "Training" (``book/training.ipynb``), "Evaluation" and "Overfitting".
 The loop is the article's (zero_grad, forward, loss, backward, step) with what makes it fast and
 honest: the whole dataset as one uint8 tensor, a seeded validation split, channels_last,
 a learning-rate schedule, early stopping on the validation loss, mixed precision on request,
-and checkpoints that are written atomically and loaded with ``weights_only=True``.
+and a resumable training state. The run's settings are :class:`mnist_cnn.config.TrainConfig`;
+its files are written by :mod:`mnist_cnn.checkpoints`.
 
 Sources: pytorch/examples ``mnist/main.py`` (train/test structure); L. N. Smith, T. Topin,
 "Super-convergence", 2019 (OneCycle); I. Loshchilov, F. Hutter, "Decoupled weight decay
@@ -27,81 +28,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_cnn import data, distributed, models, paths
+from mnist_cnn import augment, data, distributed, models, paths
+from mnist_cnn.checkpoints import (
+    CheckpointError,
+    load_checkpoint,
+    load_training_state,
+    save_checkpoint,
+    save_training_state,
+)
+from mnist_cnn.config import ARTICLE_MEAN_STD, DEVICES, TrainConfig
 
 __all__ = [
     "TrainConfig",
     "EpochRecord",
     "FitResult",
-    "CheckpointError",
     "resolve_device",
     "build_model",
-    "normalization",
+    "normalization_constants",
     "fit",
     "evaluate",
     "predict_logits",
     "make_scheduler",
-    "save_checkpoint",
-    "load_checkpoint",
     "fit_or_load",
-    "save_training_state",
-    "load_training_state",
 ]
-
-ARTICLE_MEAN_STD = (0.5, 0.5)  # the article's Normalize((0.5,), (0.5,))
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run. The defaults are the book's fast recipe."""
-
-    model: str = "book"  # a key of mnist_cnn.models.MODELS
-    model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"dropout": 0.3}
-    optimizer: Literal["sgd", "momentum", "adam", "adamw", "adadelta"] = "adamw"
-    lr: float = 0.01  # the peak learning rate for "onecycle"
-    schedule: Literal["constant", "onecycle", "cosine", "step"] = "onecycle"
-    step_gamma: float = 0.7  # "step": multiply the learning rate by this after every epoch
-    batch_size: int = 128
-    epochs: int = 1
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.1  # aim for 0.9 on the right class instead of 1.0
-    augment: bool = False  # random rotation/scale/shift per image (data.random_affine)
-    seed: int = 0
-    device: str = "auto"  # "auto": CUDA, then MPS, then CPU
-    amp: Literal["off", "bf16", "fp16"] = "off"  # mixed precision; fp16 needs CUDA
-    channels_last: bool = True
-    normalization: Literal["measured", "article"] = "measured"  # measured mean/std, or 0.5/0.5
-    n_val: int = 5000  # validation images held out of the 60,000 training images
-    train_subset: int | None = None  # train on only the first N of the remaining images
-    patience: int | None = None  # early stopping: epochs without a better validation loss
-    threads: int | None = None  # torch.set_num_threads for this run (CPU)
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.model not in models.MODELS:
-            problems.append(f"model={self.model!r}: expected one of {sorted(models.MODELS)}")
-        if self.optimizer not in ("sgd", "momentum", "adam", "adamw", "adadelta"):
-            problems.append(f"optimizer={self.optimizer!r}: expected sgd, momentum, adam, adamw or adadelta")
-        if self.schedule not in ("constant", "onecycle", "cosine", "step"):
-            problems.append(f"schedule={self.schedule!r}: expected constant, onecycle, cosine or step")
-        if self.amp not in ("off", "bf16", "fp16"):
-            problems.append(f"amp={self.amp!r}: expected off, bf16 or fp16")
-        if self.normalization not in ("measured", "article"):
-            problems.append(f"normalization={self.normalization!r}: expected measured or article")
-        for name in ("batch_size", "epochs"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                problems.append(f"{name}={getattr(self, name)!r}: must be a positive integer")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
-            problems.append(f"lr={self.lr!r}: must be a positive number")
-        if self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            problems.append("weight_decay must be >= 0 and label_smoothing in [0, 1)")
-        if self.train_subset is not None and self.train_subset < 1:
-            problems.append(f"train_subset={self.train_subset}: must be positive")
-        if self.patience is not None and self.patience < 1:
-            problems.append(f"patience={self.patience}: must be positive")
-        if problems:
-            raise ValueError("TrainConfig: " + "; ".join(problems) + ".")
-
 
 @dataclass(frozen=True)
 class EpochRecord:
@@ -134,16 +83,6 @@ class FitResult:
         return self.history[self.best_epoch - 1]
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be used: missing, corrupt, or for another model."""
-
-
-def _first_line(exc: BaseException, limit: int = 200) -> str:
-    """The first line of an exception's message (some have none, e.g. torch.load on an empty file)."""
-    lines = str(exc).splitlines()
-    return lines[0][:limit] if lines else "no details"
-
-
 def resolve_device(device: str = "auto") -> torch.device:
     """"auto" picks CUDA, then Apple's MPS, then the CPU; anything else is passed to torch.device."""
     if device == "auto":
@@ -155,7 +94,7 @@ def resolve_device(device: str = "auto") -> torch.device:
     try:
         chosen = torch.device(device)
     except RuntimeError:
-        raise ValueError(f"device={device!r}: not a device name; use auto, cpu, cuda, cuda:N or mps.") from None
+        raise ValueError(f"device={device!r}: not a device name; use one of {', '.join(DEVICES)}.") from None
     if chosen.type == "cuda" and (not torch.cuda.is_available() or (chosen.index or 0) >= torch.cuda.device_count()):
         found = torch.cuda.device_count() if torch.cuda.is_available() else 0
         raise ValueError(f"device={device!r}: this machine has {found} CUDA device(s); use auto or cpu.")
@@ -205,22 +144,18 @@ def predict_logits(
     images: torch.Tensor,  # (N, 28, 28) uint8
     mean: float,
     std: float,
-    batch_size: int = 256,  # 2-3x faster on CPUs than 1000: a batch's activations stay in the cache
+    batch_size: int = 256,  # 2-3x faster on CPUs than 1000: activations stay in the cache
     device: torch.device | str | None = None,
     channels_last: bool = False,
 ) -> torch.Tensor:
     """Logits ``(N, 10)`` (float32, on the CPU) of ``model`` in eval mode, in batches."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     outs = []
-    labels = torch.zeros(images.shape[0], dtype=torch.int64)
-    try:
-        with torch.inference_mode():
-            for x, _ in data.iterate_batches(images, labels, batch_size, mean, std, shuffle=False, device=device, channels_last=channels_last):
-                outs.append(model(x).float().cpu())
-    finally:
-        model.train(was_training)
+    with models.eval_mode(model), torch.inference_mode():
+        for start in range(0, images.shape[0], batch_size):
+            chunk = images[start : start + batch_size].to(device)  # (B, 28, 28) uint8
+            x = data.normalize(chunk, mean, std, channels_last)  # (B, 1, 28, 28)
+            outs.append(model(x).float().cpu())
     return torch.cat(outs)
 
 
@@ -241,7 +176,7 @@ def evaluate(
     return float(loss), float(acc)
 
 
-def normalization(config: TrainConfig, mnist: data.MNIST) -> tuple[float, float]:
+def normalization_constants(config: TrainConfig, mnist: data.MNIST) -> tuple[float, float]:
     """The (mean, std) a run of ``config`` normalises with: the article's 0.5/0.5, or measured on
     exactly the images it trains on (the validation images and anything outside the subset excluded)."""
     if config.normalization == "article":
@@ -297,7 +232,7 @@ def fit(
         train_idx = train_idx[: config.train_subset]
     train_x, train_y = mnist.train_images[train_idx].to(device), mnist.train_labels[train_idx].to(device)  # (N, 28, 28) uint8
     val_x, val_y = mnist.train_images[val_idx], mnist.train_labels[val_idx]
-    mean, std = normalization(config, mnist)
+    mean, std = normalization_constants(config, mnist)
 
     model = build_model(config).to(device)
     if config.channels_last:
@@ -360,7 +295,7 @@ def fit(
         for step, idx in enumerate(bar, start=first_step + 1):
             x, y = data.make_batch(train_x, train_y, idx, mean, std, channels_last=config.channels_last)  # (B, 1, 28, 28), (B,)
             if config.augment:
-                x = data.random_affine(x, generator)
+                x = augment.random_affine(x, generator)
             optimizer.zero_grad(set_to_none=True)  # 1. forget the previous batch's gradients
             with _autocast(config, device):
                 logits = net(x)  # 2. forward: (B, 10)
@@ -411,85 +346,6 @@ def fit(
         best_epoch = history[-1].epoch
     resumed_from = (saved["epoch"], saved["step"]) if saved is not None else None
     return FitResult(model, config, history, mean, std, best_epoch, resumed_from)
-
-
-_STATE_FORMAT = "mnist_cnn training state 1"
-
-
-def save_training_state(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
-    """Write a resumable training state (see :func:`fit`) atomically: a kill while writing leaves
-    the previous state file whole."""
-    return data.write_atomically(Path(path), lambda f: torch.save({"format": _STATE_FORMAT, **state}, f))
-
-
-def load_training_state(path: str | os.PathLike[str], config: TrainConfig, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """The state written by :func:`save_training_state`, loaded with ``weights_only=True``;
-    refused (:class:`CheckpointError`) if it is unreadable or belongs to another configuration."""
-    path = Path(path)
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable training state ({type(exc).__name__}: {_first_line(exc)}). "
-                              "Delete it to start the run afresh.") from None
-    if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
-        raise CheckpointError(f"{path}: not an mnist_cnn training state. Delete it or pass another --state path.")
-    if state["config"] != dataclasses.asdict(config):
-        changed = sorted(k for k, v in dataclasses.asdict(config).items() if state["config"].get(k) != v)
-        raise CheckpointError(f"{path}: written by a run with other settings ({', '.join(changed)}); "
-                              "resume with the same settings, or delete it to start afresh.")
-    state["generator"] = state["generator"].cpu()
-    return state
-
-
-_CHECKPOINT_FORMAT = 1
-
-
-def save_checkpoint(path: str | os.PathLike[str], result: FitResult, metrics: dict[str, float] | None = None) -> Path:
-    """Write weights, config, normalisation and metrics to ``path`` atomically (temp file + rename)."""
-    state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
-    payload = {
-        "format": _CHECKPOINT_FORMAT,
-        "state_dict": state,
-        "config": dataclasses.asdict(result.config),
-        "mean": result.mean,
-        "std": result.std,
-        "metrics": dict(metrics or {}),
-    }
-    return data.write_atomically(Path(path), lambda f: torch.save(payload, f))
-
-
-def load_checkpoint(
-    path: str | os.PathLike[str], device: torch.device | str = "cpu", expect_model: str | None = None
-) -> tuple[nn.Module, dict[str, Any]]:
-    """The model (eval mode) and the rest of the checkpoint; only tensors and plain data are unpickled.
-
-    With ``expect_model`` a checkpoint of any other model is refused.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file. Train one with `python -m mnist_cnn train --out {path}`.")
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # truncated zip, random bytes, a pickle with code in it ...
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {_first_line(exc)}). "
-                              "It is corrupt or not written by mnist_cnn; train again.") from None
-    if not isinstance(payload, dict) or payload.get("format") != _CHECKPOINT_FORMAT or "state_dict" not in payload:
-        raise CheckpointError(f"{path}: not an mnist_cnn checkpoint (format {_CHECKPOINT_FORMAT} expected).")
-    try:
-        config = TrainConfig(**payload["config"])
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: its training configuration is not valid here ({exc}).") from None
-    if expect_model is not None and config.model != expect_model:
-        raise CheckpointError(f"{path}: holds a {config.model!r} model, not {expect_model!r}. "
-                              f"Pass --model {config.model} or a checkpoint of {expect_model!r}.")
-    model = models.MODELS[config.model](**config.model_kwargs)
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: its weights do not fit the model {config.model!r} it names "
-                              f"({_first_line(exc)}...).") from None
-    model.to(device).eval()
-    return model, {k: v for k, v in payload.items() if k != "state_dict"} | {"config": config}
 
 
 def fit_or_load(config: TrainConfig, name: str, mnist: data.MNIST | None = None) -> tuple[nn.Module, float, float, str]:

@@ -1,0 +1,95 @@
+"""What defines a training run: the option names and the typed, validated ``TrainConfig``.
+
+Explained in the chapter "Training" (``book/training.ipynb``). The option names are declared
+once, here, as ``Literal`` types; :class:`TrainConfig` validates against them and the command
+line (:mod:`mnist_cnn.cli`) takes its choices and defaults from them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from mnist_cnn import models
+
+__all__ = [
+    "Optimizer",
+    "Schedule",
+    "Precision",
+    "Normalization",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "PRECISIONS",
+    "NORMALIZATIONS",
+    "DEVICES",
+    "ARTICLE_MEAN_STD",
+    "TrainConfig",
+]
+
+Optimizer = Literal["sgd", "momentum", "adam", "adamw", "adadelta"]
+Schedule = Literal["constant", "onecycle", "cosine", "step"]
+Precision = Literal["off", "bf16", "fp16"]  # mixed precision: fp16 needs CUDA
+Normalization = Literal["measured", "article"]  # mean/std measured, or the article's 0.5/0.5
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
+DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")  # "auto": CUDA, then MPS, then the CPU
+
+ARTICLE_MEAN_STD = (0.5, 0.5)  # the article's Normalize((0.5,), (0.5,))
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. The defaults are the book's fast recipe."""
+
+    model: str = "book"  # a key of mnist_cnn.models.MODELS
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"dropout": 0.3}
+    optimizer: Optimizer = "adamw"
+    lr: float = 0.01  # the peak learning rate for "onecycle"
+    schedule: Schedule = "onecycle"
+    step_gamma: float = 0.7  # "step": multiply the learning rate by this every epoch
+    batch_size: int = 128
+    epochs: int = 1
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1  # aim for 0.9 on the right class, not 1.0
+    augment: bool = False  # random rotation/scale/shift (augment.random_affine)
+    seed: int = 0
+    device: str = "auto"  # one of DEVICES
+    amp: Precision = "off"
+    channels_last: bool = True
+    normalization: Normalization = "measured"
+    n_val: int = 5000  # validation images held out of the 60,000
+    train_subset: int | None = None  # train on the first N of the rest only
+    patience: int | None = None  # early stopping: epochs without progress
+    threads: int | None = None  # torch.set_num_threads for this run (CPU)
+
+    def __post_init__(self) -> None:
+        problems = []
+        choices = {
+            "model": tuple(models.MODELS),
+            "optimizer": OPTIMIZERS,
+            "schedule": SCHEDULES,
+            "amp": PRECISIONS,
+            "normalization": NORMALIZATIONS,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                value = getattr(self, name)
+                problems.append(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+        for name in ("batch_size", "epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                problems.append(f"{name}={value!r}: must be a positive integer")
+        lr = self.lr
+        if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+            problems.append(f"lr={lr!r}: must be a positive number")
+        if self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+            problems.append("weight_decay must be >= 0 and label_smoothing in [0, 1)")
+        for name in ("train_subset", "patience", "threads"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                problems.append(f"{name}={value!r}: must be a positive integer")
+        if problems:
+            raise ValueError("TrainConfig: " + "; ".join(problems) + ".")

@@ -1,0 +1,155 @@
+"""The chapter "Fine-tuning"'s experiment: six ways to adapt the MNIST network to a new task.
+
+Explained in the chapter "Fine-tuning" (``book/finetune.ipynb``). Targets: scikit-learn's 8x8
+digits (another scanner, a similar task) and Fashion-MNIST (clothing, a dissimilar task). The
+tools it combines (freezing, new heads, LoRA) are :mod:`mnist_cnn.finetune`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from mnist_cnn import data, models, preprocess, training
+from mnist_cnn.finetune import (
+    apply_lora,
+    count_trainable,
+    freeze_except,
+    head_name,
+    merge_lora,
+    model_accuracy,
+    replace_head,
+    train_steps,
+)
+
+__all__ = [
+    "pretrained_book_model",
+    "load_sklearn_digits",
+    "few_shot_indices",
+    "METHODS",
+    "start_model",
+    "method_lr",
+    "TransferResult",
+    "transfer",
+]
+
+
+def pretrained_book_model(name: str = "pretrained-book") -> tuple[nn.Module, float, float, str]:
+    """The training chapter's network trained with the book's recipe (``TrainConfig()``, ~5 s on a CPU).
+
+    Cached as ``<cache>/<name>.pt`` by :func:`mnist_cnn.training.fit_or_load`. Returns the model,
+    the normalisation mean and std, and "loaded" or "trained".
+    """
+    return training.fit_or_load(training.TrainConfig(), name)
+
+
+def load_sklearn_digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's 1,797 8x8 digits (UCI, 16 grey levels) in MNIST's format: ``(N, 28, 28)`` uint8, ``(N,)``.
+
+    Each 8x8 image is scaled to [0, 1] and sent through :func:`mnist_cnn.preprocess.to_mnist`
+    (crop, fit a 20x20 box, centre of mass in 28x28), the same steps MNIST's digits went through.
+    """
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = torch.stack([preprocess.to_mnist(img.astype(np.float32) / 16.0) for img in bunch.images])  # (1797, 28, 28)
+    return images, torch.as_tensor(bunch.target, dtype=torch.int64)
+
+
+def few_shot_indices(labels: torch.Tensor, per_class: int | None, seed: int) -> torch.Tensor:
+    """Indices of ``per_class`` random examples of each class (all of them for ``None``)."""
+    g = torch.Generator().manual_seed(seed)
+    chosen = []
+    for k in torch.unique(labels).tolist():
+        idx = torch.nonzero(labels == k).flatten()
+        idx = idx[torch.randperm(idx.numel(), generator=g)]
+        chosen.append(idx if per_class is None else idx[:per_class])
+    return torch.cat(chosen)
+
+
+METHODS = (
+    "from scratch",
+    "linear probe",
+    "last block",
+    "full fine-tuning",
+    "discriminative lr",
+    "LoRA (r=4)",
+)
+
+
+def start_model(method: str, pretrained: nn.Module, n_classes: int = 10, seed: int = 0) -> nn.Module:
+    """The network a method starts from: a copy of ``pretrained`` (or a fresh BookCNN for
+    "from scratch") with a new head, frozen or wrapped as the method requires."""
+    if method not in METHODS:
+        raise ValueError(f"method={method!r}: expected one of {METHODS}.")
+    torch.manual_seed(seed)  # the new head's (and the scratch model's) initialisation
+    base = type(pretrained)() if method == "from scratch" else copy.deepcopy(pretrained)
+    model = replace_head(base, n_classes)
+    if method == "linear probe":
+        freeze_except(model, ["head"])
+    elif method == "last block":
+        freeze_except(model, ["block3", "head"])
+    elif method.startswith("LoRA"):
+        apply_lora(model, r=4, alpha=8, skip=[head_name(model)])
+    else:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    return model
+
+
+def method_lr(method: str, lr: float) -> float | dict[str, float]:
+    """The learning rate(s) of a method: discriminative learning rates grow block by block from
+    1/10 of ``lr`` (``block1``) to 3x ``lr`` (the head); other methods use ``lr`` throughout."""
+    if method == "discriminative lr":
+        return {"": lr / 10, "block2": lr / 3, "block3": lr, "head": 3 * lr}
+    return lr
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    method: str
+    per_class: int | None  # labelled examples per class (None: all available)
+    seed: int
+    lr: float
+    val_acc: float
+    test_acc: float
+    trainable: int
+    mnist_acc: float  # the fine-tuned backbone with the original MNIST head, on MNIST: forgetting
+
+
+def transfer(
+    method: str,
+    pretrained: nn.Module,
+    splits: dict[str, tuple[torch.Tensor, torch.Tensor]],  # "pool", "val", "test": uint8, labels
+    per_class: int | None,
+    seed: int,
+    lr: float,
+    mean: float,
+    std: float,
+    mnist_eval: tuple[torch.Tensor, torch.Tensor] | None = None,  # normalised MNIST images, labels
+    steps: int = 100,
+) -> TransferResult:
+    """Train one method on ``per_class`` examples per class drawn (with ``seed``) from the pool;
+    report validation and test accuracy, and MNIST accuracy with the original head put back."""
+    pool_x, pool_y = splits["pool"]
+    idx = few_shot_indices(pool_y, per_class, seed)
+    x, y = data.normalize(pool_x[idx], mean, std), pool_y[idx]
+    # channels_last: the same arithmetic in another memory order; max pooling 3-6x faster on CPUs
+    model = start_model(method, pretrained, seed=seed).to(memory_format=torch.channels_last)
+    train_steps(model, x, y, steps=steps, lr=method_lr(method, lr), seed=seed)
+    val_x, val_y = splits["val"]
+    test_x, test_y = splits["test"]
+    val_acc = model_accuracy(model, data.normalize(val_x, mean, std), val_y)
+    test_acc = model_accuracy(model, data.normalize(test_x, mean, std), test_y)
+    mnist_acc = float("nan")
+    if mnist_eval is not None and method != "from scratch":
+        probe = merge_lora(copy.deepcopy(model))  # the fine-tuned backbone ...
+        original = pretrained.get_submodule(head_name(pretrained))
+        probe.set_submodule(head_name(probe), copy.deepcopy(original))  # ... with the MNIST head
+        mnist_acc = model_accuracy(probe, *mnist_eval)
+    trainable = count_trainable(model)
+    return TransferResult(method, per_class, seed, lr, val_acc, test_acc, trainable, mnist_acc)
