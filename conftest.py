@@ -19,19 +19,37 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytest_plugins = ["tests.nbval_tolerance"]  # nbval with tolerance bands for trained figures
+pytest_plugins = [
+    "tests.nbval_tolerance"
+]  # nbval with tolerance bands for trained figures
 
 OFFLINE = Path(__file__).resolve().parent / "tests" / "offline"
 if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(OFFLINE), os.environ.get("PYTHONPATH", "")) if p)
-    runpy.run_path(str(OFFLINE / "sitecustomize.py"))  # this process (its start-up is over)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(OFFLINE), os.environ.get("PYTHONPATH", "")) if p
+    )
+    runpy.run_path(
+        str(OFFLINE / "sitecustomize.py")
+    )  # this process (its start-up is over)
 
-SLOW_NOTEBOOKS = {"training.ipynb", "evaluation.ipynb", "overfitting.ipynb", "finetune.ipynb", "applications.ipynb"}
+SLOW_NOTEBOOKS = {
+    "training.ipynb",
+    "evaluation.ipynb",
+    "overfitting.ipynb",
+    "finetune.ipynb",
+    "applications.ipynb",
+}
 
 
 def chapter_order() -> list[str]:
-    toc = yaml.safe_load((Path(__file__).resolve().parent / "_toc.yml").read_text())
-    return [Path(c["file"]).name + ".ipynb" for part in toc["parts"] for c in part["chapters"]]
+    toc = yaml.safe_load(
+        (Path(__file__).resolve().parent / "_toc.yml").read_text()
+    )
+    return [
+        Path(c["file"]).name + ".ipynb"
+        for part in toc["parts"]
+        for c in part["chapters"]
+    ]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,4 +60,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.path.name in SLOW_NOTEBOOKS:
             item.add_marker(pytest.mark.slow)
     rank = {name: i for i, name in enumerate(order)}
-    items.sort(key=lambda item: rank.get(item.path.name, -1) if item.path.suffix == ".ipynb" else -1)
+    items.sort(
+        key=lambda item: (
+            rank.get(item.path.name, -1)
+            if item.path.suffix == ".ipynb"
+            else -1
+        )
+    )

@@ -17,12 +17,21 @@ from typing import Any
 from sphinx.application import Sphinx
 
 
-def drop_repeated_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+def drop_repeated_scripts(
+    app: Sphinx,
+    pagename: str,
+    templatename: str,
+    context: dict[str, Any],
+    doctree: Any,
+) -> None:
     seen: set[tuple[str, str]] = set()
     unique = []
     for script in context.get("script_files", []):
         # the same script is registered once with filename None and once with "" (same body)
-        key = (getattr(script, "filename", None) or "", repr(sorted(getattr(script, "attributes", {}).items())))
+        key = (
+            getattr(script, "filename", None) or "",
+            repr(sorted(getattr(script, "attributes", {}).items())),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(script)

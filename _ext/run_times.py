@@ -24,13 +24,20 @@ from sphinx.util.docutils import SphinxDirective
 
 def run_record(path: Path) -> dict[str, Any] | None:
     """The ``mnist_cnn.run`` metadata of a notebook, or None if it has none."""
-    return json.loads(path.read_text()).get("metadata", {}).get("mnist_cnn", {}).get("run")
+    return (
+        json.loads(path.read_text())
+        .get("metadata", {})
+        .get("mnist_cnn", {})
+        .get("run")
+    )
 
 
 def machine_text(run: dict[str, Any]) -> str:
     device = "" if run["device"] == "cpu" else f" with {run['device']}"
-    return (f"{run['cpu']} ({run['cores']} cores, {run['threads']} threads, {run['isa']}){device}, "
-            f"torch {run['torch']}, Python {run['python']}")
+    return (
+        f"{run['cpu']} ({run['cores']} cores, {run['threads']} threads, {run['isa']}){device}, "
+        f"torch {run['torch']}, Python {run['python']}"
+    )
 
 
 class RunTime(SphinxDirective):
@@ -40,11 +47,15 @@ class RunTime(SphinxDirective):
         path = Path(self.env.doc2path(self.env.docname))
         record = run_record(path) if path.suffix == ".ipynb" else None
         if record is None:
-            raise self.error(f"{path.name}: no run recorded in its metadata; execute it with `make notebooks`")
+            raise self.error(
+                f"{path.name}: no run recorded in its metadata; execute it with `make notebooks`"
+            )
         self.env.note_dependency(str(path))
-        text = (f"Executed top to bottom in {record['seconds']:.0f} s on {record['date']}, on "
-                f"{machine_text(record)}. The outputs on this page are from that run; trained figures on "
-                "another machine differ slightly, within the bands listed on the page ")
+        text = (
+            f"Executed top to bottom in {record['seconds']:.0f} s on {record['date']}, on "
+            f"{machine_text(record)}. The outputs on this page are from that run; trained figures on "
+            "another machine differ slightly, within the bands listed on the page "
+        )
         para = nodes.paragraph("", "")
         para += nodes.emphasis("", "Run time: ")
         para += nodes.Text(text)
@@ -53,9 +64,18 @@ class RunTime(SphinxDirective):
         return [nodes.container("", para, classes=["run-time"])]
 
 
-def _doc_link(fromdoc: str, target: str, title: str | None = None) -> addnodes.pending_xref:
-    ref = addnodes.pending_xref("", refdomain="std", reftype="doc", reftarget="/" + target, refdoc=fromdoc,
-                                refexplicit=title is not None, refwarn=True)
+def _doc_link(
+    fromdoc: str, target: str, title: str | None = None
+) -> addnodes.pending_xref:
+    ref = addnodes.pending_xref(
+        "",
+        refdomain="std",
+        reftype="doc",
+        reftarget="/" + target,
+        refdoc=fromdoc,
+        refexplicit=title is not None,
+        refwarn=True,
+    )
     ref += nodes.inline("", title or target)
     return ref
 
@@ -66,7 +86,9 @@ class RunTimes(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         src = Path(self.env.srcdir)
         toc = yaml.safe_load((src / "_toc.yml").read_text())
-        chapters = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+        chapters = [
+            c["file"] for part in toc["parts"] for c in part["chapters"]
+        ]
         records = []
         for doc in chapters:
             path = src / f"{doc}.ipynb"
@@ -74,21 +96,42 @@ class RunTimes(SphinxDirective):
                 continue
             record = run_record(path)
             if record is None:
-                raise self.error(f"{path.name}: no run recorded in its metadata; execute it with `make notebooks`")
+                raise self.error(
+                    f"{path.name}: no run recorded in its metadata; execute it with `make notebooks`"
+                )
             self.env.note_dependency(str(path))
             records.append((doc, record))
         machines = {machine_text(r) for _, r in records}
-        one_machine = len(machines) == 1  # the usual case: name it once, above the table
-        header = ["chapter", "seconds", "date"] + ([] if one_machine else ["machine"])
+        one_machine = (
+            len(machines) == 1
+        )  # the usual case: name it once, above the table
+        header = ["chapter", "seconds", "date"] + (
+            [] if one_machine else ["machine"]
+        )
         rows = []
         for doc, r in records:
-            rows.append([_doc_link(self.env.docname, doc), nodes.Text(f"{r['seconds']:.0f}"), nodes.Text(r["date"])]
-                        + ([] if one_machine else [nodes.Text(machine_text(r))]))
+            rows.append(
+                [
+                    _doc_link(self.env.docname, doc),
+                    nodes.Text(f"{r['seconds']:.0f}"),
+                    nodes.Text(r["date"]),
+                ]
+                + ([] if one_machine else [nodes.Text(machine_text(r))])
+            )
         total = sum(r["seconds"] for _, r in records)
-        rows.append([nodes.strong("", "all chapters"), nodes.strong("", f"{total:.0f}"), nodes.Text("")] + ([] if one_machine else [nodes.Text("")]))
+        rows.append(
+            [
+                nodes.strong("", "all chapters"),
+                nodes.strong("", f"{total:.0f}"),
+                nodes.Text(""),
+            ]
+            + ([] if one_machine else [nodes.Text("")])
+        )
         out: list[nodes.Node] = []
         if one_machine:
-            out.append(nodes.paragraph("", f"Every chapter ran on {machines.pop()}:"))
+            out.append(
+                nodes.paragraph("", f"Every chapter ran on {machines.pop()}:")
+            )
         return out + [_table(header, rows)]
 
 

@@ -12,7 +12,12 @@ import torch
 from mnist_cnn import data
 
 
-def write_idx(path: Path, tensor: torch.Tensor, compress: bool | None = None, magic: bytes | None = None) -> Path:
+def write_idx(
+    path: Path,
+    tensor: torch.Tensor,
+    compress: bool | None = None,
+    magic: bytes | None = None,
+) -> Path:
     """Write ``tensor`` (uint8) as an IDX file, the format of the MNIST page; gzip if the name ends in .gz."""
     t = tensor.to(torch.uint8).contiguous()
     header = magic if magic is not None else bytes([0, 0, 0x08, t.ndim])
@@ -49,6 +54,11 @@ def tiny_root(tmp_path: Path) -> Path:
     root.mkdir()
     for split, n in (("train", 20), ("test", 10)):
         images_name, labels_name = data.FILES[split]
-        write_idx(root / f"{images_name}.gz", torch.randint(0, 256, (n, 28, 28), generator=g))
-        write_idx(root / f"{labels_name}.gz", torch.randint(0, 10, (n,), generator=g))
+        write_idx(
+            root / f"{images_name}.gz",
+            torch.randint(0, 256, (n, 28, 28), generator=g),
+        )
+        write_idx(
+            root / f"{labels_name}.gz", torch.randint(0, 10, (n,), generator=g)
+        )
     return root

@@ -41,7 +41,9 @@ TAG = "nbval-tolerance"
 TOLERANCES = Path(__file__).resolve().parent / "tolerances.yml"
 GLUE_MIME = "application/papermill.record/text/plain"
 # a number with the blanks that pad it (a wider number shifts a column: same shape)
-NUMBER = re.compile(r"[ \t]*(?:[-+]?(?:\d+(?:,\d{3})*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|\bnan\b|\binf\b)")
+NUMBER = re.compile(
+    r"[ \t]*(?:[-+]?(?:\d+(?:,\d{3})*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|\bnan\b|\binf\b)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -50,8 +52,14 @@ def tolerances() -> dict[str, dict[str, dict[str, float | bool]]]:
     table = yaml.safe_load(TOLERANCES.read_text()) or {}
     for notebook, names in table.items():
         for name, band in names.items():
-            if not isinstance(band, dict) or not set(band) <= {"abs", "rel", "any"} or not band:
-                raise ValueError(f"{TOLERANCES}: {notebook} -> {name}: a band is {{abs: x}}, {{rel: x}} or {{any: true}}, got {band!r}")
+            if (
+                not isinstance(band, dict)
+                or not set(band) <= {"abs", "rel", "any"}
+                or not band
+            ):
+                raise ValueError(
+                    f"{TOLERANCES}: {notebook} -> {name}: a band is {{abs: x}}, {{rel: x}} or {{any: true}}, got {band!r}"
+                )
     return table
 
 
@@ -65,13 +73,17 @@ def glue_name(output: dict[str, Any]) -> str | None:
     return output.get("metadata", {}).get("scrapbook", {}).get("name")
 
 
-def within(stored: float, computed: float, band: dict[str, float | bool]) -> bool:
+def within(
+    stored: float, computed: float, band: dict[str, float | bool]
+) -> bool:
     """Whether ``computed`` lies in the band around ``stored`` (either bound suffices)."""
     if band.get("any"):
         return True
     if math.isnan(stored) or math.isnan(computed):
         return math.isnan(stored) and math.isnan(computed)
-    allowed = max(float(band.get("abs", 0.0)), float(band.get("rel", 0.0)) * abs(stored))
+    allowed = max(
+        float(band.get("abs", 0.0)), float(band.get("rel", 0.0)) * abs(stored)
+    )
     return abs(computed - stored) <= allowed
 
 
@@ -79,7 +91,9 @@ def _value(output: dict[str, Any]) -> Any:
     """A glued value as a float where it is a number (``99.41``, ``'2e-06'``, ``'29,818'``), else as stored."""
     text = output.get("data", {}).get(GLUE_MIME, "")
     try:
-        value = ast.literal_eval(text)  # the repr glue stored: 99.41, 'LoRA', '2e-06'
+        value = ast.literal_eval(
+            text
+        )  # the repr glue stored: 99.41, 'LoRA', '2e-06'
     except (ValueError, SyntaxError):
         return text
     if isinstance(value, str):
@@ -87,21 +101,33 @@ def _value(output: dict[str, Any]) -> Any:
             return float(value.replace(",", ""))
         except ValueError:
             return value  # a name, compared exactly unless the band is "any"
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    return (
+        float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else value
+    )
 
 
-def compare_glue(notebook: str, ref: list[dict[str, Any]], test: list[dict[str, Any]]) -> list[str]:
+def compare_glue(
+    notebook: str, ref: list[dict[str, Any]], test: list[dict[str, Any]]
+) -> list[str]:
     """Problems found comparing the glued values of one cell (empty when they agree)."""
     table = tolerances().get(notebook, {})
     ref_values = {glue_name(o): _value(o) for o in ref if glue_name(o)}
     test_values = {glue_name(o): _value(o) for o in test if glue_name(o)}
     if list(ref_values) != list(test_values):
-        return [f"glued names differ: stored {list(ref_values)}, computed {list(test_values)}"]
+        return [
+            f"glued names differ: stored {list(ref_values)}, computed {list(test_values)}"
+        ]
     problems = []
     report = os.environ.get("NBVAL_TOLERANCE_REPORT")
     for name, stored in ref_values.items():
         computed, band = test_values[name], table.get(name)
-        if band is None or not isinstance(stored, float) or not isinstance(computed, float):
+        if (
+            band is None
+            or not isinstance(stored, float)
+            or not isinstance(computed, float)
+        ):
             ok = band is not None and band.get("any") or stored == computed
             band_text = "exact" if band is None else str(band)
         else:
@@ -109,11 +135,24 @@ def compare_glue(notebook: str, ref: list[dict[str, Any]], test: list[dict[str, 
             band_text = str(band)
         if report and band is not None:
             with open(report, "a") as f:
-                f.write(json.dumps({"notebook": notebook, "name": name, "stored": stored, "computed": computed,
-                                    "band": band, "ok": bool(ok)}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "notebook": notebook,
+                            "name": name,
+                            "stored": stored,
+                            "computed": computed,
+                            "band": band,
+                            "ok": bool(ok),
+                        }
+                    )
+                    + "\n"
+                )
         if not ok:
-            problems.append(f"glue {name!r}: stored {stored!r}, computed {computed!r}, allowed: {band_text} "
-                            f"(bands: {TOLERANCES.relative_to(TOLERANCES.parents[1])})")
+            problems.append(
+                f"glue {name!r}: stored {stored!r}, computed {computed!r}, allowed: {band_text} "
+                f"(bands: {TOLERANCES.relative_to(TOLERANCES.parents[1])})"
+            )
     return problems
 
 
@@ -123,11 +162,18 @@ def _masked(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for o in outputs:
         if glue_name(o):
             continue
-        o = nbformat.from_dict(dict(o))  # nbval reads outputs as NotebookNodes (o.output_type)
+        o = nbformat.from_dict(
+            dict(o)
+        )  # nbval reads outputs as NotebookNodes (o.output_type)
         if "text" in o:
             o["text"] = mask_numbers(o["text"])
         if "data" in o:
-            o["data"] = {k: mask_numbers(v) if k.startswith("text/") and isinstance(v, str) else v for k, v in o["data"].items()}
+            o["data"] = {
+                k: mask_numbers(v)
+                if k.startswith("text/") and isinstance(v, str)
+                else v
+                for k, v in o["data"].items()
+            }
         masked.append(o)
     return masked
 
@@ -135,12 +181,16 @@ def _masked(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 _nbval_compare = IPyNbCell.compare_outputs
 
 
-def compare_outputs(self: IPyNbCell, test: list[Any], ref: list[Any], skip_compare: Any = None) -> bool:
+def compare_outputs(
+    self: IPyNbCell, test: list[Any], ref: list[Any], skip_compare: Any = None
+) -> bool:
     if TAG not in self.cell.metadata.get("tags", []):
         return _nbval_compare(self, test, ref, skip_compare)
     problems = compare_glue(Path(str(self.fspath)).name, ref, test)
     if problems:
-        self.comparison_traceback = ["Glued values outside their tolerance bands:"] + problems
+        self.comparison_traceback = [
+            "Glued values outside their tolerance bands:"
+        ] + problems
         return False
     return _nbval_compare(self, _masked(test), _masked(ref), skip_compare)
 

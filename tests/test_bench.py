@@ -8,14 +8,18 @@ import torch
 from mnist_cnn import bench
 
 
-def test_images_per_second_counts_images_over_elapsed_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_images_per_second_counts_images_over_elapsed_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     ticks = iter([10.0, 12.5])  # start, stop: 2.5 s
     monkeypatch.setattr(bench.time, "perf_counter", lambda: next(ticks))
     calls = []
 
     def make_batches():
         calls.append(1)
-        return [(torch.zeros(16, 1, 28, 28), torch.zeros(16))] * 3  # 48 images per "epoch"
+        return [
+            (torch.zeros(16, 1, 28, 28), torch.zeros(16))
+        ] * 3  # 48 images per "epoch"
 
     ips = bench.images_per_second(make_batches, 100)
     # 100 images need 7 batches of 16 = 112 images, over 3 epochs of the iterable
@@ -28,19 +32,37 @@ def test_images_per_second_rejects_nonpositive_counts() -> None:
 
 
 def test_ratio_is_tensor_over_torchvision() -> None:
-    assert bench.DataThroughput(torchvision_ips=2_000.0, tensor_ips=90_000.0, batch_size=64).ratio == 45.0
+    assert (
+        bench.DataThroughput(
+            torchvision_ips=2_000.0, tensor_ips=90_000.0, batch_size=64
+        ).ratio
+        == 45.0
+    )
 
 
 def test_cpu_has_bf16_reads_the_cpu_flags() -> None:
     from mnist_cnn.bench import cpu_has_bf16
 
-    assert cpu_has_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile\n") is True
-    assert cpu_has_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n") is False
-    assert cpu_has_bf16("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n") is True  # Arm
+    assert (
+        cpu_has_bf16(
+            "processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile\n"
+        )
+        is True
+    )
+    assert (
+        cpu_has_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+        is False
+    )
+    assert (
+        cpu_has_bf16("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")
+        is True
+    )  # Arm
     assert cpu_has_bf16("") is False
 
 
-def test_bench_gpu_without_cuda_says_so_and_exits_cleanly(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_gpu_without_cuda_says_so_and_exits_cleanly(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import torch
 
     from mnist_cnn import bench
@@ -63,12 +85,20 @@ def test_gpu_recipe_reaches_99_percent_when_run_on_the_cpu() -> None:
     mnist = data.load_mnist()
     config = dataclasses.replace(bench.RECIPES["gpu"], device="cpu")
     result = training.fit(config, mnist, progress=False)
-    _, acc = training.evaluate(result.model, mnist.test_images, mnist.test_labels, result.mean, result.std)
+    _, acc = training.evaluate(
+        result.model,
+        mnist.test_images,
+        mnist.test_labels,
+        result.mean,
+        result.std,
+    )
     assert acc >= 0.99
 
 
 @pytest.mark.slow
-def test_gpu_benchmark_logic_runs_on_a_stand_in_device(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gpu_benchmark_logic_runs_on_a_stand_in_device(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The timed part of `bench gpu`, with the CPU standing in for CUDA and a small recipe."""
     import dataclasses
 
@@ -76,12 +106,26 @@ def test_gpu_benchmark_logic_runs_on_a_stand_in_device(monkeypatch: pytest.Monke
 
     from mnist_cnn import bench
 
-    answers = iter([True])  # "yes" to gpu_benchmark's own check only; torch's internal checks see the truth
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: next(answers, False))
+    answers = iter(
+        [True]
+    )  # "yes" to gpu_benchmark's own check only; torch's internal checks see the truth
+    monkeypatch.setattr(
+        torch.cuda, "is_available", lambda: next(answers, False)
+    )
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "stand-in")
-    small = dataclasses.replace(bench.RECIPES["gpu"], device="cpu", amp="off", train_subset=4096, epochs=1)
+    small = dataclasses.replace(
+        bench.RECIPES["gpu"],
+        device="cpu",
+        amp="off",
+        train_subset=4096,
+        epochs=1,
+    )
     monkeypatch.setitem(bench.RECIPES, "gpu", small)
     result = bench.gpu_benchmark(target=0.5, repeats=2)
     assert result is not None and result.device == "stand-in"
-    assert len(result.seconds_to_target) == 2 and all(t is not None and t > 0 for t in result.seconds_to_target)
-    assert all(0.5 <= acc <= 1 for acc in result.test_acc) and all(ips > 0 for ips in result.images_per_second)
+    assert len(result.seconds_to_target) == 2 and all(
+        t is not None and t > 0 for t in result.seconds_to_target
+    )
+    assert all(0.5 <= acc <= 1 for acc in result.test_acc) and all(
+        ips > 0 for ips in result.images_per_second
+    )

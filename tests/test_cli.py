@@ -10,17 +10,21 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mnist_cnn import checkpoints, cli, data, training
+from mnist_cnn import checkpoints, cli, data
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ck") / "book.pt"
-    assert cli.main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    assert (
+        cli.main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    )
     return out
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+def run(
+    capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     assert "Traceback" not in err
@@ -32,45 +36,119 @@ def test_train_writes_a_checkpoint_with_its_metrics(checkpoint: Path) -> None:
     assert meta["config"].epochs == 1 and meta["metrics"]["test_acc"] > 0.97
 
 
-def test_evaluate_prints_accuracy_and_per_class_table(capsys, checkpoint: Path, mnist: data.MNIST) -> None:
+def test_evaluate_prints_accuracy_and_per_class_table(
+    capsys, checkpoint: Path, mnist: data.MNIST
+) -> None:
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(checkpoint))
     assert code == 0
     _, meta = checkpoints.load_checkpoint(checkpoint)
-    assert f"accuracy {meta['metrics']['test_acc']:.4f}" in out  # the same figure train printed
-    assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 10
+    assert (
+        f"accuracy {meta['metrics']['test_acc']:.4f}" in out
+    )  # the same figure train printed
+    assert (
+        len([line for line in out.splitlines() if line.strip()[:1].isdigit()])
+        == 10
+    )
 
 
-def test_predict_reads_images_of_any_size_and_background(capsys, tmp_path: Path, checkpoint: Path, mnist: data.MNIST) -> None:
+def test_predict_reads_images_of_any_size_and_background(
+    capsys, tmp_path: Path, checkpoint: Path, mnist: data.MNIST
+) -> None:
     paths, truth = [], []
     for i in range(10):
         digit = mnist.test_images[i].numpy()
         if i % 2:  # dark ink on white, large, colour JPEG
-            img, name = Image.fromarray(255 - digit).resize((300, 300)).convert("RGB"), f"{i}.jpg"
+            img, name = (
+                Image.fromarray(255 - digit).resize((300, 300)).convert("RGB"),
+                f"{i}.jpg",
+            )
         else:  # MNIST-like, small PNG
             img, name = Image.fromarray(digit), f"{i}.png"
         img.save(tmp_path / name)
         paths.append(str(tmp_path / name))
         truth.append(int(mnist.test_labels[i]))
-    code, out, _ = run(capsys, "predict", "--checkpoint", str(checkpoint), *paths)
+    code, out, _ = run(
+        capsys, "predict", "--checkpoint", str(checkpoint), *paths
+    )
     assert code == 0
-    predicted = [int(line.split(": ")[1].split()[0]) for line in out.splitlines()]
-    assert sum(p == t for p, t in zip(predicted, truth)) >= 9, (predicted, truth)
-    assert all("probability 0." in line or "probability 1.000" in line for line in out.splitlines())
+    predicted = [
+        int(line.split(": ")[1].split()[0]) for line in out.splitlines()
+    ]
+    assert sum(p == t for p, t in zip(predicted, truth)) >= 9, (
+        predicted,
+        truth,
+    )
+    assert all(
+        "probability 0." in line or "probability 1.000" in line
+        for line in out.splitlines()
+    )
 
 
-def test_bad_inputs_exit_2_with_one_message(capsys, tmp_path: Path, checkpoint: Path) -> None:
+def test_bad_inputs_exit_2_with_one_message(
+    capsys, tmp_path: Path, checkpoint: Path
+) -> None:
     (tmp_path / "text.png").write_text("hello")
     (tmp_path / "corrupt.pt").write_bytes(b"\x00" * 100)
     cases = [
-        (["predict", "--checkpoint", str(checkpoint), str(tmp_path / "missing.png")], "missing.png: no such file"),
-        (["predict", "--checkpoint", str(checkpoint), str(tmp_path / "text.png")], "text.png: not an image"),
-        (["predict", "--checkpoint", str(tmp_path / "corrupt.pt"), str(tmp_path / "text.png")], "corrupt.pt: not a readable checkpoint"),
-        (["evaluate", "--checkpoint", str(tmp_path / "none.pt")], "none.pt: no such checkpoint file"),
-        (["evaluate", "--checkpoint", str(checkpoint), "--model", "lenet5"], "holds a 'book' model, not 'lenet5'"),
-        (["train", "--epochs", "0", "--out", str(tmp_path / "x.pt")], "epochs=0: must be a positive integer"),
-        (["train", "--device", "cuda:99", "--epochs", "1", "--out", str(tmp_path / "x.pt")], "device='cuda:99': this machine has"),
-        (["train", "--device", "tpu", "--out", str(tmp_path / "x.pt")], "device='tpu': not a device name"),
-        (["train", "--lr", "-1", "--out", str(tmp_path / "x.pt")], "lr=-1.0: must be a positive number"),
+        (
+            [
+                "predict",
+                "--checkpoint",
+                str(checkpoint),
+                str(tmp_path / "missing.png"),
+            ],
+            "missing.png: no such file",
+        ),
+        (
+            [
+                "predict",
+                "--checkpoint",
+                str(checkpoint),
+                str(tmp_path / "text.png"),
+            ],
+            "text.png: not an image",
+        ),
+        (
+            [
+                "predict",
+                "--checkpoint",
+                str(tmp_path / "corrupt.pt"),
+                str(tmp_path / "text.png"),
+            ],
+            "corrupt.pt: not a readable checkpoint",
+        ),
+        (
+            ["evaluate", "--checkpoint", str(tmp_path / "none.pt")],
+            "none.pt: no such checkpoint file",
+        ),
+        (
+            ["evaluate", "--checkpoint", str(checkpoint), "--model", "lenet5"],
+            "holds a 'book' model, not 'lenet5'",
+        ),
+        (
+            ["train", "--epochs", "0", "--out", str(tmp_path / "x.pt")],
+            "epochs=0: must be a positive integer",
+        ),
+        (
+            [
+                "train",
+                "--device",
+                "cuda:99",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path / "x.pt"),
+            ],
+            "device='cuda:99': this machine has",
+        ),
+        (
+            ["train", "--device", "tpu", "--out", str(tmp_path / "x.pt")],
+            "device='tpu': not a device name",
+        ),
+        (
+            ["train", "--lr", "-1", "--out", str(tmp_path / "x.pt")],
+            "lr=-1.0: must be a positive number",
+        ),
     ]
     for argv, message in cases:
         code, out, err = run(capsys, *argv)
@@ -80,7 +158,23 @@ def test_bad_inputs_exit_2_with_one_message(capsys, tmp_path: Path, checkpoint: 
 
 
 def test_module_entry_point_and_help() -> None:
-    done = subprocess.run([sys.executable, "-m", "mnist_cnn", "--help"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and all(c in done.stdout for c in ("train", "evaluate", "predict", "bench"))
-    done = subprocess.run([sys.executable, "-m", "mnist_cnn", "train", "--optimizer", "lion"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "invalid choice: 'lion'" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "mnist_cnn", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and all(
+        c in done.stdout for c in ("train", "evaluate", "predict", "bench")
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mnist_cnn", "train", "--optimizer", "lion"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        done.returncode == 2
+        and "invalid choice: 'lion'" in done.stderr
+        and "Traceback" not in done.stderr
+    )

@@ -24,49 +24,87 @@ TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 def files_in(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
+    )
 
 
 # --- the real files ---------------------------------------------------------------------------
 
 
 def test_shapes_dtypes_and_known_label_counts(mnist: data.MNIST) -> None:
-    assert mnist.train_images.shape == (60000, 28, 28) and mnist.train_images.dtype == torch.uint8
-    assert mnist.test_images.shape == (10000, 28, 28) and mnist.test_images.dtype == torch.uint8
-    assert mnist.train_labels.dtype == torch.int64 and mnist.test_labels.dtype == torch.int64
+    assert (
+        mnist.train_images.shape == (60000, 28, 28)
+        and mnist.train_images.dtype == torch.uint8
+    )
+    assert (
+        mnist.test_images.shape == (10000, 28, 28)
+        and mnist.test_images.dtype == torch.uint8
+    )
+    assert (
+        mnist.train_labels.dtype == torch.int64
+        and mnist.test_labels.dtype == torch.int64
+    )
     assert torch.bincount(mnist.train_labels).tolist() == TRAIN_COUNTS
     assert torch.bincount(mnist.test_labels).tolist() == TEST_COUNTS
 
 
-def test_reader_equals_torchvision_reader(tmp_path: Path, mnist: data.MNIST) -> None:
+def test_reader_equals_torchvision_reader(
+    tmp_path: Path, mnist: data.MNIST
+) -> None:
     """Reference: torchvision.datasets.mnist.read_image_file / read_label_file on the same bytes."""
     raw = data.prepare_torchvision_root(tmp_path)
-    for split, (images_name, labels_name) in data.FILES.items():
+    for images_name, labels_name in data.FILES.values():
         ours_images = data.read_idx(raw / images_name)
         ours_labels = data.read_idx(raw / labels_name).long()
-        ref_images, ref_labels = read_image_file(str(raw / images_name)), read_label_file(str(raw / labels_name))
-        assert ours_images.dtype == ref_images.dtype and torch.equal(ours_images, ref_images)
-        assert ours_labels.dtype == ref_labels.dtype and torch.equal(ours_labels, ref_labels)
-    assert torch.equal(mnist.test_images, read_image_file(str(raw / "t10k-images-idx3-ubyte")))
+        ref_images, ref_labels = (
+            read_image_file(str(raw / images_name)),
+            read_label_file(str(raw / labels_name)),
+        )
+        assert ours_images.dtype == ref_images.dtype and torch.equal(
+            ours_images, ref_images
+        )
+        assert ours_labels.dtype == ref_labels.dtype and torch.equal(
+            ours_labels, ref_labels
+        )
+    assert torch.equal(
+        mnist.test_images, read_image_file(str(raw / "t10k-images-idx3-ubyte"))
+    )
 
 
 def test_gzip_and_raw_files_read_the_same(tmp_path: Path) -> None:
     raw = data.prepare_torchvision_root(tmp_path)
     shipped = data.default_root() / "t10k-labels-idx1-ubyte.gz"
-    assert torch.equal(data.read_idx(shipped), data.read_idx(raw / "t10k-labels-idx1-ubyte"))
+    assert torch.equal(
+        data.read_idx(shipped), data.read_idx(raw / "t10k-labels-idx1-ubyte")
+    )
 
 
-def test_article_torchvision_route_runs_offline(tmp_path: Path, no_network: None, mnist: data.MNIST) -> None:
+def test_article_torchvision_route_runs_offline(
+    tmp_path: Path, no_network: None, mnist: data.MNIST
+) -> None:
     """The article's own call, download=True, with every socket refused; values equal ours."""
     data.prepare_torchvision_root(tmp_path)
     mean, std = 0.1307, 0.3081
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
-    train_set = datasets.MNIST(root=str(tmp_path), train=True, download=True, transform=transform)
-    test_set = datasets.MNIST(root=str(tmp_path), train=False, download=True, transform=transform)
+    transform = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((mean,), (std,))]
+    )
+    train_set = datasets.MNIST(
+        root=str(tmp_path), train=True, download=True, transform=transform
+    )
+    test_set = datasets.MNIST(
+        root=str(tmp_path), train=False, download=True, transform=transform
+    )
     assert len(train_set) == 60000 and len(test_set) == 10000
-    assert torch.equal(train_set.data, mnist.train_images) and torch.equal(test_set.targets, mnist.test_labels)
+    assert torch.equal(train_set.data, mnist.train_images) and torch.equal(
+        test_set.targets, mnist.test_labels
+    )
     # Our per-batch normalisation equals ToTensor + Normalize (tolerance 1e-6 absolute, float32).
-    x, y = next(data.iterate_batches(mnist.train_images, mnist.train_labels, 8, mean, std, shuffle=False))
+    x, y = next(
+        data.iterate_batches(
+            mnist.train_images, mnist.train_labels, 8, mean, std, shuffle=False
+        )
+    )
     ref = torch.stack([train_set[i][0] for i in range(8)])  # (8, 1, 28, 28)
     torch.testing.assert_close(x, ref, atol=1e-6, rtol=0)
     assert y.tolist() == [train_set[i][1] for i in range(8)]
@@ -77,10 +115,14 @@ def test_prepare_torchvision_root_is_idempotent(tmp_path: Path) -> None:
     first = {p: p.stat().st_mtime_ns for p in raw.iterdir()}
     data.prepare_torchvision_root(tmp_path)
     assert {p: p.stat().st_mtime_ns for p in raw.iterdir()} == first
-    assert sorted(p.name for p in raw.iterdir()) == sorted(n for ns in data.FILES.values() for n in ns)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(
+        n for ns in data.FILES.values() for n in ns
+    )
 
 
-def test_env_var_sets_the_default_root(monkeypatch: pytest.MonkeyPatch, tiny_root: Path) -> None:
+def test_env_var_sets_the_default_root(
+    monkeypatch: pytest.MonkeyPatch, tiny_root: Path
+) -> None:
     monkeypatch.setenv("MNIST_CNN_DATA", str(tiny_root))
     images, labels = data.load_split("test", verify=False)
     assert images.shape == (10, 28, 28) and labels.shape == (10,)
@@ -92,7 +134,9 @@ def test_env_var_sets_the_default_root(monkeypatch: pytest.MonkeyPatch, tiny_roo
 def test_train_val_split_is_a_seeded_partition() -> None:
     train, val = data.train_val_split(60000, 5000, seed=0)
     assert train.numel() == 55000 and val.numel() == 5000
-    assert torch.equal(torch.sort(torch.cat([train, val])).values, torch.arange(60000))
+    assert torch.equal(
+        torch.sort(torch.cat([train, val])).values, torch.arange(60000)
+    )
     again_train, again_val = data.train_val_split(60000, 5000, seed=0)
     assert torch.equal(train, again_train) and torch.equal(val, again_val)
     assert not torch.equal(val, data.train_val_split(60000, 5000, seed=1)[1])
@@ -104,29 +148,62 @@ def test_train_val_split_rejects_bad_sizes(n_val: int) -> None:
         data.train_val_split(60000, n_val)
 
 
-def test_mean_std_equal_numpy_and_the_usual_constants(mnist: data.MNIST) -> None:
+def test_mean_std_equal_numpy_and_the_usual_constants(
+    mnist: data.MNIST,
+) -> None:
     """Reference: numpy float64 mean/std of the pixels / 255; the widely quoted 0.1307 / 0.3081."""
     mean, std = data.compute_mean_std(mnist.train_images)
     ref = mnist.train_images.numpy().astype(np.float64) / 255
-    assert mean == pytest.approx(ref.mean(), abs=1e-10) and std == pytest.approx(ref.std(), abs=1e-10)
+    assert mean == pytest.approx(
+        ref.mean(), abs=1e-10
+    ) and std == pytest.approx(ref.std(), abs=1e-10)
     assert (round(mean, 4), round(std, 4)) == (0.1307, 0.3081)
 
 
 def test_iterate_batches_visits_every_sample_once_per_epoch() -> None:
     images = torch.randint(0, 256, (1000, 28, 28), dtype=torch.uint8)
-    labels = torch.arange(1000)  # labels as ids, so we can see which samples came
+    labels = torch.arange(
+        1000
+    )  # labels as ids, so we can see which samples came
     g = torch.Generator().manual_seed(0)
-    batches = list(data.iterate_batches(images, labels, 128, 0.0, 1.0, generator=g))
-    assert [b[0].shape for b in batches] == [(128, 1, 28, 28)] * 7 + [(104, 1, 28, 28)]
+    batches = list(
+        data.iterate_batches(images, labels, 128, 0.0, 1.0, generator=g)
+    )
+    assert [b[0].shape for b in batches] == [(128, 1, 28, 28)] * 7 + [
+        (104, 1, 28, 28)
+    ]
     ids = torch.cat([y for _, y in batches])
-    assert torch.equal(torch.sort(ids).values, labels) and not torch.equal(ids, labels)  # all once, shuffled
+    assert torch.equal(torch.sort(ids).values, labels) and not torch.equal(
+        ids, labels
+    )  # all once, shuffled
     for x, y in batches:  # each image travels with its own label
-        torch.testing.assert_close(x[:, 0], images[y].float() / 255, atol=0, rtol=0)
-    assert len(list(data.iterate_batches(images, labels, 128, 0.0, 1.0, drop_last=True))) == 7
+        torch.testing.assert_close(
+            x[:, 0], images[y].float() / 255, atol=0, rtol=0
+        )
+    assert (
+        len(
+            list(
+                data.iterate_batches(
+                    images, labels, 128, 0.0, 1.0, drop_last=True
+                )
+            )
+        )
+        == 7
+    )
 
 
 def test_iterate_batches_channels_last_and_dtype(mnist: data.MNIST) -> None:
-    x, y = next(data.iterate_batches(mnist.test_images, mnist.test_labels, 32, 0.1307, 0.3081, channels_last=True, device="cpu"))
+    x, y = next(
+        data.iterate_batches(
+            mnist.test_images,
+            mnist.test_labels,
+            32,
+            0.1307,
+            0.3081,
+            channels_last=True,
+            device="cpu",
+        )
+    )
     assert x.dtype == torch.float32 and y.dtype == torch.int64
     assert x.is_contiguous(memory_format=torch.channels_last)
 
@@ -140,9 +217,16 @@ def test_iterate_batches_channels_last_and_dtype(mnist: data.MNIST) -> None:
         ({"labels": torch.zeros(3, dtype=torch.int64)}, "labels"),
     ],
 )
-def test_iterate_batches_rejects_bad_arguments(kwargs: dict, match: str) -> None:
-    args = {"images": torch.zeros(4, 28, 28, dtype=torch.uint8), "labels": torch.zeros(4, dtype=torch.int64),
-            "batch_size": 2, "mean": 0.0, "std": 1.0} | kwargs
+def test_iterate_batches_rejects_bad_arguments(
+    kwargs: dict, match: str
+) -> None:
+    args = {
+        "images": torch.zeros(4, 28, 28, dtype=torch.uint8),
+        "labels": torch.zeros(4, dtype=torch.int64),
+        "batch_size": 2,
+        "mean": 0.0,
+        "std": 1.0,
+    } | kwargs
     with pytest.raises(ValueError, match=match):
         next(data.iterate_batches(**args))
 
@@ -156,30 +240,56 @@ def test_iterate_batches_rejects_bad_arguments(kwargs: dict, match: str) -> None
     compress=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_idx_round_trip(tmp_path_factory: pytest.TempPathFactory, shape: list[int], compress: bool, seed: int) -> None:
-    tensor = torch.randint(0, 256, shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
-    path = write_idx(tmp_path_factory.mktemp("idx") / "x.idx", tensor, compress=compress)
+def test_idx_round_trip(
+    tmp_path_factory: pytest.TempPathFactory,
+    shape: list[int],
+    compress: bool,
+    seed: int,
+) -> None:
+    tensor = torch.randint(
+        0,
+        256,
+        shape,
+        dtype=torch.uint8,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    path = write_idx(
+        tmp_path_factory.mktemp("idx") / "x.idx", tensor, compress=compress
+    )
     out = data.read_idx(path)
-    assert out.dtype == torch.uint8 and out.shape == tensor.shape and torch.equal(out, tensor)
+    assert (
+        out.dtype == torch.uint8
+        and out.shape == tensor.shape
+        and torch.equal(out, tensor)
+    )
 
 
 # --- bad input: one clear error, nothing half-written -------------------------------------------
 
 
-def test_missing_files_offline_fail_with_one_clear_message(tmp_path: Path, no_network: None) -> None:
+def test_missing_files_offline_fail_with_one_clear_message(
+    tmp_path: Path, no_network: None
+) -> None:
     empty = tmp_path / "nothing-here"
     empty.mkdir()
     with pytest.raises(data.MNISTNotFoundError) as info:
         data.load_mnist(empty)
     message = str(info.value)
-    assert str(empty) in message and "Offline?" in message and "data/mnist" in message
+    assert (
+        str(empty) in message
+        and "Offline?" in message
+        and "data/mnist" in message
+    )
     assert "train-images-idx3-ubyte" in message
     assert files_in(empty) == []  # nothing partial left behind
 
 
 def test_missing_file_without_download(tiny_root: Path) -> None:
     (tiny_root / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(data.MNISTNotFoundError, match=r"t10k-labels-idx1-ubyte\(\.gz\) not found in .*MNIST_CNN_DATA"):
+    with pytest.raises(
+        data.MNISTNotFoundError,
+        match=r"t10k-labels-idx1-ubyte\(\.gz\) not found in .*MNIST_CNN_DATA",
+    ):
         data.load_mnist(tiny_root, verify=False, download=False)
 
 
@@ -187,10 +297,15 @@ def test_truncated_gzip(tmp_path: Path) -> None:
     source = tmp_path / "source"
     source.mkdir()
     for name in (n for ns in data.FILES.values() for n in ns):
-        (source / f"{name}.gz").write_bytes((data.default_root() / f"{name}.gz").read_bytes())
+        (source / f"{name}.gz").write_bytes(
+            (data.default_root() / f"{name}.gz").read_bytes()
+        )
     bad = source / "train-labels-idx1-ubyte.gz"
     bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
-    with pytest.raises(data.DataFileError, match="not a complete gzip file.*truncated or corrupt"):
+    with pytest.raises(
+        data.DataFileError,
+        match="not a complete gzip file.*truncated or corrupt",
+    ):
         data.read_idx(bad)
     target = tmp_path / "target"
     with pytest.raises(data.DataFileError, match="train-labels-idx1-ubyte.gz"):
@@ -200,8 +315,13 @@ def test_truncated_gzip(tmp_path: Path) -> None:
 
 
 def test_wrong_magic_number(tmp_path: Path) -> None:
-    path = write_idx(tmp_path / "labels", torch.zeros(5), magic=bytes([0, 0, 0x0D, 1]))  # float32 type code
-    with pytest.raises(data.DataFileError, match=r"wrong magic number 0x00000d01.*not an MNIST IDX file"):
+    path = write_idx(
+        tmp_path / "labels", torch.zeros(5), magic=bytes([0, 0, 0x0D, 1])
+    )  # float32 type code
+    with pytest.raises(
+        data.DataFileError,
+        match=r"wrong magic number 0x00000d01.*not an MNIST IDX file",
+    ):
         data.read_idx(path)
     (tmp_path / "png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
     with pytest.raises(data.DataFileError, match="wrong magic number"):
@@ -211,26 +331,40 @@ def test_wrong_magic_number(tmp_path: Path) -> None:
 def test_data_shorter_than_header_declares(tmp_path: Path) -> None:
     path = write_idx(tmp_path / "x", torch.zeros(10))
     path.write_bytes(path.read_bytes()[:-1])
-    with pytest.raises(data.DataFileError, match=r"declares shape \(10,\) = 10 bytes of data, but the file holds 9"):
+    with pytest.raises(
+        data.DataFileError,
+        match=r"declares shape \(10,\) = 10 bytes of data, but the file holds 9",
+    ):
         data.read_idx(path)
     (tmp_path / "short").write_bytes(b"\x00\x00")
-    with pytest.raises(data.DataFileError, match="too short for an IDX header"):
+    with pytest.raises(
+        data.DataFileError, match="too short for an IDX header"
+    ):
         data.read_idx(tmp_path / "short")
 
 
 def test_image_label_count_mismatch(tiny_root: Path) -> None:
     write_idx(tiny_root / "t10k-labels-idx1-ubyte.gz", torch.zeros(9))
-    with pytest.raises(data.DataFileError, match="10 test images but 9 labels"):
+    with pytest.raises(
+        data.DataFileError, match="10 test images but 9 labels"
+    ):
         data.load_split("test", tiny_root, verify=False)
 
 
 def test_checksum_mismatch(tmp_path: Path) -> None:
-    labels = data.read_idx(data.default_root() / "t10k-labels-idx1-ubyte.gz").clone()
+    labels = data.read_idx(
+        data.default_root() / "t10k-labels-idx1-ubyte.gz"
+    ).clone()
     labels[0] = (labels[0] + 1) % 10  # still a valid IDX file, but not MNIST's
     for name in data.FILES["test"]:
-        (tmp_path / f"{name}.gz").write_bytes((data.default_root() / f"{name}.gz").read_bytes())
+        (tmp_path / f"{name}.gz").write_bytes(
+            (data.default_root() / f"{name}.gz").read_bytes()
+        )
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
-    with pytest.raises(data.DataFileError, match=r"t10k-labels-idx1-ubyte.gz: SHA-256 .* expected ff7bcfd4"):
+    with pytest.raises(
+        data.DataFileError,
+        match=r"t10k-labels-idx1-ubyte.gz: SHA-256 .* expected ff7bcfd4",
+    ):
         data.load_split("test", tmp_path)
     assert data.load_split("test", tmp_path, verify=False)[1][0] == labels[0]
 
@@ -242,7 +376,9 @@ def test_bad_split_name() -> None:
 
 def test_corrupt_gzip_payload_is_reported(tmp_path: Path) -> None:
     payload = bytearray(gzip.compress(bytes(1000)))
-    payload[20:30] = bytes(10)  # damage the deflate stream (the CRC no longer matches)
+    payload[20:30] = bytes(
+        10
+    )  # damage the deflate stream (the CRC no longer matches)
     path = tmp_path / "x.gz"
     path.write_bytes(bytes(payload))
     with pytest.raises(data.DataFileError, match="not a complete gzip file"):
@@ -252,14 +388,24 @@ def test_corrupt_gzip_payload_is_reported(tmp_path: Path) -> None:
 # --- Fashion-MNIST (chapter "Fine-tuning") -------------------------------------------------------
 
 
-def test_fashion_mnist_missing_gives_one_clear_message(tmp_path: Path, no_network: None) -> None:
-    with pytest.raises(data.MNISTNotFoundError, match=r"apt install dataset-fashion-mnist"):
+def test_fashion_mnist_missing_gives_one_clear_message(
+    tmp_path: Path, no_network: None
+) -> None:
+    with pytest.raises(
+        data.MNISTNotFoundError, match=r"apt install dataset-fashion-mnist"
+    ):
         data.load_fashion_mnist(tmp_path, download=False)
-    with pytest.raises(data.MNISTNotFoundError, match=r"Offline\? Install Debian's dataset-fashion-mnist"):
+    with pytest.raises(
+        data.MNISTNotFoundError,
+        match=r"Offline\? Install Debian's dataset-fashion-mnist",
+    ):
         data.load_fashion_mnist(tmp_path)
 
 
-@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
 def test_fashion_mnist_from_debian_is_verified_and_balanced() -> None:
     fashion = data.load_fashion_mnist()  # verifies FASHION_IDX_SHA256
     assert fashion.train_images.shape == (60000, 28, 28)
@@ -270,6 +416,10 @@ def test_fashion_mnist_from_debian_is_verified_and_balanced() -> None:
 def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
-    path = atomic.write_atomically(tmp_path / "x.bin", lambda f: f.write(b"abc"))
-    assert path.read_bytes() == b"abc" and (path.stat().st_mode & 0o777) == (0o666 & ~umask)
+    path = atomic.write_atomically(
+        tmp_path / "x.bin", lambda f: f.write(b"abc")
+    )
+    assert path.read_bytes() == b"abc" and (path.stat().st_mode & 0o777) == (
+        0o666 & ~umask
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin"]

@@ -22,7 +22,9 @@ def test_saliency_of_a_linear_model_is_its_weight() -> None:
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_saliency_defaults_to_the_predicted_class_and_matches_autograd() -> None:
+def test_saliency_defaults_to_the_predicted_class_and_matches_autograd() -> (
+    None
+):
     torch.manual_seed(1)
     model = LeNet5().eval()
     x = torch.randn(3, 1, 28, 28)
@@ -54,8 +56,12 @@ def test_grad_cam_equals_cam_for_global_average_pooling() -> None:
     maps = model.conv(x)  # (4, 6, 24, 24)
     h, w = maps.shape[-2:]
     # CAM (Zhou et al. 2016): sum_k w_ck A_k; Grad-CAM's weights are w_ck / (h w)
-    torch.testing.assert_close(result.weights, model.fc.weight[7].expand(4, 6) / (h * w))
-    cam = F.relu((model.fc.weight[7][None, :, None, None] * maps).sum(1)) / (h * w)
+    torch.testing.assert_close(
+        result.weights, model.fc.weight[7].expand(4, 6) / (h * w)
+    )
+    cam = F.relu((model.fc.weight[7][None, :, None, None] * maps).sum(1)) / (
+        h * w
+    )
     torch.testing.assert_close(result.cam, cam.detach())
     assert result.heatmap.shape == (4, 28, 28)
     assert float(result.heatmap.max()) == pytest.approx(1.0)
@@ -69,14 +75,22 @@ def test_grad_cam_of_the_book_network_matches_autograd_by_hand() -> None:
     layer = model.block3
     result = explain.grad_cam(model, x, layer)
     with torch.enable_grad():
-        maps = model.block3(model.block2(model.block1(x))).detach().requires_grad_(True)  # (2, 32, 7, 7)
+        maps = (
+            model.block3(model.block2(model.block1(x)))
+            .detach()
+            .requires_grad_(True)
+        )  # (2, 32, 7, 7)
         logits = model.head(maps)
         target = logits.argmax(1)
-        (grads,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), maps)
+        (grads,) = torch.autograd.grad(
+            logits.gather(1, target[:, None]).sum(), maps
+        )
     alpha = grads.mean(dim=(2, 3))
     torch.testing.assert_close(result.target, target)
     torch.testing.assert_close(result.weights, alpha)
-    torch.testing.assert_close(result.cam, F.relu((alpha[:, :, None, None] * maps).sum(1)).detach())
+    torch.testing.assert_close(
+        result.cam, F.relu((alpha[:, :, None, None] * maps).sum(1)).detach()
+    )
 
 
 def test_explain_rejects_bad_arguments() -> None:
@@ -90,7 +104,9 @@ def test_explain_rejects_bad_arguments() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
-def test_exported_model_gives_pytorchs_logits_for_any_batch_size(tmp_path, fmt: str) -> None:
+def test_exported_model_gives_pytorchs_logits_for_any_batch_size(
+    tmp_path, fmt: str
+) -> None:
     torch.manual_seed(4)
     model = BookCNN().eval()
     # give batch norm non-trivial statistics, as after training
@@ -110,4 +126,6 @@ def test_exported_model_gives_pytorchs_logits_for_any_batch_size(tmp_path, fmt: 
         x = torch.randn(n, 1, 28, 28)
         with torch.no_grad():
             expected = model(x)
-        torch.testing.assert_close(run(path, x), expected, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(
+            run(path, x), expected, rtol=1e-4, atol=1e-5
+        )

@@ -36,19 +36,29 @@ CHROMIUM_ARGS = [
 
 
 def pages() -> list[str]:
-    return sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html") if "_static" not in p.parts)
+    return sorted(
+        p.relative_to(HTML).as_posix()
+        for p in HTML.rglob("*.html")
+        if "_static" not in p.parts
+    )
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not (HTML / "index.html").is_file():
-        pytest.fail(f"no built book in {HTML}: run `make book` first, then `make browser-test`")
+        pytest.fail(
+            f"no built book in {HTML}: run `make book` first, then `make browser-test`"
+        )
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt install chromium) or set CHROMIUM")
+        pytest.fail(
+            f"{CHROMIUM} not found: install Debian's chromium (apt install chromium) or set CHROMIUM"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -67,17 +77,26 @@ def test_every_page_was_built() -> None:
     import yaml
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    chapters = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    chapters = [toc["root"]] + [
+        c["file"] for part in toc["parts"] for c in part["chapters"]
+    ]
     built = set(pages())
     missing = [c for c in chapters if f"{c}.html" not in built]
-    assert not missing, f"chapters without a page in {HTML}: {missing} (run `make book`)"
+    assert not missing, (
+        f"chapters without a page in {HTML}: {missing} (run `make book`)"
+    )
 
 
 @pytest.mark.parametrize("page", pages() or ["index.html"])
 def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-untyped-def]
-    redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', (HTML / page).read_text())
+    redirect = re.search(
+        r'http-equiv="Refresh" content="0; url=([^"]+)"',
+        (HTML / page).read_text(),
+    )
     if redirect:  # index.html only forwards to the first chapter
-        assert ((HTML / page).parent / redirect.group(1)).is_file(), f"{page} forwards to a missing page"
+        assert ((HTML / page).parent / redirect.group(1)).is_file(), (
+            f"{page} forwards to a missing page"
+        )
         return
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     outside: list[str] = []
@@ -93,17 +112,31 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
 
     context.route("**/*", route)
     browser_page = context.new_page()
-    browser_page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
-    browser_page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    browser_page.on("pageerror", lambda e: console_errors.append(f"uncaught: {e}"))
+    browser_page.on(
+        "requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})")
+    )
+    browser_page.on(
+        "console",
+        lambda m: console_errors.append(m.text) if m.type == "error" else None,
+    )
+    browser_page.on(
+        "pageerror", lambda e: console_errors.append(f"uncaught: {e}")
+    )
     browser_page.goto((HTML / page).as_uri(), wait_until="load")
 
     # MathJax 3 typesets after load: wait for it, then look at the result
-    has_mathjax = browser_page.evaluate("() => !!document.querySelector('script[src*=\"mathjax\"]')")
+    has_mathjax = browser_page.evaluate(
+        "() => !!document.querySelector('script[src*=\"mathjax\"]')"
+    )
     if has_mathjax:
-        browser_page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
+        browser_page.wait_for_function(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+            timeout=20_000,
+        )
         browser_page.evaluate("() => MathJax.startup.promise")
-    widget_views = browser_page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+    widget_views = browser_page.locator(
+        'script[type="application/vnd.jupyter.widget-view+json"]'
+    ).count()
     if widget_views:
         browser_page.wait_for_function(
             "() => document.querySelectorAll('.jupyter-widgets.widget-container, .widget-box').length >= 1",
@@ -131,26 +164,61 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
     }"""
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
-    browser_page.screenshot(path=str(SHOTS / (page.replace("/", "__").removesuffix(".html") + ".png")), full_page=True)
+    browser_page.screenshot(
+        path=str(
+            SHOTS / (page.replace("/", "__").removesuffix(".html") + ".png")
+        ),
+        full_page=True,
+    )
     context.close()
 
-    assert outside == [], f"{page} asked for {len(outside)} resource(s) outside the build: {outside[:5]}"
+    assert outside == [], (
+        f"{page} asked for {len(outside)} resource(s) outside the build: {outside[:5]}"
+    )
     assert failed == [], f"{page}: failed requests {failed[:5]}"
     assert console_errors == [], f"{page}: console errors {console_errors[:5]}"
-    assert report["typeset"] == report["maths"], f"{page}: {report['maths'] - report['typeset']} formula(s) not typeset"
-    assert report["raw_tex"] == 0, f"{page}: TeX source visible in the text ({report['raw_tex']} places)"
-    broken = [i["src"] for i in report["images"] if not (i["ok"] and i["w"] > 0)]
+    assert report["typeset"] == report["maths"], (
+        f"{page}: {report['maths'] - report['typeset']} formula(s) not typeset"
+    )
+    assert report["raw_tex"] == 0, (
+        f"{page}: TeX source visible in the text ({report['raw_tex']} places)"
+    )
+    broken = [
+        i["src"] for i in report["images"] if not (i["ok"] and i["w"] > 0)
+    ]
     assert broken == [], f"{page}: images that did not load: {broken[:5]}"
-    assert report["mermaid_source"] == 0, f"{page}: mermaid left as source text (not rendered at build time)"
+    assert report["mermaid_source"] == 0, (
+        f"{page}: mermaid left as source text (not rendered at build time)"
+    )
     for diagram in report["diagrams"]:
         svg = (HTML / page).parent / diagram["data"]
-        assert svg.is_file(), f"{page}: diagram {diagram['data']} missing from the build"
-        assert re.search(r"<svg[^>]*>.*<g", svg.read_text(), re.S), f"{page}: {svg.name} is not a drawn SVG"
-        assert diagram["h"] > 100, f"{page}: diagram {svg.name} drawn {diagram['h']:.0f} px high"
-        for link in re.findall(r'xlink:href="([^"#]+)"', svg.read_text()):  # resolved from the page
-            assert ((HTML / page).parent / link).is_file(), f"{page}: diagram link {link} leads nowhere"
-    assert report["widgets_drawn"] >= (1 if report["widget_views"] else 0), f"{page}: widgets not drawn"
-    if (ROOT / page.replace(".html", ".ipynb")).is_file():  # a chapter that is a notebook: open it live
-        assert any("colab.research.google.com" in u for u in report["launch"]), f"{page}: no Colab launch button"
-        assert any("mybinder.org" in u for u in report["launch"]), f"{page}: no Binder launch button"
-    assert report["widget_errors"] == 0, f"{page}: {report['widget_errors']} widget(s) failed to render"
+        assert svg.is_file(), (
+            f"{page}: diagram {diagram['data']} missing from the build"
+        )
+        assert re.search(r"<svg[^>]*>.*<g", svg.read_text(), re.S), (
+            f"{page}: {svg.name} is not a drawn SVG"
+        )
+        assert diagram["h"] > 100, (
+            f"{page}: diagram {svg.name} drawn {diagram['h']:.0f} px high"
+        )
+        for link in re.findall(
+            r'xlink:href="([^"#]+)"', svg.read_text()
+        ):  # resolved from the page
+            assert ((HTML / page).parent / link).is_file(), (
+                f"{page}: diagram link {link} leads nowhere"
+            )
+    assert report["widgets_drawn"] >= (1 if report["widget_views"] else 0), (
+        f"{page}: widgets not drawn"
+    )
+    if (
+        ROOT / page.replace(".html", ".ipynb")
+    ).is_file():  # a chapter that is a notebook: open it live
+        assert any(
+            "colab.research.google.com" in u for u in report["launch"]
+        ), f"{page}: no Colab launch button"
+        assert any("mybinder.org" in u for u in report["launch"]), (
+            f"{page}: no Binder launch button"
+        )
+    assert report["widget_errors"] == 0, (
+        f"{page}: {report['widget_errors']} widget(s) failed to render"
+    )

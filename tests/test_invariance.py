@@ -22,15 +22,21 @@ def test_shift_moves_pixels_and_fills_zeros(dy: int, dx: int) -> None:
 
 
 def test_shift_rejects_shifts_as_large_as_the_image() -> None:
-    with pytest.raises(ValueError, match=r"shift \(dy=6, dx=0\) is as large as the image 6x7"):
+    with pytest.raises(
+        ValueError, match=r"shift \(dy=6, dx=0\) is as large as the image 6x7"
+    ):
         invariance.shift(torch.zeros(6, 7), 6, 0)
 
 
 def test_relative_change_formula() -> None:
     x = torch.rand(3, 1, 10, 10)
     f = lambda t: ops.max_pool2d(t, 2)  # noqa: E731
-    ref = torch.linalg.norm(f(invariance.shift(x, 1, 1)) - f(x)) / torch.linalg.norm(f(x))
-    assert invariance.relative_change(f, x, 1, 1) == pytest.approx(float(ref), rel=1e-6)
+    ref = torch.linalg.norm(
+        f(invariance.shift(x, 1, 1)) - f(x)
+    ) / torch.linalg.norm(f(x))
+    assert invariance.relative_change(f, x, 1, 1) == pytest.approx(
+        float(ref), rel=1e-6
+    )
     assert invariance.relative_change(f, x, 0, 0) == 0.0
     with pytest.raises(ValueError, match="all zero"):
         invariance.relative_change(f, torch.zeros(1, 1, 4, 4), 1, 0)
@@ -39,7 +45,9 @@ def test_relative_change_formula() -> None:
 def test_classic_kernels_have_their_textbook_properties() -> None:
     k = ops.CLASSIC_KERNELS
     for name in ("identity", "box blur", "gaussian blur", "sharpen"):
-        assert float(k[name].sum()) == pytest.approx(1.0)  # keep the mean brightness
+        assert float(k[name].sum()) == pytest.approx(
+            1.0
+        )  # keep the mean brightness
     for name in ("sobel x", "sobel y", "laplacian"):
         assert float(k[name].sum()) == 0.0  # no response on a flat area
     assert torch.equal(k["sobel y"], k["sobel x"].T)

@@ -22,34 +22,50 @@ def test_article_code_as_written_raises_name_error() -> None:
 
 def test_article_code_with_f_imported_raises_the_shape_error() -> None:
     model = models.article_code_as_written(import_functional=True)()
-    with pytest.raises(RuntimeError, match=r"shape '\[-1, 392\]' is invalid for input of size 86528"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"shape '\[-1, 392\]' is invalid for input of size 86528",
+    ):
         model(torch.zeros(64, 1, 28, 28))  # 64 * 8 * 13 * 13 = 86528 values
     # With a batch of 49 the view "works": 49 * 1352 = 169 * 392, so 49 images become 169 rows.
     assert model(torch.zeros(49, 1, 28, 28)).shape == (169, 10)
 
 
-def test_article_source_is_the_fixed_models_architecture_plus_the_bugs() -> None:
+def test_article_source_is_the_fixed_models_architecture_plus_the_bugs() -> (
+    None
+):
     article = models.article_code_as_written(import_functional=True)()
     fixed = models.ArticleSimpleCNN()
-    assert article.fc1.in_features == 8 * 7 * 7 and fixed.fc1.in_features == 8 * 13 * 13
-    assert [type(m) for m in article.children()] == [type(m) for m in fixed.children()]
+    assert (
+        article.fc1.in_features == 8 * 7 * 7
+        and fixed.fc1.in_features == 8 * 13 * 13
+    )
+    assert [type(m) for m in article.children()] == [
+        type(m) for m in fixed.children()
+    ]
     assert article.conv1.weight.shape == fixed.conv1.weight.shape
 
 
 @pytest.mark.parametrize("name, cls", ALL)
 @pytest.mark.parametrize("n", [1, 49, 64])
-def test_models_produce_logits_for_every_batch_size(name: str, cls: type[nn.Module], n: int) -> None:
+def test_models_produce_logits_for_every_batch_size(
+    name: str, cls: type[nn.Module], n: int
+) -> None:
     out = cls().eval()(torch.randn(n, 1, 28, 28))
     assert out.shape == (n, 10) and out.dtype == torch.float32
 
 
 @pytest.mark.parametrize("name, cls", ALL)
-def test_channels_last_gives_the_same_logits(name: str, cls: type[nn.Module]) -> None:
+def test_channels_last_gives_the_same_logits(
+    name: str, cls: type[nn.Module]
+) -> None:
     torch.manual_seed(0)
     model = cls().eval()
     x = torch.randn(8, 1, 28, 28)
     ref = model(x)
-    out = model.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+    out = model.to(memory_format=torch.channels_last)(
+        x.contiguous(memory_format=torch.channels_last)
+    )
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
 
@@ -59,12 +75,18 @@ def test_param_formula_equals_numel(name: str, cls: type[nn.Module]) -> None:
     trace = anatomy.shape_trace(model)
     for info in trace:
         layer = model.get_submodule(info.name)
-        assert info.params == sum(p.numel() for p in layer.parameters(recurse=False)), info.name
-    assert sum(i.params for i in trace) == sum(p.numel() for p in model.parameters())
+        assert info.params == sum(
+            p.numel() for p in layer.parameters(recurse=False)
+        ), info.name
+    assert sum(i.params for i in trace) == sum(
+        p.numel() for p in model.parameters()
+    )
 
 
 @pytest.mark.parametrize("name, cls", ALL)
-def test_mac_formula_equals_flop_counter(name: str, cls: type[nn.Module]) -> None:
+def test_mac_formula_equals_flop_counter(
+    name: str, cls: type[nn.Module]
+) -> None:
     """Reference: torch.utils.flop_counter.FlopCounterMode, per layer; one MAC = 2 FLOPs."""
     model = cls().eval()
     trace = anatomy.shape_trace(model, (3, 1, 28, 28))
@@ -81,7 +103,9 @@ def test_mac_formula_equals_flop_counter(name: str, cls: type[nn.Module]) -> Non
 
 
 @pytest.mark.parametrize("name, cls", ALL)
-def test_receptive_field_formula_equals_gradient_footprint(name: str, cls: type[nn.Module]) -> None:
+def test_receptive_field_formula_equals_gradient_footprint(
+    name: str, cls: type[nn.Module]
+) -> None:
     model = cls()
     trace = {i.name: i for i in anatomy.shape_trace(model)}
     checked = 0
@@ -91,35 +115,54 @@ def test_receptive_field_formula_equals_gradient_footprint(name: str, cls: type[
             continue
         centre = info.out_shape[2] // 2
         rows, cols = anatomy.empirical_receptive_field(model, field.name)
-        assert rows == field.window(centre, 28) and cols == field.window(centre, 28), field
+        assert rows == field.window(centre, 28) and cols == field.window(
+            centre, 28
+        ), field
         checked += 1
     assert checked >= 2
 
 
 def test_receptive_field_numbers_by_hand() -> None:
     """ArticleCNN: 3 -> pool 4 -> 3x3 at jump 2 adds 4 -> 8 -> pool adds 2 -> 10 (Araujo et al. recurrence)."""
-    sizes = [f.size for f in anatomy.receptive_fields(models.ArticleCNN()) if f.name in ("conv1", "pool1", "conv2", "pool2")]
+    sizes = [
+        f.size
+        for f in anatomy.receptive_fields(models.ArticleCNN())
+        if f.name in ("conv1", "pool1", "conv2", "pool2")
+    ]
     assert sizes == [3, 4, 8, 10]
-    assert anatomy.receptive_fields(models.LeNet5())[-1].size is None  # the output layer sees everything
+    assert (
+        anatomy.receptive_fields(models.LeNet5())[-1].size is None
+    )  # the output layer sees everything
 
 
 def test_shape_trace_of_the_article_model() -> None:
     trace = anatomy.shape_trace(models.ArticleSimpleCNN(), (2, 1, 28, 28))
-    assert [(i.name, i.out_shape) for i in trace] == [("conv1", (2, 8, 26, 26)), ("pool", (2, 8, 13, 13)), ("fc1", (2, 10))]
+    assert [(i.name, i.out_shape) for i in trace] == [
+        ("conv1", (2, 8, 26, 26)),
+        ("pool", (2, 8, 13, 13)),
+        ("fc1", (2, 10)),
+    ]
 
 
 def test_reinit_and_activation_stats() -> None:
     model = anatomy.reinit_normal(models.ArticleCNN(), std=0.01, seed=0)
     for layer in model.modules():
         if isinstance(layer, nn.Conv2d):
-            assert abs(float(layer.weight.detach().std()) - 0.01) < 0.003 and float(layer.bias.detach().abs().sum()) == 0
+            assert (
+                abs(float(layer.weight.detach().std()) - 0.01) < 0.003
+                and float(layer.bias.detach().abs().sum()) == 0
+            )
     x = torch.randn(16, 1, 28, 28)
     stats = anatomy.activation_stats(model, x)
     assert [s[0] for s in stats] == ["conv1", "conv2", "fc1", "fc2"]
     with torch.no_grad():
         out = model.conv1(x)
-    assert stats[0][1] == pytest.approx(float(out.mean()), abs=1e-7) and stats[0][2] == pytest.approx(float(out.std()), rel=1e-5)
-    assert stats[-1][2] < stats[0][2]  # too-small weights: the signal shrinks layer by layer
+    assert stats[0][1] == pytest.approx(float(out.mean()), abs=1e-7) and stats[
+        0
+    ][2] == pytest.approx(float(out.std()), rel=1e-5)
+    assert (
+        stats[-1][2] < stats[0][2]
+    )  # too-small weights: the signal shrinks layer by layer
 
 
 def test_param_count_refuses_unknown_layers() -> None:
@@ -128,7 +171,9 @@ def test_param_count_refuses_unknown_layers() -> None:
 
 
 def test_he_init_uses_sqrt_two_over_fan_in() -> None:
-    model = anatomy.reinit_normal(models.ArticleCNN(c1=64, c2=64), std="he", seed=1)
+    model = anatomy.reinit_normal(
+        models.ArticleCNN(c1=64, c2=64), std="he", seed=1
+    )
     w = model.conv2.weight.detach()  # fan_in = 64 * 9
     assert float(w.std()) == pytest.approx((2 / (64 * 9)) ** 0.5, rel=0.02)
     with pytest.raises(ValueError, match="std='xavier'"):
@@ -141,5 +186,9 @@ def test_pytorch_default_init_bound_is_one_over_sqrt_fan_in() -> None:
     conv = nn.Conv2d(16, 32, 3)
     bound = 1 / (16 * 9) ** 0.5
     w = conv.weight.detach()
-    assert float(w.abs().max()) <= bound and float(w.abs().max()) > 0.99 * bound
-    assert float(w.std()) == pytest.approx(bound / 3**0.5, rel=0.05)  # std of U(-b, b) is b / sqrt(3)
+    assert (
+        float(w.abs().max()) <= bound and float(w.abs().max()) > 0.99 * bound
+    )
+    assert float(w.std()) == pytest.approx(
+        bound / 3**0.5, rel=0.05
+    )  # std of U(-b, b) is b / sqrt(3)

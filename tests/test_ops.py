@@ -36,20 +36,47 @@ def conv_cases(draw: st.DrawFn, max_size: int = 9) -> dict:
     }
     span_h = case["dilation"][0] * (case["kh"] - 1) + 1
     span_w = case["dilation"][1] * (case["kw"] - 1) + 1
-    assume(span_h <= case["h"] + 2 * case["padding"][0] and span_w <= case["w"] + 2 * case["padding"][1])
+    assume(
+        span_h <= case["h"] + 2 * case["padding"][0]
+        and span_w <= case["w"] + 2 * case["padding"][1]
+    )
     return case
 
 
-def tensors(case: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def tensors(
+    case: dict,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     g = torch.Generator().manual_seed(case["seed"])
-    x = torch.randn(case["n"], case["c_in"], case["h"], case["w"], generator=g, dtype=torch.float64)
-    weight = torch.randn(case["c_out"], case["c_in"], case["kh"], case["kw"], generator=g, dtype=torch.float64)
-    bias = torch.randn(case["c_out"], generator=g, dtype=torch.float64) if case["bias"] else None
+    x = torch.randn(
+        case["n"],
+        case["c_in"],
+        case["h"],
+        case["w"],
+        generator=g,
+        dtype=torch.float64,
+    )
+    weight = torch.randn(
+        case["c_out"],
+        case["c_in"],
+        case["kh"],
+        case["kw"],
+        generator=g,
+        dtype=torch.float64,
+    )
+    bias = (
+        torch.randn(case["c_out"], generator=g, dtype=torch.float64)
+        if case["bias"]
+        else None
+    )
     return x, weight, bias
 
 
 def geometry(case: dict) -> dict:
-    return {"stride": case["stride"], "padding": case["padding"], "dilation": case["dilation"]}
+    return {
+        "stride": case["stride"],
+        "padding": case["padding"],
+        "dilation": case["dilation"],
+    }
 
 
 @settings(max_examples=150, deadline=None)
@@ -57,8 +84,12 @@ def geometry(case: dict) -> dict:
 def test_conv2d_equals_torch(case: dict) -> None:
     x, weight, bias = tensors(case)
     ref = F.conv2d(x, weight, bias, **geometry(case))
-    torch.testing.assert_close(ops.conv2d(x, weight, bias, **geometry(case)), ref, **TOL)
-    torch.testing.assert_close(ops.conv2d_loop(x, weight, bias, **geometry(case)), ref, **TOL)
+    torch.testing.assert_close(
+        ops.conv2d(x, weight, bias, **geometry(case)), ref, **TOL
+    )
+    torch.testing.assert_close(
+        ops.conv2d_loop(x, weight, bias, **geometry(case)), ref, **TOL
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -66,17 +97,25 @@ def test_conv2d_equals_torch(case: dict) -> None:
 def test_im2col_equals_unfold(case: dict) -> None:
     x, _, _ = tensors(case)
     ref = F.unfold(x, (case["kh"], case["kw"]), **geometry(case))
-    assert torch.equal(ops.im2col(x, (case["kh"], case["kw"]), **geometry(case)), ref)
+    assert torch.equal(
+        ops.im2col(x, (case["kh"], case["kw"]), **geometry(case)), ref
+    )
 
 
 @settings(max_examples=150, deadline=None)
 @given(conv_cases())
 def test_output_size_equals_the_shape_nn_conv2d_produces(case: dict) -> None:
-    layer = torch.nn.Conv2d(case["c_in"], case["c_out"], (case["kh"], case["kw"]), **geometry(case))
+    layer = torch.nn.Conv2d(
+        case["c_in"], case["c_out"], (case["kh"], case["kw"]), **geometry(case)
+    )
     out = layer(torch.zeros(case["n"], case["c_in"], case["h"], case["w"]))
     s, p, d = case["stride"], case["padding"], case["dilation"]
-    assert out.shape[2] == ops.conv_output_size(case["h"], case["kh"], s[0], p[0], d[0])
-    assert out.shape[3] == ops.conv_output_size(case["w"], case["kw"], s[1], p[1], d[1])
+    assert out.shape[2] == ops.conv_output_size(
+        case["h"], case["kh"], s[0], p[0], d[0]
+    )
+    assert out.shape[3] == ops.conv_output_size(
+        case["w"], case["kw"], s[1], p[1], d[1]
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -86,10 +125,18 @@ def test_hand_derived_backward_equals_autograd(case: dict) -> None:
     x.requires_grad_(True)
     weight.requires_grad_(True)
     out = F.conv2d(x, weight, bias, **geometry(case))
-    grad_out = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(case["seed"] + 1))
+    grad_out = torch.randn(
+        out.shape,
+        dtype=torch.float64,
+        generator=torch.Generator().manual_seed(case["seed"] + 1),
+    )
     ref_dx, ref_dw = torch.autograd.grad(out, (x, weight), grad_out)
-    dx = ops.conv2d_input_grad(grad_out, weight.detach(), (case["h"], case["w"]), **geometry(case))
-    dw = ops.conv2d_weight_grad(x.detach(), grad_out, (case["kh"], case["kw"]), **geometry(case))
+    dx = ops.conv2d_input_grad(
+        grad_out, weight.detach(), (case["h"], case["w"]), **geometry(case)
+    )
+    dw = ops.conv2d_weight_grad(
+        x.detach(), grad_out, (case["kh"], case["kw"]), **geometry(case)
+    )
     torch.testing.assert_close(dx, ref_dx, **TOL)
     torch.testing.assert_close(dw, ref_dw, **TOL)
 
@@ -98,13 +145,26 @@ def test_hand_derived_backward_equals_autograd(case: dict) -> None:
 @given(conv_cases(max_size=6))
 def test_gradcheck_through_both_convolutions(case: dict) -> None:
     x, weight, bias = tensors(case)
-    inputs = [t.requires_grad_(True) for t in (x, weight) + ((bias,) if bias is not None else ())]
+    inputs = [
+        t.requires_grad_(True)
+        for t in (x, weight) + ((bias,) if bias is not None else ())
+    ]
 
     def vectorised(*args: torch.Tensor) -> torch.Tensor:
-        return ops.conv2d(args[0], args[1], args[2] if len(args) > 2 else None, **geometry(case))
+        return ops.conv2d(
+            args[0],
+            args[1],
+            args[2] if len(args) > 2 else None,
+            **geometry(case),
+        )
 
     def loop(*args: torch.Tensor) -> torch.Tensor:
-        return ops.conv2d_loop(args[0], args[1], args[2] if len(args) > 2 else None, **geometry(case))
+        return ops.conv2d_loop(
+            args[0],
+            args[1],
+            args[2] if len(args) > 2 else None,
+            **geometry(case),
+        )
 
     assert torch.autograd.gradcheck(vectorised, inputs)
     assert torch.autograd.gradcheck(loop, inputs)
@@ -119,29 +179,56 @@ def pool_cases(draw: st.DrawFn) -> dict:
         "h": draw(st.integers(1, 10)),
         "w": draw(st.integers(1, 10)),
         "kernel": (kh, kw),
-        "stride": draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3))),
-        "padding": (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))),
+        "stride": draw(
+            st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3))
+        ),
+        "padding": (
+            draw(st.integers(0, kh // 2)),
+            draw(st.integers(0, kw // 2)),
+        ),
         "seed": draw(st.integers(0, 2**16)),
     }
-    assume(kh <= case["h"] + 2 * case["padding"][0] and kw <= case["w"] + 2 * case["padding"][1])
+    assume(
+        kh <= case["h"] + 2 * case["padding"][0]
+        and kw <= case["w"] + 2 * case["padding"][1]
+    )
     return case
 
 
 def pool_input(case: dict) -> torch.Tensor:
     g = torch.Generator().manual_seed(case["seed"])
-    return torch.randn(case["n"], case["c"], case["h"], case["w"], generator=g, dtype=torch.float64)
+    return torch.randn(
+        case["n"],
+        case["c"],
+        case["h"],
+        case["w"],
+        generator=g,
+        dtype=torch.float64,
+    )
 
 
 def pool_geometry(case: dict) -> dict:
-    return {"kernel_size": case["kernel"], "stride": case["stride"], "padding": case["padding"]}
+    return {
+        "kernel_size": case["kernel"],
+        "stride": case["stride"],
+        "padding": case["padding"],
+    }
 
 
 @settings(max_examples=150, deadline=None)
 @given(pool_cases())
 def test_pooling_equals_torch(case: dict) -> None:
     x = pool_input(case)
-    torch.testing.assert_close(ops.max_pool2d(x, **pool_geometry(case)), F.max_pool2d(x, **pool_geometry(case)), **TOL)
-    torch.testing.assert_close(ops.avg_pool2d(x, **pool_geometry(case)), F.avg_pool2d(x, **pool_geometry(case)), **TOL)
+    torch.testing.assert_close(
+        ops.max_pool2d(x, **pool_geometry(case)),
+        F.max_pool2d(x, **pool_geometry(case)),
+        **TOL,
+    )
+    torch.testing.assert_close(
+        ops.avg_pool2d(x, **pool_geometry(case)),
+        F.avg_pool2d(x, **pool_geometry(case)),
+        **TOL,
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -149,8 +236,12 @@ def test_pooling_equals_torch(case: dict) -> None:
 def test_pool_output_size_equals_nn_maxpool2d(case: dict) -> None:
     out = torch.nn.MaxPool2d(**pool_geometry(case))(pool_input(case))
     stride = case["stride"] or case["kernel"]
-    assert out.shape[2] == ops.pool_output_size(case["h"], case["kernel"][0], stride[0], case["padding"][0])
-    assert out.shape[3] == ops.pool_output_size(case["w"], case["kernel"][1], stride[1], case["padding"][1])
+    assert out.shape[2] == ops.pool_output_size(
+        case["h"], case["kernel"][0], stride[0], case["padding"][0]
+    )
+    assert out.shape[3] == ops.pool_output_size(
+        case["w"], case["kernel"][1], stride[1], case["padding"][1]
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -158,9 +249,15 @@ def test_pool_output_size_equals_nn_maxpool2d(case: dict) -> None:
 def test_max_pool_gradient_routing_equals_autograd(case: dict) -> None:
     x = pool_input(case).requires_grad_(True)
     out = F.max_pool2d(x, **pool_geometry(case))
-    grad_out = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(case["seed"] + 1))
+    grad_out = torch.randn(
+        out.shape,
+        dtype=torch.float64,
+        generator=torch.Generator().manual_seed(case["seed"] + 1),
+    )
     (ref,) = torch.autograd.grad(out, x, grad_out)
-    ours = ops.max_pool2d_input_grad(grad_out, x.detach(), **pool_geometry(case))
+    ours = ops.max_pool2d_input_grad(
+        grad_out, x.detach(), **pool_geometry(case)
+    )
     torch.testing.assert_close(ours, ref, **TOL)
 
 
@@ -168,8 +265,12 @@ def test_max_pool_gradient_routing_equals_autograd(case: dict) -> None:
 @given(pool_cases())
 def test_gradcheck_through_pooling(case: dict) -> None:
     x = pool_input(case).requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda t: ops.max_pool2d(t, **pool_geometry(case)), (x,))
-    assert torch.autograd.gradcheck(lambda t: ops.avg_pool2d(t, **pool_geometry(case)), (x,))
+    assert torch.autograd.gradcheck(
+        lambda t: ops.max_pool2d(t, **pool_geometry(case)), (x,)
+    )
+    assert torch.autograd.gradcheck(
+        lambda t: ops.avg_pool2d(t, **pool_geometry(case)), (x,)
+    )
 
 
 # --- invalid arguments: a ValueError naming the argument, before any computation ----------------
@@ -182,14 +283,26 @@ W = torch.zeros(3, 2, 3, 3)
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"weight": torch.zeros(3, 2, 7, 7)}, r"kernel \(7, 7\) does not fit input \(5, 5\)"),
-        ({"weight": torch.zeros(3, 2, 3, 3), "dilation": 3}, r"does not fit input"),
+        (
+            {"weight": torch.zeros(3, 2, 7, 7)},
+            r"kernel \(7, 7\) does not fit input \(5, 5\)",
+        ),
+        (
+            {"weight": torch.zeros(3, 2, 3, 3), "dilation": 3},
+            r"does not fit input",
+        ),
         ({"stride": 0}, r"stride=0: must be >= 1"),
         ({"stride": -2}, r"stride=-2: must be >= 1"),
         ({"padding": -1}, r"padding=-1: must be >= 0"),
         ({"dilation": 0}, r"dilation=0: must be >= 1"),
-        ({"stride": (1, 2, 3)}, r"stride=\(1, 2, 3\): expected an int or a pair"),
-        ({"weight": torch.zeros(3, 4, 3, 3)}, r"weight: has 4 input channels but x has 2"),
+        (
+            {"stride": (1, 2, 3)},
+            r"stride=\(1, 2, 3\): expected an int or a pair",
+        ),
+        (
+            {"weight": torch.zeros(3, 4, 3, 3)},
+            r"weight: has 4 input channels but x has 2",
+        ),
         ({"bias": torch.zeros(2)}, r"bias: expected shape \(3,\)"),
         ({"x": torch.zeros(2, 5, 5)}, r"x: expected \(N, C, H, W\)"),
     ],
@@ -207,7 +320,10 @@ def test_conv_rejects_bad_arguments(fn, kwargs: dict, match: str) -> None:
         ({"kernel_size": 7}, r"kernel \(7, 7\) does not fit input \(5, 5\)"),
         ({"kernel_size": 2, "stride": 0}, r"stride=0: must be >= 1"),
         ({"kernel_size": 0}, r"kernel_size=0: must be >= 1"),
-        ({"kernel_size": 2, "padding": 2}, r"padding=\(2, 2\): must be at most half"),
+        (
+            {"kernel_size": 2, "padding": 2},
+            r"padding=\(2, 2\): must be at most half",
+        ),
     ],
 )
 def test_pool_rejects_bad_arguments(fn, kwargs: dict, match: str) -> None:
@@ -217,7 +333,15 @@ def test_pool_rejects_bad_arguments(fn, kwargs: dict, match: str) -> None:
 
 @pytest.mark.parametrize(
     "args, match",
-    [((5, 7), r"k=7 \(dilated to 7\) is larger than the padded input n \+ 2p = 5"), ((5, 3, 0), "s=0"), ((5, 3, 1, -1), "p=-1"), ((0, 1), "n=0")],
+    [
+        (
+            (5, 7),
+            r"k=7 \(dilated to 7\) is larger than the padded input n \+ 2p = 5",
+        ),
+        ((5, 3, 0), "s=0"),
+        ((5, 3, 1, -1), "p=-1"),
+        ((0, 1), "n=0"),
+    ],
 )
 def test_output_size_rejects_bad_arguments(args: tuple, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -226,29 +350,51 @@ def test_output_size_rejects_bad_arguments(args: tuple, match: str) -> None:
 
 def test_output_size_of_the_article_layers() -> None:
     """The article's 5.2 model: 28 -> conv 3x3 -> 26 -> max pool 2x2 -> 13, so 8*13*13 features."""
-    assert ops.conv_output_size(28, 3) == 26 and ops.pool_output_size(26, 2) == 13
-    assert ops.conv_output_size(28, 3, p=1) == 28 and ops.pool_output_size(28, 2) == 14
+    assert (
+        ops.conv_output_size(28, 3) == 26 and ops.pool_output_size(26, 2) == 13
+    )
+    assert (
+        ops.conv_output_size(28, 3, p=1) == 28
+        and ops.pool_output_size(28, 2) == 14
+    )
 
 
 # --- softmax and cross-entropy (chapter "Model") -------------------------------------------------
 
 
 @settings(max_examples=100, deadline=None)
-@given(n=st.integers(1, 8), c=st.integers(1, 12), scale=st.sampled_from([1.0, 30.0, 1000.0]), seed=st.integers(0, 2**16))
-def test_softmax_and_cross_entropy_equal_torch(n: int, c: int, scale: float, seed: int) -> None:
+@given(
+    n=st.integers(1, 8),
+    c=st.integers(1, 12),
+    scale=st.sampled_from([1.0, 30.0, 1000.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_softmax_and_cross_entropy_equal_torch(
+    n: int, c: int, scale: float, seed: int
+) -> None:
     """Large scales check the max shift: exp(1000) overflows without it."""
     g = torch.Generator().manual_seed(seed)
     logits = torch.randn(n, c, generator=g, dtype=torch.float64) * scale
     target = torch.randint(0, c, (n,), generator=g)
-    torch.testing.assert_close(ops.softmax(logits), F.softmax(logits, dim=-1), **TOL)
-    torch.testing.assert_close(ops.log_softmax(logits), F.log_softmax(logits, dim=-1), **TOL)
-    torch.testing.assert_close(ops.cross_entropy(logits, target), F.cross_entropy(logits, target), **TOL)
+    torch.testing.assert_close(
+        ops.softmax(logits), F.softmax(logits, dim=-1), **TOL
+    )
+    torch.testing.assert_close(
+        ops.log_softmax(logits), F.log_softmax(logits, dim=-1), **TOL
+    )
+    torch.testing.assert_close(
+        ops.cross_entropy(logits, target),
+        F.cross_entropy(logits, target),
+        **TOL,
+    )
 
 
 def test_cross_entropy_gradient_is_softmax_minus_one_hot() -> None:
     logits = torch.randn(5, 10, dtype=torch.float64, requires_grad=True)
     target = torch.tensor([0, 3, 9, 3, 1])
-    assert torch.autograd.gradcheck(lambda z: ops.cross_entropy(z, target), (logits,))
+    assert torch.autograd.gradcheck(
+        lambda z: ops.cross_entropy(z, target), (logits,)
+    )
     (grad,) = torch.autograd.grad(ops.cross_entropy(logits, target), logits)
     expected = (F.softmax(logits.detach(), dim=1) - F.one_hot(target, 10)) / 5
     torch.testing.assert_close(grad, expected, **TOL)
@@ -257,12 +403,22 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot() -> None:
 @pytest.mark.parametrize(
     "logits, target, match",
     [
-        (torch.zeros(3, 10), torch.tensor([0, 1, 10]), r"class indices must lie in \[0, 9\]"),
-        (torch.zeros(3, 10), torch.tensor([0.0, 1.0, 2.0]), "integer class indices"),
+        (
+            torch.zeros(3, 10),
+            torch.tensor([0, 1, 10]),
+            r"class indices must lie in \[0, 9\]",
+        ),
+        (
+            torch.zeros(3, 10),
+            torch.tensor([0.0, 1.0, 2.0]),
+            "integer class indices",
+        ),
         (torch.zeros(3, 10), torch.tensor([0, 1]), "expected 3 integer"),
         (torch.zeros(10), torch.tensor([0]), r"logits: expected \(N, C\)"),
     ],
 )
-def test_cross_entropy_rejects_bad_targets(logits: torch.Tensor, target: torch.Tensor, match: str) -> None:
+def test_cross_entropy_rejects_bad_targets(
+    logits: torch.Tensor, target: torch.Tensor, match: str
+) -> None:
     with pytest.raises(ValueError, match=match):
         ops.cross_entropy(logits, target)

@@ -23,10 +23,14 @@ def test_environment_yml_matches_pyproject() -> None:
     project = load_pyproject()["project"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
-    pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    pip_sections = [
+        d["pip"] for d in env["dependencies"] if isinstance(d, dict)
+    ]
     # Python: the version pinned for conda is the minimum pyproject.toml requires.
     python = [d for d in conda if d.startswith("python")]
-    minimum = re.fullmatch(r">=\s*(\d+\.\d+)", project["requires-python"]).group(1)
+    minimum = re.fullmatch(
+        r">=\s*(\d+\.\d+)", project["requires-python"]
+    ).group(1)
     assert python == [f"python={minimum}"]
     # Everything else comes from pyproject.toml through pip: the package with all its extras.
     assert sorted(conda) == sorted(["pip", f"python={minimum}"])
@@ -47,15 +51,29 @@ def test_toc_lists_exactly_the_chapters_that_exist() -> None:
     listed = toc_files()
     assert len(listed) == len(set(listed)), "a chapter is listed twice"
     for entry in listed:
-        matches = [p for p in (ROOT / f"{entry}.md", ROOT / f"{entry}.ipynb") if p.is_file()]
-        assert len(matches) == 1, f"_toc.yml lists {entry}, which has no single .md/.ipynb file"
-    on_disk = {str(p.relative_to(ROOT).with_suffix("")) for p in (ROOT / "book").glob("*") if p.suffix in {".md", ".ipynb"}}
-    assert on_disk == set(listed), f"pages not in _toc.yml: {sorted(on_disk - set(listed))}"
+        matches = [
+            p
+            for p in (ROOT / f"{entry}.md", ROOT / f"{entry}.ipynb")
+            if p.is_file()
+        ]
+        assert len(matches) == 1, (
+            f"_toc.yml lists {entry}, which has no single .md/.ipynb file"
+        )
+    on_disk = {
+        str(p.relative_to(ROOT).with_suffix(""))
+        for p in (ROOT / "book").glob("*")
+        if p.suffix in {".md", ".ipynb"}
+    }
+    assert on_disk == set(listed), (
+        f"pages not in _toc.yml: {sorted(on_disk - set(listed))}"
+    )
 
 
 def test_book_config_excludes_build_and_environment_folders() -> None:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert {".venv", "_build", "node_modules"} <= set(config["exclude_patterns"])
+    assert {".venv", "_build", "node_modules"} <= set(
+        config["exclude_patterns"]
+    )
     assert config["only_build_toc_files"] is True
 
 
@@ -63,10 +81,18 @@ def test_notebooks_are_stored_executed() -> None:
     notebooks = sorted((ROOT / "book").glob("*.ipynb"))
     assert notebooks
     for nb_path in notebooks:
-        cells = [c for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code"]
+        cells = [
+            c
+            for c in json.loads(nb_path.read_text())["cells"]
+            if c["cell_type"] == "code"
+        ]
         counts = [c["execution_count"] for c in cells]
-        assert None not in counts, f"{nb_path.name}: cells without stored execution"
-        assert counts == list(range(1, len(cells) + 1)), f"{nb_path.name}: not executed top to bottom once"
+        assert None not in counts, (
+            f"{nb_path.name}: cells without stored execution"
+        )
+        assert counts == list(range(1, len(cells) + 1)), (
+            f"{nb_path.name}: not executed top to bottom once"
+        )
         for c in cells:
             errors = [o for o in c["outputs"] if o["output_type"] == "error"]
             assert not errors, f"{nb_path.name}: a stored error output"
@@ -83,13 +109,22 @@ def test_tests_run_offline() -> None:
         socket.create_connection(("93.184.216.34", 80), timeout=2)
     with pytest.raises(OSError, match="network blocked"):
         socket.getaddrinfo("pypi.org", 443)
-    child = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)"],
-                           capture_output=True, text=True)
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert child.returncode != 0 and "network blocked" in child.stderr
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
-    client = socket.create_connection(server.getsockname(), timeout=2)  # loopback works
+    client = socket.create_connection(
+        server.getsockname(), timeout=2
+    )  # loopback works
     client.close()
     server.close()
 
@@ -100,12 +135,19 @@ def test_dependency_floor_is_what_the_tests_run_on() -> None:
     installing it and lowering the floor together."""
     from importlib.metadata import version
 
-    deps = {re.split(r"[<>=!~ ]", d)[0]: d for d in load_pyproject()["project"]["dependencies"]}
+    deps = {
+        re.split(r"[<>=!~ ]", d)[0]: d
+        for d in load_pyproject()["project"]["dependencies"]
+    }
     for name in ("torch", "torchvision"):
         floor = re.search(r">=\s*([\d.]+)", deps[name]).group(1)
         installed = ".".join(version(name).split("+")[0].split(".")[:2])
-        assert floor == installed, f"pyproject.toml: {name}>={floor}, but the tests run on {version(name)}"
-    python_floor = re.fullmatch(r">=\s*(\d+\.\d+)", load_pyproject()["project"]["requires-python"]).group(1)
+        assert floor == installed, (
+            f"pyproject.toml: {name}>={floor}, but the tests run on {version(name)}"
+        )
+    python_floor = re.fullmatch(
+        r">=\s*(\d+\.\d+)", load_pyproject()["project"]["requires-python"]
+    ).group(1)
     import sys
 
     assert f"{sys.version_info.major}.{sys.version_info.minor}" == python_floor
@@ -114,11 +156,27 @@ def test_dependency_floor_is_what_the_tests_run_on() -> None:
 def test_every_chapter_shows_its_recorded_run() -> None:
     """Each notebook carries the record of its last full execution (tools/run_notebooks.py) and shows
     it with the {run-time} directive in its first cell; the page "Run times" lists them all."""
-    keys = {"seconds", "date", "cpu", "cores", "threads", "isa", "device", "torch", "python"}
+    keys = {
+        "seconds",
+        "date",
+        "cpu",
+        "cores",
+        "threads",
+        "isa",
+        "device",
+        "torch",
+        "python",
+    }
     for nb_path in sorted((ROOT / "book").glob("*.ipynb")):
         nb = json.loads(nb_path.read_text())
         run = nb["metadata"].get("mnist_cnn", {}).get("run")
-        assert run is not None and keys <= set(run), f"{nb_path.name}: no run record; execute it with `make notebooks`"
-        assert run["seconds"] > 0 and re.fullmatch(r"\d{4}-\d\d-\d\d", run["date"])
-        assert "```{run-time}\n```" in "".join(nb["cells"][0]["source"]), f"{nb_path.name}: no {{run-time}} in its first cell"
+        assert run is not None and keys <= set(run), (
+            f"{nb_path.name}: no run record; execute it with `make notebooks`"
+        )
+        assert run["seconds"] > 0 and re.fullmatch(
+            r"\d{4}-\d\d-\d\d", run["date"]
+        )
+        assert "```{run-time}\n```" in "".join(nb["cells"][0]["source"]), (
+            f"{nb_path.name}: no {{run-time}} in its first cell"
+        )
     assert "```{run-times}" in (ROOT / "book" / "run-times.md").read_text()

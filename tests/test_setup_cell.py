@@ -24,50 +24,111 @@ import notebook_setup  # noqa: E402
 def test_every_notebook_starts_with_the_current_set_up_cell() -> None:
     url = notebook_setup.repository_url()
     source = notebook_setup.cell_source()
-    assert url.startswith("https://") and source.count(url) == 1  # the URL comes from _config.yml, once
+    assert (
+        url.startswith("https://") and source.count(url) == 1
+    )  # the URL comes from _config.yml, once
     for nb_path in sorted((ROOT / "book").glob("*.ipynb")):
-        code = [c for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code"]
-        assert "".join(code[0]["source"]) == source, f"{nb_path.name}: run python tools/notebook_setup.py, then make notebooks"
-        assert code[0]["outputs"] == [], f"{nb_path.name}: the set-up cell printed something where the package is installed"
+        code = [
+            c
+            for c in json.loads(nb_path.read_text())["cells"]
+            if c["cell_type"] == "code"
+        ]
+        assert "".join(code[0]["source"]) == source, (
+            f"{nb_path.name}: run python tools/notebook_setup.py, then make notebooks"
+        )
+        assert code[0]["outputs"] == [], (
+            f"{nb_path.name}: the set-up cell printed something where the package is installed"
+        )
 
 
 def tracked_tree(dest: Path) -> Path:
     """A git repository holding this working tree's files (committed or not, ignored files left out)."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            [
+                "git",
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         if (ROOT / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    git = [
+        "git",
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "-c",
+        "commit.gpgsign=false",
+    ]
     subprocess.run(git + ["init", "-q", "-b", "main"], cwd=dest, check=True)
     subprocess.run(git + ["add", "-A"], cwd=dest, check=True)
-    subprocess.run(git + ["commit", "-q", "-m", "snapshot"], cwd=dest, check=True)
+    subprocess.run(
+        git + ["commit", "-q", "-m", "snapshot"], cwd=dest, check=True
+    )
     return dest
 
 
 @pytest.mark.slow
-def test_a_notebook_without_the_package_installs_it_and_runs(tmp_path: Path) -> None:
+def test_a_notebook_without_the_package_installs_it_and_runs(
+    tmp_path: Path,
+) -> None:
     repo = tracked_tree(tmp_path / "repo")
     venv = tmp_path / "venv"
     # no pip or setuptools of its own: those of this environment (pyproject.toml needs setuptools >= 77)
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True
+    )
     python = venv / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [
+                python,
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     # torch, jupyter and the rest come from this environment's site-packages (offline, no GBs to
     # download); the editable mnist_cnn does not: its import hook is a .pth file, which a path
     # added this way does not run
-    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (site / "dependencies.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n"
+    )
     home, work = tmp_path / "home", tmp_path / "somewhere"
     home.mkdir()
     work.mkdir()
     # offline: pip finds every dependency installed and builds with the setuptools it has
     # (PIP_NO_BUILD_ISOLATION=0 is pip's spelling of --no-build-isolation)
-    env = os.environ | {"HOME": str(home), "MNIST_CNN_REPO": str(repo), "PIP_NO_INDEX": "1",
-                        "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = os.environ | {
+        "HOME": str(home),
+        "MNIST_CNN_REPO": str(repo),
+        "PIP_NO_INDEX": "1",
+        "PIP_NO_BUILD_ISOLATION": "0",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
     env.pop("MNIST_CNN_HOME", None)
-    assert subprocess.run([python, "-c", "import mnist_cnn"], env=env, capture_output=True).returncode != 0
+    assert (
+        subprocess.run(
+            [python, "-c", "import mnist_cnn"], env=env, capture_output=True
+        ).returncode
+        != 0
+    )
     script = textwrap.dedent(f"""
         import nbformat
         from nbclient import NotebookClient
@@ -76,11 +137,25 @@ def test_a_notebook_without_the_package_installs_it_and_runs(tmp_path: Path) -> 
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={{"metadata": {{"path": {str(work)!r}}}}}).execute()
         print("LAST:", nb.cells[-1].outputs[0]["text"].strip())
     """)
-    run = subprocess.run([python, "-c", script], env=env, cwd=work, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [python, "-c", script],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     imported_from = run.stdout.split("LAST:")[1].strip()
-    assert imported_from == str(home / "cnn-from-scratch" / "src" / "mnist_cnn" / "__init__.py")
+    assert imported_from == str(
+        home / "cnn-from-scratch" / "src" / "mnist_cnn" / "__init__.py"
+    )
     # the package is installed for the next kernel too (editable, from the clone)
-    again = subprocess.run([python, "-c", "import mnist_cnn; print(mnist_cnn.__file__)"], env=env, cwd=work,
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        [python, "-c", "import mnist_cnn; print(mnist_cnn.__file__)"],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
     assert again.stdout.strip() == imported_from, again.stderr

@@ -13,13 +13,23 @@ def digit(mnist: data.MNIST, i: int) -> torch.Tensor:
     return mnist.train_images[i].float().div(255).view(1, 1, 28, 28)
 
 
-def test_conv_explorer_feature_map_follows_the_controls(mnist: data.MNIST) -> None:
+def test_conv_explorer_feature_map_follows_the_controls(
+    mnist: data.MNIST,
+) -> None:
     ex = ConvExplorer(mnist.train_images, mnist.train_labels, draw=False)
-    ref = F.conv2d(digit(mnist, 0), ops.CLASSIC_KERNELS["sobel x"].view(1, 1, 3, 3), padding=1)[0, 0]
+    ref = F.conv2d(
+        digit(mnist, 0),
+        ops.CLASSIC_KERNELS["sobel x"].view(1, 1, 3, 3),
+        padding=1,
+    )[0, 0]
     torch.testing.assert_close(ex.feature_map, ref, atol=1e-5, rtol=0)
     ex.digit.value = 3
     ex.kernel.value = "laplacian"
-    ref = F.conv2d(digit(mnist, 3), ops.CLASSIC_KERNELS["laplacian"].view(1, 1, 3, 3), padding=1)[0, 0]
+    ref = F.conv2d(
+        digit(mnist, 3),
+        ops.CLASSIC_KERNELS["laplacian"].view(1, 1, 3, 3),
+        padding=1,
+    )[0, 0]
     torch.testing.assert_close(ex.feature_map, ref, atol=1e-5, rtol=0)
     ex.cells[4].value = 2.0  # editing a number makes the kernel "custom"
     assert ex.kernel.value == "custom"
@@ -31,12 +41,16 @@ def test_conv_explorer_feature_map_follows_the_controls(mnist: data.MNIST) -> No
 
 def test_pool_explorer_follows_the_controls(mnist: data.MNIST) -> None:
     ex = PoolExplorer(mnist.train_images, mnist.train_labels, draw=False)
-    torch.testing.assert_close(ex.pooled, F.max_pool2d(digit(mnist, 0), 2)[0, 0], atol=0, rtol=0)
+    torch.testing.assert_close(
+        ex.pooled, F.max_pool2d(digit(mnist, 0), 2)[0, 0], atol=0, rtol=0
+    )
     ex.mode.value = "average"
     ex.size.value = 3
     ex.stride.value = 1
     assert ex.pooled.shape == (26, 26)
-    torch.testing.assert_close(ex.pooled, F.avg_pool2d(digit(mnist, 0), 3, 1)[0, 0], atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        ex.pooled, F.avg_pool2d(digit(mnist, 0), 3, 1)[0, 0], atol=1e-6, rtol=0
+    )
 
 
 def test_digit_upload_reads_an_upload_like_the_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -52,18 +66,31 @@ def test_digit_upload_reads_an_upload_like_the_cli(tmp_path) -> None:  # type: i
     model = BookCNN().eval()
     upload = DigitUpload(model, 0.1307, 0.3081, draw=True)
     picture = Image.new("L", (90, 120), 230)
-    picture.paste(40, (40, 20, 52, 100))  # a dark vertical bar on light paper: a "1"
+    picture.paste(
+        40, (40, 20, 52, 100)
+    )  # a dark vertical bar on light paper: a "1"
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     picture.save(tmp_path / "one.png")
-    upload.show(({"name": "one.png", "content": memoryview(buffer.getvalue())},))
-    expected_digit = preprocess.load_digit(tmp_path / "one.png")  # the CLI's path
+    upload.show(
+        ({"name": "one.png", "content": memoryview(buffer.getvalue())},)
+    )
+    expected_digit = preprocess.load_digit(
+        tmp_path / "one.png"
+    )  # the CLI's path
     torch.testing.assert_close(upload.digit, expected_digit)
-    expected = torch.softmax(training.predict_logits(model, expected_digit[None], 0.1307, 0.3081), dim=1)[0]
+    expected = torch.softmax(
+        training.predict_logits(model, expected_digit[None], 0.1307, 0.3081),
+        dim=1,
+    )[0]
     torch.testing.assert_close(upload.probabilities, expected)
-    assert upload.message.value.startswith(f"one.png: the network reads a {int(expected.argmax())}")
+    assert upload.message.value.startswith(
+        f"one.png: the network reads a {int(expected.argmax())}"
+    )
     assert upload.image.value[:4] == b"\x89PNG"
     # a file that is not an image: one message, the last result kept
     upload.show(({"name": "notes.txt", "content": b"not an image"},))
-    assert upload.message.value.startswith("notes.txt: not an image that can be read")
+    assert upload.message.value.startswith(
+        "notes.txt: not an image that can be read"
+    )
     torch.testing.assert_close(upload.digit, expected_digit)

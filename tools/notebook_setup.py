@@ -28,7 +28,9 @@ MARKER = "# Set-up:"
 
 
 def repository_url() -> str:
-    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"][
+        "url"
+    ]
 
 
 def cell_source(url: str | None = None) -> str:
@@ -36,7 +38,11 @@ def cell_source(url: str | None = None) -> str:
     return f"""{MARKER} does nothing where the book's package is installed. In Colab, or any
 # Python without it, clones the book into ~/cnn-from-scratch and installs the
 # package (about a minute).
-import importlib.util, os, subprocess, sys
+import importlib.util
+import os
+import subprocess
+import sys
+
 if importlib.util.find_spec("mnist_cnn") is None:
     url = "{url}"
     repo = os.environ.get("MNIST_CNN_REPO", url)
@@ -73,7 +79,9 @@ def write(nb_path: Path) -> bool:
             return False
         code[0].update(source=source, outputs=[], execution_count=None)
     else:
-        first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        first_code = next(
+            i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+        )
         nb.cells.insert(first_code, nbformat.v4.new_code_cell(source))
     nbformat.validator.normalize(nb)
     nbformat.write(nb, nb_path)
@@ -85,11 +93,16 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         bad = [p.name for p in notebooks if stale(p)]
         for name in bad:
-            print(f"book/{name}: the set-up cell is missing or stale; run python tools/notebook_setup.py", file=sys.stderr)
+            print(
+                f"book/{name}: the set-up cell is missing or stale; run python tools/notebook_setup.py",
+                file=sys.stderr,
+            )
         return 1 if bad else 0
     for p in notebooks:
         if write(p):
-            print(f"book/{p.name}: set-up cell written (re-execute the notebook: make notebooks)")
+            print(
+                f"book/{p.name}: set-up cell written (re-execute the notebook: make notebooks)"
+            )
     return 0
 
 

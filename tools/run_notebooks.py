@@ -42,7 +42,9 @@ def machine() -> dict[str, object]:
     cuda = torch.cuda.is_available()
     return {
         "cpu": cpu_model(),
-        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
         "threads": torch.get_num_threads(),
         "isa": torch.backends.cpu.get_cpu_capability(),
         "device": torch.cuda.get_device_name(0) if cuda else "cpu",
@@ -53,12 +55,19 @@ def machine() -> dict[str, object]:
 
 def toc_order() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [Path(c["file"]).name for part in toc["parts"] for c in part["chapters"]]
+    return [
+        Path(c["file"]).name for part in toc["parts"] for c in part["chapters"]
+    ]
 
 
 def run(nb_path: Path) -> float:
     nb = nbformat.read(nb_path, as_version=4)
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}})
+    client = NotebookClient(
+        nb,
+        timeout=900,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT)}},
+    )
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
@@ -73,7 +82,10 @@ def run(nb_path: Path) -> float:
 
 def main(argv: list[str]) -> int:
     order = toc_order()
-    notebooks = sorted((Path(a) for a in argv), key=lambda p: order.index(p.stem) if p.stem in order else len(order))
+    notebooks = sorted(
+        (Path(a) for a in argv),
+        key=lambda p: order.index(p.stem) if p.stem in order else len(order),
+    )
     for nb_path in notebooks:
         seconds = run(nb_path)
         print(f"{nb_path}: {seconds:.0f} s")

@@ -51,17 +51,27 @@ def param_count(layer: nn.Module) -> int:
     """Parameters of one layer from its formula (its own, not its children's)."""
     if isinstance(layer, nn.Conv2d):
         kh, kw = layer.kernel_size
-        return layer.out_channels * (layer.in_channels // layer.groups) * kh * kw + (layer.out_channels if layer.bias is not None else 0)
+        return layer.out_channels * (
+            layer.in_channels // layer.groups
+        ) * kh * kw + (layer.out_channels if layer.bias is not None else 0)
     if isinstance(layer, nn.Linear):
-        return layer.out_features * layer.in_features + (layer.out_features if layer.bias is not None else 0)
+        return layer.out_features * layer.in_features + (
+            layer.out_features if layer.bias is not None else 0
+        )
     if isinstance(layer, nn.BatchNorm2d):
-        return 2 * layer.num_features if layer.affine else 0  # scale and shift per channel
+        return (
+            2 * layer.num_features if layer.affine else 0
+        )  # scale and shift per channel
     if any(True for _ in layer.parameters(recurse=False)):
-        raise ValueError(f"layer: no parameter formula for {type(layer).__name__}.")
+        raise ValueError(
+            f"layer: no parameter formula for {type(layer).__name__}."
+        )
     return 0
 
 
-def macs(layer: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
+def macs(
+    layer: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> int:
     """Multiply-accumulates of one conv or linear layer for one forward pass (others: 0).
 
     Conv2d: every output element is a dot product of length C_in/groups * kH * kW, so
@@ -71,24 +81,51 @@ def macs(layer: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
     """
     if isinstance(layer, nn.Conv2d):
         kh, kw = layer.kernel_size
-        return math.prod(out_shape) * (layer.in_channels // layer.groups) * kh * kw
+        return (
+            math.prod(out_shape)
+            * (layer.in_channels // layer.groups)
+            * kh
+            * kw
+        )
     if isinstance(layer, nn.Linear):
         return math.prod(out_shape) * layer.in_features
     return 0
 
 
 def _leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    return [(name, m) for name, m in model.named_modules() if name and not any(True for _ in m.children())]
+    return [
+        (name, m)
+        for name, m in model.named_modules()
+        if name and not any(True for _ in m.children())
+    ]
 
 
-def shape_trace(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28)) -> list[LayerInfo]:
+def shape_trace(
+    model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28)
+) -> list[LayerInfo]:
     """Run one zero batch through ``model`` and record every leaf layer in execution order."""
     records: list[LayerInfo] = []
     handles = []
     for name, layer in _leaves(model):
-        def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor, name: str = name) -> None:
+
+        def hook(
+            module: nn.Module,
+            inputs: tuple[torch.Tensor, ...],
+            output: torch.Tensor,
+            name: str = name,
+        ) -> None:
             in_shape, out_shape = tuple(inputs[0].shape), tuple(output.shape)
-            records.append(LayerInfo(name, type(module).__name__, in_shape, out_shape, param_count(module), macs(module, in_shape, out_shape)))
+            records.append(
+                LayerInfo(
+                    name,
+                    type(module).__name__,
+                    in_shape,
+                    out_shape,
+                    param_count(module),
+                    macs(module, in_shape, out_shape),
+                )
+            )
+
         handles.append(layer.register_forward_hook(hook))
     try:
         with models.eval_mode(model), torch.no_grad():
@@ -102,7 +139,9 @@ def shape_trace(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28))
 @dataclass(frozen=True)
 class ReceptiveField:
     name: str
-    size: int | None  # side of the input window one output unit sees; None: the whole input
+    size: (
+        int | None
+    )  # side of the input window one output unit sees; None: the whole input
     jump: int  # input pixels between neighbouring output units
     start: int  # input coordinate of the first pixel seen by output unit 0 (negative: padding)
 
@@ -114,7 +153,9 @@ class ReceptiveField:
         return range(max(first, 0), min(first + self.size, input_size))
 
 
-def receptive_fields(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28)) -> list[ReceptiveField]:
+def receptive_fields(
+    model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28)
+) -> list[ReceptiveField]:
     """Receptive field of every leaf layer's output, from r_out = r_in + (k-1) d j_in, j_out = j_in s.
 
     Square kernels and inputs are assumed (true for all the book's models); element-wise layers
@@ -125,8 +166,15 @@ def receptive_fields(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28,
     fields = []
     for info in shape_trace(model, input_shape):
         layer = model.get_submodule(info.name)
-        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) and size is not None:
-            k, s, p = _pair(layer.kernel_size)[0], _pair(layer.stride)[0], _pair(layer.padding)[0]
+        if (
+            isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))
+            and size is not None
+        ):
+            k, s, p = (
+                _pair(layer.kernel_size)[0],
+                _pair(layer.stride)[0],
+                _pair(layer.padding)[0],
+            )
             d = _pair(getattr(layer, "dilation", 1))[0]
             size = size + (k - 1) * d * jump
             start = start - p * jump
@@ -137,7 +185,9 @@ def receptive_fields(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28,
     return fields
 
 
-def empirical_receptive_field(model: nn.Module, layer_name: str, input_size: int = 28) -> tuple[range, range]:
+def empirical_receptive_field(
+    model: nn.Module, layer_name: str, input_size: int = 28
+) -> tuple[range, range]:
     """Rows and columns of the input where the gradient of the centre unit of ``layer_name`` is non-zero.
 
     A copy of the model is made "transparent" so that no gradient is lost by accident: ReLU and
@@ -151,7 +201,9 @@ def empirical_receptive_field(model: nn.Module, layer_name: str, input_size: int
         if isinstance(layer, (nn.ReLU, nn.Dropout, nn.BatchNorm2d)):
             replacement = nn.Identity()
         elif isinstance(layer, nn.MaxPool2d):
-            replacement = nn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding)
+            replacement = nn.AvgPool2d(
+                layer.kernel_size, layer.stride, layer.padding
+            )
         elif isinstance(layer, (nn.Conv2d, nn.Linear)):
             with torch.no_grad():
                 layer.weight.fill_(1.0 / layer.weight[0].numel())
@@ -160,21 +212,36 @@ def empirical_receptive_field(model: nn.Module, layer_name: str, input_size: int
         if replacement is not None:
             m.set_submodule(name, replacement)
     captured: list[torch.Tensor] = []
-    handle = m.get_submodule(layer_name).register_forward_hook(lambda _m, _i, out: captured.append(out))
-    x = torch.full((1, 1, input_size, input_size), 0.5, dtype=torch.float64, requires_grad=True)
+    handle = m.get_submodule(layer_name).register_forward_hook(
+        lambda _m, _i, out: captured.append(out)
+    )
+    x = torch.full(
+        (1, 1, input_size, input_size),
+        0.5,
+        dtype=torch.float64,
+        requires_grad=True,
+    )
     try:
         m(x)
     finally:
         handle.remove()
     out = captured[0]  # (1, C, H, W) or (1, F)
-    unit = out[0, 0, out.shape[2] // 2, out.shape[3] // 2] if out.ndim == 4 else out[0, 0]
+    unit = (
+        out[0, 0, out.shape[2] // 2, out.shape[3] // 2]
+        if out.ndim == 4
+        else out[0, 0]
+    )
     (grad,) = torch.autograd.grad(unit, x)
     rows = torch.nonzero(grad[0, 0].abs().sum(1)).flatten()
     cols = torch.nonzero(grad[0, 0].abs().sum(0)).flatten()
-    return range(int(rows.min()), int(rows.max()) + 1), range(int(cols.min()), int(cols.max()) + 1)
+    return range(int(rows.min()), int(rows.max()) + 1), range(
+        int(cols.min()), int(cols.max()) + 1
+    )
 
 
-def reinit_normal(model: nn.Module, std: float | str | None, seed: int = 0) -> nn.Module:
+def reinit_normal(
+    model: nn.Module, std: float | str | None, seed: int = 0
+) -> nn.Module:
     """Re-draw every conv/linear weight from N(0, std^2), biases 0.
 
     ``std=None`` keeps PyTorch's default; ``std="he"`` uses He et al.'s sqrt(2 / fan_in), which
@@ -190,17 +257,25 @@ def reinit_normal(model: nn.Module, std: float | str | None, seed: int = 0) -> n
             if isinstance(layer, (nn.Conv2d, nn.Linear)):
                 fan_in = layer.weight[0].numel()
                 scale = math.sqrt(2.0 / fan_in) if std == "he" else float(std)
-                layer.weight.copy_(torch.randn(layer.weight.shape, generator=g) * scale)
+                layer.weight.copy_(
+                    torch.randn(layer.weight.shape, generator=g) * scale
+                )
                 if layer.bias is not None:
                     layer.bias.zero_()
     return model
 
 
-def activation_stats(model: nn.Module, x: torch.Tensor) -> list[tuple[str, float, float]]:
+def activation_stats(
+    model: nn.Module, x: torch.Tensor
+) -> list[tuple[str, float, float]]:
     """(name, mean, std) of the output of every conv and linear layer for the batch ``x``."""
     stats: list[tuple[str, float, float]] = []
     handles = [
-        layer.register_forward_hook(lambda _m, _i, out, name=name: stats.append((name, float(out.mean()), float(out.std()))))
+        layer.register_forward_hook(
+            lambda _m, _i, out, name=name: stats.append(
+                (name, float(out.mean()), float(out.std()))
+            )
+        )
         for name, layer in model.named_modules()
         if isinstance(layer, (nn.Conv2d, nn.Linear))
     ]

@@ -46,10 +46,15 @@ def _first_line(exc: BaseException, limit: int = 200) -> str:
 
 
 def save_checkpoint(
-    path: str | os.PathLike[str], result: FitResult, metrics: dict[str, float] | None = None
+    path: str | os.PathLike[str],
+    result: FitResult,
+    metrics: dict[str, float] | None = None,
 ) -> Path:
     """Write weights, config, normalisation and metrics to ``path`` atomically."""
-    state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
+    state = {
+        k: v.detach().cpu().contiguous()
+        for k, v in result.model.state_dict().items()
+    }
     payload = {
         "format": _CHECKPOINT_FORMAT,
         "state_dict": state,
@@ -76,7 +81,9 @@ def load_checkpoint(
         )
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # truncated zip, random bytes, a pickle with code in it ...
+    except (
+        Exception
+    ) as exc:  # truncated zip, random bytes, a pickle with code in it ...
         raise CheckpointError(
             f"{path}: not a readable checkpoint ({type(exc).__name__}: {_first_line(exc)}). "
             "It is corrupt or not written by mnist_cnn; train again."
@@ -92,7 +99,9 @@ def load_checkpoint(
     try:
         config = TrainConfig(**payload["config"])
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: its training configuration is not valid here ({exc}).") from None
+        raise CheckpointError(
+            f"{path}: its training configuration is not valid here ({exc})."
+        ) from None
     if expect_model is not None and config.model != expect_model:
         raise CheckpointError(
             f"{path}: holds a {config.model!r} model, not {expect_model!r}. "
@@ -107,10 +116,14 @@ def load_checkpoint(
             f"({_first_line(exc)}...). It was written by another version of mnist_cnn; train again."
         ) from None
     model.to(device).eval()
-    return model, {k: v for k, v in payload.items() if k != "state_dict"} | {"config": config}
+    return model, {k: v for k, v in payload.items() if k != "state_dict"} | {
+        "config": config
+    }
 
 
-def save_training_state(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
+def save_training_state(
+    path: str | os.PathLike[str], state: dict[str, Any]
+) -> Path:
     """Write a resumable training state (see :func:`mnist_cnn.training.fit`) atomically: a
     kill while writing leaves the previous state file whole."""
     payload = {"format": _STATE_FORMAT, **state}
@@ -118,7 +131,9 @@ def save_training_state(path: str | os.PathLike[str], state: dict[str, Any]) -> 
 
 
 def load_training_state(
-    path: str | os.PathLike[str], config: TrainConfig, device: torch.device | str = "cpu"
+    path: str | os.PathLike[str],
+    config: TrainConfig,
+    device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """The state written by :func:`save_training_state`, loaded with ``weights_only=True``;
     refused (:class:`CheckpointError`) if unreadable or of another configuration."""
@@ -136,7 +151,9 @@ def load_training_state(
         )
     if state["config"] != dataclasses.asdict(config):
         ours = dataclasses.asdict(config)
-        changed = sorted(k for k, v in ours.items() if state["config"].get(k) != v)
+        changed = sorted(
+            k for k, v in ours.items() if state["config"].get(k) != v
+        )
         raise CheckpointError(
             f"{path}: written by a run with other settings ({', '.join(changed)}); "
             "resume with the same settings, or delete it to start afresh."

@@ -14,7 +14,17 @@ from pathlib import Path
 
 import torch
 
-from mnist_cnn import bench, checkpoints, config, data, distributed, metrics, models, preprocess, training
+from mnist_cnn import (
+    bench,
+    checkpoints,
+    config,
+    data,
+    distributed,
+    metrics,
+    models,
+    preprocess,
+    training,
+)
 
 __all__ = ["main"]
 
@@ -28,36 +38,78 @@ USER_ERRORS = (
 
 # TrainConfig fields the command line sets, as --option-name
 _TRAIN_FIELDS = (
-    "model", "epochs", "batch_size", "lr", "optimizer", "schedule", "weight_decay", "label_smoothing",
-    "augment", "patience", "seed", "device", "amp", "threads", "train_subset",
+    "model",
+    "epochs",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "schedule",
+    "weight_decay",
+    "label_smoothing",
+    "augment",
+    "patience",
+    "seed",
+    "device",
+    "amp",
+    "threads",
+    "train_subset",
 )
 
 
 def _train(args: argparse.Namespace) -> int:
     settings = {name: getattr(args, name) for name in _TRAIN_FIELDS}
-    cfg = config.TrainConfig(**settings, channels_last=not args.no_channels_last)
+    cfg = config.TrainConfig(
+        **settings, channels_last=not args.no_channels_last
+    )
     mnist = data.load_mnist()
     ctx, device = distributed.context(training.resolve_device(cfg.device))
-    say = print if ctx.is_main else (lambda *a, **k: None)  # under torchrun only rank 0 talks
+    say = (
+        print if ctx.is_main else (lambda *a, **k: None)
+    )  # under torchrun only rank 0 talks
     processes = f", {ctx.world_size} processes" if ctx.active else ""
     threads = cfg.threads or torch.get_num_threads()
-    say(f"training {cfg.model} for {cfg.epochs} epochs on {device} ({threads} threads{processes})")
-    state = args.state if args.state is not None else args.out.with_name(args.out.name + ".state")
+    say(
+        f"training {cfg.model} for {cfg.epochs} epochs on {device} ({threads} threads{processes})"
+    )
+    state = (
+        args.state
+        if args.state is not None
+        else args.out.with_name(args.out.name + ".state")
+    )
     try:
-        result = training.fit(cfg, mnist, progress=not args.quiet and ctx.is_main, state_path=state,
-                              save_every=args.save_every, resume=args.resume)
-        test_loss, test_acc = training.evaluate(result.model, mnist.test_images, mnist.test_labels,
-                                                result.mean, result.std, device=device)
+        result = training.fit(
+            cfg,
+            mnist,
+            progress=not args.quiet and ctx.is_main,
+            state_path=state,
+            save_every=args.save_every,
+            resume=args.resume,
+        )
+        test_loss, test_acc = training.evaluate(
+            result.model,
+            mnist.test_images,
+            mnist.test_labels,
+            result.mean,
+            result.std,
+            device=device,
+        )
         if result.resumed_from is not None:
             epoch, step = result.resumed_from
             say(f"resumed from {state}: epoch {epoch}, after step {step}")
         last = result.history[-1]
-        summary = {"val_acc": last.val_acc, "val_loss": last.val_loss, "test_acc": test_acc,
-                   "test_loss": test_loss, "train_seconds": result.train_seconds}
+        summary = {
+            "val_acc": last.val_acc,
+            "val_loss": last.val_loss,
+            "test_acc": test_acc,
+            "test_loss": test_loss,
+            "train_seconds": result.train_seconds,
+        }
         if ctx.is_main:
             path = checkpoints.save_checkpoint(args.out, result, summary)
-        say(f"trained {len(result.history)} epochs in {result.train_seconds:.1f} s; validation "
-            f"accuracy {last.val_acc:.4f}; test accuracy {test_acc:.4f} (loss {test_loss:.4f})")
+        say(
+            f"trained {len(result.history)} epochs in {result.train_seconds:.1f} s; validation "
+            f"accuracy {last.val_acc:.4f}; test accuracy {test_acc:.4f} (loss {test_loss:.4f})"
+        )
         if ctx.is_main:
             say(f"checkpoint: {path}")
         distributed.barrier(ctx)
@@ -66,32 +118,44 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _split(mnist: data.MNIST, split: str, cfg: config.TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def _split(
+    mnist: data.MNIST, split: str, cfg: config.TrainConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
     if split == "test":
         return mnist.test_images, mnist.test_labels
-    train_idx, val_idx = data.train_val_split(mnist.train_images.shape[0], cfg.n_val, cfg.seed)
+    train_idx, val_idx = data.train_val_split(
+        mnist.train_images.shape[0], cfg.n_val, cfg.seed
+    )
     idx = val_idx if split == "val" else train_idx
     return mnist.train_images[idx], mnist.train_labels[idx]
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    model, meta = checkpoints.load_checkpoint(args.checkpoint, expect_model=args.model)
+    model, meta = checkpoints.load_checkpoint(
+        args.checkpoint, expect_model=args.model
+    )
     images, labels = _split(data.load_mnist(), args.split, meta["config"])
     logits = training.predict_logits(model, images, meta["mean"], meta["std"])
     predictions = logits.argmax(1)
     loss = float(torch.nn.functional.cross_entropy(logits, labels))
     report = metrics.per_class_report(labels, predictions)
     accuracy = metrics.accuracy(labels, predictions)
-    print(f"{args.split}: {labels.numel()} images, accuracy {accuracy:.4f}, loss {loss:.4f}")
+    print(
+        f"{args.split}: {labels.numel()} images, accuracy {accuracy:.4f}, loss {loss:.4f}"
+    )
     print("digit  precision  recall  f1      images")
     for k in range(10):
-        print(f"{k:5d}  {report.precision[k]:9.4f}  {report.recall[k]:6.4f}  "
-              f"{report.f1[k]:6.4f}  {int(report.support[k]):6d}")
+        print(
+            f"{k:5d}  {report.precision[k]:9.4f}  {report.recall[k]:6.4f}  "
+            f"{report.f1[k]:6.4f}  {int(report.support[k]):6d}"
+        )
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
-    model, meta = checkpoints.load_checkpoint(args.checkpoint, expect_model=args.model)
+    model, meta = checkpoints.load_checkpoint(
+        args.checkpoint, expect_model=args.model
+    )
     failed = 0
     for path in args.images:
         try:
@@ -100,9 +164,13 @@ def _predict(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             failed += 1
             continue
-        logits = training.predict_logits(model, digit.unsqueeze(0), meta["mean"], meta["std"])
+        logits = training.predict_logits(
+            model, digit.unsqueeze(0), meta["mean"], meta["std"]
+        )
         probs = torch.softmax(logits, dim=1)[0]  # (10,)
-        print(f"{path}: {int(probs.argmax())} (probability {float(probs.max()):.3f})")
+        print(
+            f"{path}: {int(probs.argmax())} (probability {float(probs.max()):.3f})"
+        )
     return 2 if failed else 0
 
 
@@ -111,29 +179,71 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=d.model, choices=list(models.MODELS))
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate for onecycle")
-    p.add_argument("--optimizer", default=d.optimizer, choices=config.OPTIMIZERS)
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=d.lr,
+        help="peak learning rate for onecycle",
+    )
+    p.add_argument(
+        "--optimizer", default=d.optimizer, choices=config.OPTIMIZERS
+    )
     p.add_argument("--schedule", default=d.schedule, choices=config.SCHEDULES)
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--augment", action="store_true", default=d.augment,
-                   help="random rotation, scale and shift")
-    p.add_argument("--patience", type=int, default=d.patience,
-                   help="early stopping on the validation loss")
+    p.add_argument(
+        "--augment",
+        action="store_true",
+        default=d.augment,
+        help="random rotation, scale and shift",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help="early stopping on the validation loss",
+    )
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help=f"one of {', '.join(config.DEVICES)}")
-    p.add_argument("--amp", default=d.amp, choices=config.PRECISIONS, help="mixed precision")
-    p.add_argument("--no-channels-last", action="store_true", default=not d.channels_last)
+    p.add_argument(
+        "--device",
+        default=d.device,
+        help=f"one of {', '.join(config.DEVICES)}",
+    )
+    p.add_argument(
+        "--amp",
+        default=d.amp,
+        choices=config.PRECISIONS,
+        help="mixed precision",
+    )
+    p.add_argument(
+        "--no-channels-last", action="store_true", default=not d.channels_last
+    )
     p.add_argument("--threads", type=int, default=d.threads)
-    p.add_argument("--train-subset", type=int, default=d.train_subset,
-                   help="train on only the first N training images")
+    p.add_argument(
+        "--train-subset",
+        type=int,
+        default=d.train_subset,
+        help="train on only the first N training images",
+    )
     p.add_argument("--out", type=Path, default=Path("checkpoints/model.pt"))
-    p.add_argument("--save-every", type=int, default=0, metavar="STEPS",
-                   help="write the resumable training state every STEPS steps and every epoch")
-    p.add_argument("--state", type=Path, default=None,
-                   help="the training state file (default: OUT.state)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from the training state file if it exists")
+    p.add_argument(
+        "--save-every",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="write the resumable training state every STEPS steps and every epoch",
+    )
+    p.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="the training state file (default: OUT.state)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the training state file if it exists",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_train)
 
@@ -141,52 +251,106 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
 def _bench_parser(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="what", required=True)
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    q = sub.add_parser("data", formatter_class=fmt,
-                       help="images/s of the torchvision DataLoader path vs the tensor path")
+    q = sub.add_parser(
+        "data",
+        formatter_class=fmt,
+        help="images/s of the torchvision DataLoader path vs the tensor path",
+    )
     q.add_argument("--batch-size", type=int, default=64)
     q.add_argument("--torchvision-images", type=int, default=6400)
     q.add_argument("--tensor-images", type=int, default=120_000)
-    q.set_defaults(run=lambda a: bench.report_data(a.batch_size, a.torchvision_images, a.tensor_images))
-    q = sub.add_parser("conv", formatter_class=fmt, help="seconds per call: loop vs im2col vs F.conv2d")
+    q.set_defaults(
+        run=lambda a: bench.report_data(
+            a.batch_size, a.torchvision_images, a.tensor_images
+        )
+    )
+    q = sub.add_parser(
+        "conv",
+        formatter_class=fmt,
+        help="seconds per call: loop vs im2col vs F.conv2d",
+    )
     q.add_argument("--batch", type=int, default=8)
     q.set_defaults(run=lambda a: bench.report_conv(a.batch))
-    q = sub.add_parser("train", formatter_class=fmt,
-                       help="seconds to 99%% test accuracy: book vs article vs pytorch/examples")
-    q.add_argument("--recipes", nargs="+", default=["book", "article 5.2", "pytorch/examples"],
-                   choices=list(bench.RECIPES))
+    q = sub.add_parser(
+        "train",
+        formatter_class=fmt,
+        help="seconds to 99%% test accuracy: book vs article vs pytorch/examples",
+    )
+    q.add_argument(
+        "--recipes",
+        nargs="+",
+        default=["book", "article 5.2", "pytorch/examples"],
+        choices=list(bench.RECIPES),
+    )
     q.add_argument("--target", type=float, default=0.99)
-    q.add_argument("--max-epochs", type=int, default=None, help="cap every recipe at this many epochs")
-    q.set_defaults(run=lambda a: bench.report_train(a.recipes, a.target, a.max_epochs))
-    q = sub.add_parser("gpu", formatter_class=fmt,
-                       help="on a CUDA GPU: seconds to 99%% test accuracy and training images/s")
+    q.add_argument(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="cap every recipe at this many epochs",
+    )
+    q.set_defaults(
+        run=lambda a: bench.report_train(a.recipes, a.target, a.max_epochs)
+    )
+    q = sub.add_parser(
+        "gpu",
+        formatter_class=fmt,
+        help="on a CUDA GPU: seconds to 99%% test accuracy and training images/s",
+    )
     q.add_argument("--target", type=float, default=0.99)
     q.add_argument("--repeats", type=int, default=3)
     q.set_defaults(run=lambda a: bench.report_gpu(a.target, a.repeats))
     for q in sub.choices.values():
-        q.add_argument("--threads", type=int, default=None,
-                       help="torch.set_num_threads (default: torch's choice)")
+        q.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="torch.set_num_threads (default: torch's choice)",
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mnist_cnn",
-                                     description="Train, evaluate and use the book's CNNs on MNIST.")
+    parser = argparse.ArgumentParser(
+        prog="python -m mnist_cnn",
+        description="Train, evaluate and use the book's CNNs on MNIST.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    _train_parser(sub.add_parser("train", formatter_class=fmt, help="train a model and write a checkpoint"))
+    _train_parser(
+        sub.add_parser(
+            "train",
+            formatter_class=fmt,
+            help="train a model and write a checkpoint",
+        )
+    )
 
-    p = sub.add_parser("evaluate", formatter_class=fmt, help="accuracy and per-class metrics of a checkpoint")
+    p = sub.add_parser(
+        "evaluate",
+        formatter_class=fmt,
+        help="accuracy and per-class metrics of a checkpoint",
+    )
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--split", default="test", choices=["test", "val", "train"])
-    p.add_argument("--model", default=None, help="refuse a checkpoint of any other model")
+    p.add_argument(
+        "--model", default=None, help="refuse a checkpoint of any other model"
+    )
     p.set_defaults(run=_evaluate)
 
-    p = sub.add_parser("predict", formatter_class=fmt, help="the digit in each PNG/JPEG image")
+    p = sub.add_parser(
+        "predict", formatter_class=fmt, help="the digit in each PNG/JPEG image"
+    )
     p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--model", default=None, help="refuse a checkpoint of any other model")
+    p.add_argument(
+        "--model", default=None, help="refuse a checkpoint of any other model"
+    )
     p.add_argument("images", nargs="+", type=Path)
     p.set_defaults(run=_predict)
 
-    _bench_parser(sub.add_parser("bench", help="benchmarks whose figures the chapters quote"))
+    _bench_parser(
+        sub.add_parser(
+            "bench", help="benchmarks whose figures the chapters quote"
+        )
+    )
     return parser
 
 

@@ -30,12 +30,20 @@ __all__ = [
 Optimizer = Literal["sgd", "momentum", "adam", "adamw", "adadelta"]
 Schedule = Literal["constant", "onecycle", "cosine", "step"]
 Precision = Literal["off", "bf16", "fp16"]  # mixed precision: fp16 needs CUDA
-Normalization = Literal["measured", "article"]  # mean/std measured, or the article's 0.5/0.5
+Normalization = Literal[
+    "measured", "article"
+]  # mean/std measured, or the article's 0.5/0.5
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
-DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")  # "auto": CUDA, then MPS, then the CPU
+DEVICES = (
+    "auto",
+    "cpu",
+    "cuda",
+    "cuda:N",
+    "mps",
+)  # "auto": CUDA, then MPS, then the CPU
 
 ARTICLE_MEAN_STD = (0.5, 0.5)  # the article's Normalize((0.5,), (0.5,))
 
@@ -45,16 +53,22 @@ class TrainConfig:
     """Everything that defines a training run. The defaults are the book's fast recipe."""
 
     model: str = "book"  # a key of mnist_cnn.models.MODELS
-    model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"dropout": 0.3}
+    model_kwargs: dict[str, Any] = field(
+        default_factory=dict
+    )  # e.g. {"dropout": 0.3}
     optimizer: Optimizer = "adamw"
     lr: float = 0.01  # the peak learning rate for "onecycle"
     schedule: Schedule = "onecycle"
-    step_gamma: float = 0.7  # "step": multiply the learning rate by this every epoch
+    step_gamma: float = (
+        0.7  # "step": multiply the learning rate by this every epoch
+    )
     batch_size: int = 128
     epochs: int = 1
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1  # aim for 0.9 on the right class, not 1.0
-    augment: bool = False  # random rotation/scale/shift (augment.random_affine)
+    augment: bool = (
+        False  # random rotation/scale/shift (augment.random_affine)
+    )
     seed: int = 0
     device: str = "auto"  # one of DEVICES
     amp: Precision = "off"
@@ -77,19 +91,27 @@ class TrainConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 value = getattr(self, name)
-                problems.append(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+                problems.append(
+                    f"{name}={value!r}: expected one of {', '.join(allowed)}"
+                )
         for name in ("batch_size", "epochs"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                problems.append(f"{name}={value!r}: must be a positive integer")
+                problems.append(
+                    f"{name}={value!r}: must be a positive integer"
+                )
         lr = self.lr
         if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
             problems.append(f"lr={lr!r}: must be a positive number")
         if self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            problems.append("weight_decay must be >= 0 and label_smoothing in [0, 1)")
+            problems.append(
+                "weight_decay must be >= 0 and label_smoothing in [0, 1)"
+            )
         for name in ("train_subset", "patience", "threads"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
-                problems.append(f"{name}={value!r}: must be a positive integer")
+                problems.append(
+                    f"{name}={value!r}: must be a positive integer"
+                )
         if problems:
             raise ValueError("TrainConfig: " + "; ".join(problems) + ".")

@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
 import torch
 
 from mnist_cnn.atomic import write_atomically
@@ -115,7 +116,9 @@ def _read_bytes(path: Path) -> bytes:
         ) from exc
 
 
-def read_idx(path: str | os.PathLike[str], expected_sha256: str | None = None) -> torch.Tensor:
+def read_idx(
+    path: str | os.PathLike[str], expected_sha256: str | None = None
+) -> torch.Tensor:
     """Read one IDX file (raw or gzip) into a uint8 tensor of the shape its header declares.
 
     The header is checked before any data is used: two zero bytes, type code 0x08 (uint8),
@@ -124,20 +127,33 @@ def read_idx(path: str | os.PathLike[str], expected_sha256: str | None = None) -
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such IDX file. Check the path or the data root.")
+        raise FileNotFoundError(
+            f"{path}: no such IDX file. Check the path or the data root."
+        )
     data = _read_bytes(path)
     if len(data) < 4:
-        raise DataFileError(f"{path}: {len(data)} bytes is too short for an IDX header (4 bytes at least).")
+        raise DataFileError(
+            f"{path}: {len(data)} bytes is too short for an IDX header (4 bytes at least)."
+        )
     zero0, zero1, dtype_code, ndim = data[0], data[1], data[2], data[3]
-    if zero0 != 0 or zero1 != 0 or dtype_code != _IDX_UINT8 or not 1 <= ndim <= 4:
+    if (
+        zero0 != 0
+        or zero1 != 0
+        or dtype_code != _IDX_UINT8
+        or not 1 <= ndim <= 4
+    ):
         raise DataFileError(
             f"{path}: wrong magic number 0x{data[:4].hex()} (expected 0x000008NN: two zero bytes, "
             "type 0x08 = uint8, then 1-4 dimensions). This is not an MNIST IDX file."
         )
     header_len = 4 + 4 * ndim
     if len(data) < header_len:
-        raise DataFileError(f"{path}: header declares {ndim} dimensions but the file ends at byte {len(data)}.")
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+        raise DataFileError(
+            f"{path}: header declares {ndim} dimensions but the file ends at byte {len(data)}."
+        )
+    dims = [
+        int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+    ]
     n_items = math.prod(dims)
     if len(data) != header_len + n_items:
         raise DataFileError(
@@ -153,13 +169,19 @@ def read_idx(path: str | os.PathLike[str], expected_sha256: str | None = None) -
             )
     if n_items == 0:
         return torch.empty(dims, dtype=torch.uint8)
-    flat = torch.frombuffer(bytearray(data[header_len:]), dtype=torch.uint8)  # (prod(dims),)
+    flat = torch.frombuffer(
+        bytearray(data[header_len:]), dtype=torch.uint8
+    )  # (prod(dims),)
     return flat.reshape(dims)
 
 
 def _find(root: Path, name: str) -> Path | None:
     """The first of ``name.gz``/``name`` in ``root`` or torchvision's ``root/MNIST/raw`` (or ``FashionMNIST/raw``)."""
-    for folder in (root, root / "MNIST" / "raw", root / "FashionMNIST" / "raw"):
+    for folder in (
+        root,
+        root / "MNIST" / "raw",
+        root / "FashionMNIST" / "raw",
+    ):
         for candidate in (folder / f"{name}.gz", folder / name):
             if candidate.is_file():
                 return candidate
@@ -167,7 +189,10 @@ def _find(root: Path, name: str) -> Path | None:
 
 
 def load_split(
-    split: str, root: str | os.PathLike[str] | None = None, verify: bool = True, checksums: dict[str, str] | None = None
+    split: str,
+    root: str | os.PathLike[str] | None = None,
+    verify: bool = True,
+    checksums: dict[str, str] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of ``split`` ("train" or "test").
 
@@ -187,7 +212,11 @@ def load_split(
             )
         tensors.append(read_idx(path, checksums[name] if verify else None))
     images, labels = tensors
-    if images.ndim != 3 or tuple(images.shape[1:]) != (28, 28) or labels.ndim != 1:
+    if (
+        images.ndim != 3
+        or tuple(images.shape[1:]) != (28, 28)
+        or labels.ndim != 1
+    ):
         raise DataFileError(
             f"{root}: {split} images have shape {tuple(images.shape)} and labels {tuple(labels.shape)}; "
             "expected (N, 28, 28) and (N,). The files are swapped or not MNIST."
@@ -198,7 +227,9 @@ def load_split(
             "the image and label files must come from the same split. Copy both again."
         )
     if labels.numel() and int(labels.max()) > 9:
-        raise DataFileError(f"{root}: {split} labels go up to {int(labels.max())}; MNIST labels are 0-9.")
+        raise DataFileError(
+            f"{root}: {split} labels go up to {int(labels.max())}; MNIST labels are 0-9."
+        )
     return images, labels.long()
 
 
@@ -219,13 +250,19 @@ def _find_or_download(
     missing = [name for name in names if _find(target, name) is None]
     where = ", ".join(f"{c} (and {c / dataset / 'raw'})" for c in candidates)
     if not download:
-        raise MNISTNotFoundError(f"{dataset}: {missing[0]}(.gz) not found in {where}. {hint}")
+        raise MNISTNotFoundError(
+            f"{dataset}: {missing[0]}(.gz) not found in {where}. {hint}"
+        )
     try:
         import torchvision.datasets
 
         for train in (True, False):
-            getattr(torchvision.datasets, dataset)(str(target), train=train, download=True)
-    except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError when offline
+            getattr(torchvision.datasets, dataset)(
+                str(target), train=train, download=True
+            )
+    except (
+        Exception
+    ) as exc:  # torchvision raises RuntimeError/URLError/OSError when offline
         raise MNISTNotFoundError(
             f"{dataset} is not in {where} (missing: {', '.join(missing)}) and downloading it "
             f"with torchvision failed: {exc}. Offline? {hint}"
@@ -240,7 +277,9 @@ def _load(folder: Path, verify: bool, checksums: dict[str, str]) -> MNIST:
 
 
 def load_mnist(
-    root: str | os.PathLike[str] | None = None, verify: bool = True, download: bool = True
+    root: str | os.PathLike[str] | None = None,
+    verify: bool = True,
+    download: bool = True,
 ) -> MNIST:
     """Both splits as tensors; see the chapter "Data".
 
@@ -253,13 +292,19 @@ def load_mnist(
         f"Copy the four .gz files from the book's data/mnist/ into {root}, "
         f"or set ${_ENV_ROOT} to a folder that holds them."
     )
-    return _load(_find_or_download("MNIST", [root], download, hint), verify, IDX_SHA256)
+    return _load(
+        _find_or_download("MNIST", [root], download, hint), verify, IDX_SHA256
+    )
 
 
-def train_val_split(n: int, n_val: int = 5000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def train_val_split(
+    n: int, n_val: int = 5000, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices ``(n - n_val,)`` and ``(n_val,)`` of a seeded random split of ``range(n)``."""
     if not 0 <= n_val < n:
-        raise ValueError(f"n_val={n_val}: must be at least 0 and smaller than n={n}.")
+        raise ValueError(
+            f"n_val={n_val}: must be at least 0 and smaller than n={n}."
+        )
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return order[n_val:], order[:n_val]
 
@@ -267,8 +312,12 @@ def train_val_split(n: int, n_val: int = 5000, seed: int = 0) -> tuple[torch.Ten
 def compute_mean_std(images: torch.Tensor) -> tuple[float, float]:
     """Mean and (population) standard deviation of all pixels of ``images`` scaled to [0, 1]."""
     if images.dtype != torch.uint8 or images.numel() == 0:
-        raise ValueError(f"images: expected a non-empty uint8 tensor, got {images.dtype} with {images.numel()} elements.")
-    x = images.to(torch.float64).div_(255)  # (N, 28, 28), float64 so the sum does not drift
+        raise ValueError(
+            f"images: expected a non-empty uint8 tensor, got {images.dtype} with {images.numel()} elements."
+        )
+    x = images.to(torch.float64).div_(
+        255
+    )  # (N, 28, 28), float64 so the sum does not drift
     return float(x.mean()), float(x.std(unbiased=False))
 
 
@@ -290,11 +339,17 @@ def iterate_batches(
     ``device`` while still uint8 (4x fewer bytes), then converted and normalised there.
     """
     if images.dtype != torch.uint8 or images.ndim != 3:
-        raise ValueError(f"images: expected uint8 (N, H, W), got {images.dtype} {tuple(images.shape)}.")
+        raise ValueError(
+            f"images: expected uint8 (N, H, W), got {images.dtype} {tuple(images.shape)}."
+        )
     if labels.shape != images.shape[:1]:
-        raise ValueError(f"labels: shape {tuple(labels.shape)} does not match {images.shape[0]} images.")
+        raise ValueError(
+            f"labels: shape {tuple(labels.shape)} does not match {images.shape[0]} images."
+        )
     if batch_size < 1:
-        raise ValueError(f"batch_size={batch_size}: must be a positive integer.")
+        raise ValueError(
+            f"batch_size={batch_size}: must be a positive integer."
+        )
     if not std > 0:
         raise ValueError(f"std={std}: must be positive.")
     if shuffle:
@@ -305,7 +360,9 @@ def iterate_batches(
         yield make_batch(images, labels, idx, mean, std, device, channels_last)
 
 
-def shuffled_order(n: int, generator: torch.Generator | None, device: torch.device | str) -> torch.Tensor:
+def shuffled_order(
+    n: int, generator: torch.Generator | None, device: torch.device | str
+) -> torch.Tensor:
     """A random permutation of ``range(n)`` on ``device``, drawn on the generator's device
     (a CUDA generator cannot draw on the CPU). ``(n,)`` int64."""
     draw_on = generator.device if generator is not None else device
@@ -328,9 +385,13 @@ def batch_indices(
     processes take the same number of steps (``batch_size`` must divide evenly).
     """
     if world_size < 1 or not 0 <= rank < world_size:
-        raise ValueError(f"rank={rank}, world_size={world_size}: need 0 <= rank < world_size.")
+        raise ValueError(
+            f"rank={rank}, world_size={world_size}: need 0 <= rank < world_size."
+        )
     if batch_size % world_size:
-        raise ValueError(f"batch_size={batch_size}: must be a multiple of the number of processes ({world_size}).")
+        raise ValueError(
+            f"batch_size={batch_size}: must be a multiple of the number of processes ({world_size})."
+        )
     n = order.shape[0]
     for first in range(start * batch_size, n, batch_size):
         idx = order[first : first + batch_size]  # (B,) a global batch
@@ -339,7 +400,9 @@ def batch_indices(
         if world_size > 1:
             if idx.numel() < world_size:
                 break  # too few images left to give every process one
-            idx = idx[: idx.numel() - idx.numel() % world_size][rank::world_size]  # (B / world_size,)
+            idx = idx[: idx.numel() - idx.numel() % world_size][
+                rank::world_size
+            ]  # (B / world_size,)
         yield idx
 
 
@@ -371,12 +434,18 @@ def normalize(
     computed on the images' device."""
     if images.dtype != torch.uint8:
         raise ValueError(f"images: expected uint8 pixels, got {images.dtype}.")
-    x = images.unsqueeze(1).to(torch.float32).div_(255).sub_(mean).div_(std)  # (N, 1, 28, 28)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    x = (
+        images.unsqueeze(1).to(torch.float32).div_(255).sub_(mean).div_(std)
+    )  # (N, 1, 28, 28)
+    memory_format = (
+        torch.channels_last if channels_last else torch.contiguous_format
+    )
     return x.contiguous(memory_format=memory_format)
 
 
-def prepare_torchvision_root(root: str | os.PathLike[str], source: str | os.PathLike[str] | None = None) -> Path:
+def prepare_torchvision_root(
+    root: str | os.PathLike[str], source: str | os.PathLike[str] | None = None
+) -> Path:
     """Lay out ``root/MNIST/raw/`` so that ``torchvision.datasets.MNIST(root, download=True)`` needs no network.
 
     Each file from ``source`` (default :func:`default_root`) is decompressed and verified in
@@ -388,11 +457,17 @@ def prepare_torchvision_root(root: str | os.PathLike[str], source: str | os.Path
     raw.mkdir(parents=True, exist_ok=True)
     for name in (n for names in FILES.values() for n in names):
         dst = raw / name
-        if dst.is_file() and hashlib.sha256(dst.read_bytes()).hexdigest() == IDX_SHA256[name]:
+        if (
+            dst.is_file()
+            and hashlib.sha256(dst.read_bytes()).hexdigest()
+            == IDX_SHA256[name]
+        ):
             continue
         src = _find(source, name)
         if src is None:
-            raise MNISTNotFoundError(f"{name}(.gz) not found in {source}; copy the four MNIST files there first.")
+            raise MNISTNotFoundError(
+                f"{name}(.gz) not found in {source}; copy the four MNIST files there first."
+            )
         data = _read_bytes(src)
         actual = hashlib.sha256(data).hexdigest()
         if actual != IDX_SHA256[name]:
@@ -419,9 +494,15 @@ def article_loader(
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
-    dataset = datasets.MNIST(root=str(root), train=train, download=True, transform=transform)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=train, num_workers=num_workers)
+    transform = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((mean,), (std,))]
+    )
+    dataset = datasets.MNIST(
+        root=str(root), train=train, download=True, transform=transform
+    )
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=train, num_workers=num_workers
+    )
 
 
 # Fashion-MNIST (H. Xiao, K. Rasul, R. Vollgraf, Zalando Research, 2017; MIT licence): the same
@@ -432,11 +513,15 @@ FASHION_IDX_SHA256: dict[str, str] = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
-_FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist package
+_FASHION_DEBIAN = Path(
+    "/usr/share/datasets/fashion-mnist"
+)  # Debian's dataset-fashion-mnist package
 
 
 def load_fashion_mnist(
-    root: str | os.PathLike[str] | None = None, verify: bool = True, download: bool = True
+    root: str | os.PathLike[str] | None = None,
+    verify: bool = True,
+    download: bool = True,
 ) -> MNIST:
     """Fashion-MNIST as tensors, for the chapter "Fine-tuning".
 

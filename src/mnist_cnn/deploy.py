@@ -26,13 +26,25 @@ from torch import nn
 
 from mnist_cnn.atomic import write_atomically
 
-__all__ = ["export_torchscript", "load_torchscript", "torchscript_logits", "export_onnx", "onnx_logits"]
+__all__ = [
+    "export_torchscript",
+    "load_torchscript",
+    "torchscript_logits",
+    "export_onnx",
+    "onnx_logits",
+]
 
 
 def _example(example: torch.Tensor | None) -> torch.Tensor:
-    x = torch.zeros(2, 1, 28, 28) if example is None else example.detach().float()
+    x = (
+        torch.zeros(2, 1, 28, 28)
+        if example is None
+        else example.detach().float()
+    )
     if x.ndim != 4:
-        raise ValueError(f"example: expected a batch (N, C, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"example: expected a batch (N, C, H, W), got shape {tuple(x.shape)}"
+        )
     return x.contiguous()
 
 
@@ -49,9 +61,15 @@ def _quiet_jit() -> Iterator[None]:
         yield
 
 
-def export_torchscript(model: nn.Module, path: str | os.PathLike[str], example: torch.Tensor | None = None) -> Path:
+def export_torchscript(
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    example: torch.Tensor | None = None,
+) -> Path:
     """Trace ``model`` (in eval mode, on the CPU) with ``example`` ``(N, 1, 28, 28)`` and save it to ``path``."""
-    model = copy.deepcopy(model).cpu().eval()  # the caller's model stays where and as it is
+    model = (
+        copy.deepcopy(model).cpu().eval()
+    )  # the caller's model stays where and as it is
     x = _example(example)
     with _quiet_jit():
         traced = torch.jit.trace(model, x)
@@ -66,28 +84,46 @@ def load_torchscript(path: str | os.PathLike[str]) -> torch.jit.ScriptModule:
         return torch.jit.load(str(path), map_location="cpu")
 
 
-def torchscript_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.Tensor:
+def torchscript_logits(
+    path: str | os.PathLike[str], x: torch.Tensor
+) -> torch.Tensor:
     """Logits ``(N, 10)`` of the TorchScript file at ``path`` for normalised images ``x`` ``(N, 1, 28, 28)``."""
     loaded = load_torchscript(path)
     with torch.inference_mode():
         return loaded(x.float())
 
 
-def export_onnx(model: nn.Module, path: str | os.PathLike[str], example: torch.Tensor | None = None) -> Path:
+def export_onnx(
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    example: torch.Tensor | None = None,
+) -> Path:
     """Export ``model`` to ONNX at ``path`` with a dynamic batch dimension (input "images", output "logits")."""
     model = copy.deepcopy(model).cpu().eval()
     x = _example(example)
     batch = torch.export.Dim("batch", min=1)
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # the exporter narrates each pass
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        warnings.catch_warnings(),
+    ):  # the exporter narrates each pass
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
-            model, (x,), dynamo=True, input_names=["images"], output_names=["logits"],
-            dynamic_shapes=({0: batch},), verbose=False,
+            model,
+            (x,),
+            dynamo=True,
+            input_names=["images"],
+            output_names=["logits"],
+            dynamic_shapes=({0: batch},),
+            verbose=False,
         )
     assert program is not None
     proto = program.model_proto
-    for node in proto.graph.node:  # debugging metadata: module names and the Python stack of the caller,
-        del node.metadata_props[:]  # which differs from run to run (a notebook cell's temporary file name)
+    for node in (
+        proto.graph.node
+    ):  # debugging metadata: module names and the Python stack of the caller,
+        del node.metadata_props[
+            :
+        ]  # which differs from run to run (a notebook cell's temporary file name)
         node.doc_string = ""
     return _write(path, proto.SerializeToString())
 
@@ -98,6 +134,11 @@ def onnx_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.Tensor:
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    (logits,) = session.run(["logits"], {"images": np.ascontiguousarray(x.detach().cpu().float().numpy())})
+    session = ort.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"]
+    )
+    (logits,) = session.run(
+        ["logits"],
+        {"images": np.ascontiguousarray(x.detach().cpu().float().numpy())},
+    )
     return torch.from_numpy(logits)

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["Context", "context", "all_reduce_sum", "average_buffers", "barrier", "shutdown"]
+__all__ = [
+    "Context",
+    "context",
+    "all_reduce_sum",
+    "average_buffers",
+    "barrier",
+    "shutdown",
+]
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,9 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"environment variable {name}={value!r}: expected an integer (set by torchrun).") from None
+        raise ValueError(
+            f"environment variable {name}={value!r}: expected an integer (set by torchrun)."
+        ) from None
 
 
 def context(device: torch.device) -> tuple[Context, torch.device]:
@@ -59,12 +68,16 @@ def context(device: torch.device) -> tuple[Context, torch.device]:
     rank, local_rank = _env_int("RANK", 0), _env_int("LOCAL_RANK", 0)
     if device.type == "cuda":
         if local_rank >= torch.cuda.device_count():
-            raise ValueError(f"LOCAL_RANK={local_rank}: this machine has {torch.cuda.device_count()} CUDA device(s); "
-                             "start at most that many processes per node (--nproc_per_node).")
+            raise ValueError(
+                f"LOCAL_RANK={local_rank}: this machine has {torch.cuda.device_count()} CUDA device(s); "
+                "start at most that many processes per node (--nproc_per_node)."
+            )
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group(
+            backend="nccl" if device.type == "cuda" else "gloo"
+        )
     return Context(rank, world_size, local_rank), device
 
 

@@ -26,7 +26,9 @@ from mnist_cnn import models
 __all__ = ["saliency", "GradCAM", "grad_cam"]
 
 
-def _targets(logits: torch.Tensor, target: int | torch.Tensor | None) -> torch.Tensor:
+def _targets(
+    logits: torch.Tensor, target: int | torch.Tensor | None
+) -> torch.Tensor:
     n = logits.shape[0]
     if target is None:
         return logits.argmax(dim=1)  # (N,) the predicted class
@@ -34,23 +36,31 @@ def _targets(logits: torch.Tensor, target: int | torch.Tensor | None) -> torch.T
     if t.numel() == 1:
         t = t.expand(n)
     if t.shape != (n,) or int(t.min()) < 0 or int(t.max()) >= logits.shape[1]:
-        raise ValueError(f"target: expected a class in 0..{logits.shape[1] - 1} or one per image ({n}), got {target!r}")
+        raise ValueError(
+            f"target: expected a class in 0..{logits.shape[1] - 1} or one per image ({n}), got {target!r}"
+        )
     return t
 
 
-def saliency(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | None = None) -> torch.Tensor:
+def saliency(
+    model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | None = None
+) -> torch.Tensor:
     """``|∂ z_c / ∂ x|`` for each image, maximum over channels: ``(N, C, H, W)`` -> ``(N, H, W)``.
 
     ``target``: the class ``c`` (one for all, or one per image); default the predicted class.
     The model is used in eval mode and its parameters get no gradient.
     """
     if x.ndim != 4:
-        raise ValueError(f"x: expected a batch (N, C, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"x: expected a batch (N, C, H, W), got shape {tuple(x.shape)}"
+        )
     x = x.detach().clone().requires_grad_(True)  # (N, C, H, W)
     with models.eval_mode(model):
         logits = model(x)  # (N, classes)
     t = _targets(logits, target)
-    (grad,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), x)  # (N, C, H, W)
+    (grad,) = torch.autograd.grad(
+        logits.gather(1, t[:, None]).sum(), x
+    )  # (N, C, H, W)
     return grad.abs().amax(dim=1)  # (N, H, W)
 
 
@@ -66,26 +76,49 @@ class GradCAM:
     target: torch.Tensor
 
 
-def grad_cam(model: nn.Module, x: torch.Tensor, layer: nn.Module, target: int | torch.Tensor | None = None) -> GradCAM:
+def grad_cam(
+    model: nn.Module,
+    x: torch.Tensor,
+    layer: nn.Module,
+    target: int | torch.Tensor | None = None,
+) -> GradCAM:
     """Grad-CAM of ``layer`` (a module whose output is ``(N, K, h, w)`` feature maps) for images ``x``."""
     if x.ndim != 4:
-        raise ValueError(f"x: expected a batch (N, C, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"x: expected a batch (N, C, H, W), got shape {tuple(x.shape)}"
+        )
     if not any(m is layer for m in model.modules()):
-        raise ValueError("layer: not a module of this model; pass e.g. model.block3")
+        raise ValueError(
+            "layer: not a module of this model; pass e.g. model.block3"
+        )
     captured: list[torch.Tensor] = []
-    handle = layer.register_forward_hook(lambda _m, _i, out: captured.append(out))
+    handle = layer.register_forward_hook(
+        lambda _m, _i, out: captured.append(out)
+    )
     try:
         with models.eval_mode(model), torch.enable_grad():
             logits = model(x.detach())  # (N, classes)
     finally:
         handle.remove()
     if len(captured) != 1 or captured[0].ndim != 4:
-        raise ValueError("layer: expected it to run once and output feature maps (N, K, h, w)")
+        raise ValueError(
+            "layer: expected it to run once and output feature maps (N, K, h, w)"
+        )
     activations = captured[0]  # (N, K, h, w)
     t = _targets(logits, target)
-    (grads,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), activations)  # (N, K, h, w)
-    weights = grads.mean(dim=(2, 3))  # (N, K): α_k, the average gradient of each map
-    cam = F.relu((weights[:, :, None, None] * activations).sum(dim=1)).detach()  # (N, h, w)
-    up = F.interpolate(cam[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]  # (N, H, W)
+    (grads,) = torch.autograd.grad(
+        logits.gather(1, t[:, None]).sum(), activations
+    )  # (N, K, h, w)
+    weights = grads.mean(
+        dim=(2, 3)
+    )  # (N, K): α_k, the average gradient of each map
+    cam = F.relu(
+        (weights[:, :, None, None] * activations).sum(dim=1)
+    ).detach()  # (N, h, w)
+    up = F.interpolate(
+        cam[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False
+    )[:, 0]  # (N, H, W)
     peak = up.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
-    return GradCAM(heatmap=up / peak, cam=cam, weights=weights.detach(), target=t)
+    return GradCAM(
+        heatmap=up / peak, cam=cam, weights=weights.detach(), target=t
+    )

@@ -50,7 +50,9 @@ def head_name(model: nn.Module) -> str:
     """The dotted name of the model's last ``nn.Linear`` (its classification head)."""
     linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
     if not linears:
-        raise ValueError(f"model: a {type(model).__name__} has no nn.Linear head to replace.")
+        raise ValueError(
+            f"model: a {type(model).__name__} has no nn.Linear head to replace."
+        )
     return linears[-1]
 
 
@@ -74,21 +76,33 @@ class LoRALinear(nn.Module):
     changes only r * (in + out) numbers instead of in * out.
     """
 
-    def __init__(self, base: nn.Linear, r: int = 4, alpha: float = 8.0) -> None:
+    def __init__(
+        self, base: nn.Linear, r: int = 4, alpha: float = 8.0
+    ) -> None:
         super().__init__()
         if r < 1:
             raise ValueError(f"r={r}: the rank must be a positive integer.")
         self.base, self.r, self.scale = base, r, alpha / r
         base.requires_grad_(False)
-        self.A = nn.Parameter(torch.randn(r, base.in_features) / math.sqrt(base.in_features))  # (r, in)
+        self.A = nn.Parameter(
+            torch.randn(r, base.in_features) / math.sqrt(base.in_features)
+        )  # (r, in)
         self.B = nn.Parameter(torch.zeros(base.out_features, r))  # (out, r)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
-        return self.base(x) + self.scale * F.linear(F.linear(x, self.A), self.B)
+    def forward(
+        self, x: torch.Tensor
+    ) -> torch.Tensor:  # (..., in) -> (..., out)
+        return self.base(x) + self.scale * F.linear(
+            F.linear(x, self.A), self.B
+        )
 
     def merged(self) -> nn.Linear:
         """A plain ``nn.Linear`` with ``W + (alpha/r) B A``: the same function, no extra cost."""
-        out = nn.Linear(self.base.in_features, self.base.out_features, bias=self.base.bias is not None)
+        out = nn.Linear(
+            self.base.in_features,
+            self.base.out_features,
+            bias=self.base.bias is not None,
+        )
         with torch.no_grad():
             out.weight.copy_(self.base.weight + self.scale * self.B @ self.A)
             if self.base.bias is not None:
@@ -101,28 +115,56 @@ class LoRAConv2d(nn.Module):
     kernel, stride, padding and dilation, ``B`` a 1x1 convolution from r to C_out channels (zero
     at the start). The update of the weight is ``(alpha/r) B A`` reshaped to ``(C_out, C_in, kH, kW)``."""
 
-    def __init__(self, base: nn.Conv2d, r: int = 4, alpha: float = 8.0) -> None:
+    def __init__(
+        self, base: nn.Conv2d, r: int = 4, alpha: float = 8.0
+    ) -> None:
         super().__init__()
         if r < 1:
             raise ValueError(f"r={r}: the rank must be a positive integer.")
         if base.groups != 1:
-            raise ValueError("LoRAConv2d: grouped convolutions are not supported.")
+            raise ValueError(
+                "LoRAConv2d: grouped convolutions are not supported."
+            )
         self.base, self.r, self.scale = base, r, alpha / r
         base.requires_grad_(False)
         fan_in = base.in_channels * base.kernel_size[0] * base.kernel_size[1]
-        self.A = nn.Parameter(torch.randn(r, base.in_channels, *base.kernel_size) / math.sqrt(fan_in))  # (r, C_in, kH, kW)
+        self.A = nn.Parameter(
+            torch.randn(r, base.in_channels, *base.kernel_size)
+            / math.sqrt(fan_in)
+        )  # (r, C_in, kH, kW)
         self.B = nn.Parameter(torch.zeros(base.out_channels, r))  # (C_out, r)
 
     def delta(self) -> torch.Tensor:
-        return self.scale * (self.B @ self.A.flatten(1)).view_as(self.base.weight)  # (C_out, C_in, kH, kW)
+        return self.scale * (self.B @ self.A.flatten(1)).view_as(
+            self.base.weight
+        )  # (C_out, C_in, kH, kW)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C_in, H, W) -> (N, C_out, H', W')
-        low = F.conv2d(x, self.A, None, self.base.stride, self.base.padding, self.base.dilation)  # (N, r, H', W')
-        return self.base(x) + self.scale * F.conv2d(low, self.B[:, :, None, None])
+    def forward(
+        self, x: torch.Tensor
+    ) -> torch.Tensor:  # (N, C_in, H, W) -> (N, C_out, H', W')
+        low = F.conv2d(
+            x,
+            self.A,
+            None,
+            self.base.stride,
+            self.base.padding,
+            self.base.dilation,
+        )  # (N, r, H', W')
+        return self.base(x) + self.scale * F.conv2d(
+            low, self.B[:, :, None, None]
+        )
 
     def merged(self) -> nn.Conv2d:
         b = self.base
-        out = nn.Conv2d(b.in_channels, b.out_channels, b.kernel_size, b.stride, b.padding, b.dilation, bias=b.bias is not None)
+        out = nn.Conv2d(
+            b.in_channels,
+            b.out_channels,
+            b.kernel_size,
+            b.stride,
+            b.padding,
+            b.dilation,
+            bias=b.bias is not None,
+        )
         with torch.no_grad():
             out.weight.copy_(b.weight + self.delta())
             if b.bias is not None:
@@ -130,7 +172,9 @@ class LoRAConv2d(nn.Module):
         return out
 
 
-def apply_lora(model: nn.Module, r: int = 4, alpha: float = 8.0, skip: Iterable[str] = ()) -> nn.Module:
+def apply_lora(
+    model: nn.Module, r: int = 4, alpha: float = 8.0, skip: Iterable[str] = ()
+) -> nn.Module:
     """Freeze ``model`` and wrap every ``nn.Conv2d``/``nn.Linear`` (except names in ``skip``) in LoRA.
 
     Batch-norm parameters stay frozen too; layers named in ``skip`` (typically a new head) stay trainable.
@@ -170,15 +214,23 @@ def train_steps(
     early layers, larger for the head); parameters matching no prefix use the ``""`` entry.
     Frozen batch-norm layers stay in eval mode.
     """
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    trainable = [
+        (n, p) for n, p in model.named_parameters() if p.requires_grad
+    ]
     if not trainable:
-        raise ValueError("model: no trainable parameters (everything is frozen).")
+        raise ValueError(
+            "model: no trainable parameters (everything is frozen)."
+        )
     if isinstance(lr, dict):
         groups: dict[float, list[nn.Parameter]] = {}
         for name, p in trainable:
-            prefix = max((k for k in lr if name.startswith(k)), key=len, default="")
+            prefix = max(
+                (k for k in lr if name.startswith(k)), key=len, default=""
+            )
             if prefix not in lr:
-                raise ValueError(f"lr: no learning rate for parameter {name!r}; add a '' entry as the default.")
+                raise ValueError(
+                    f"lr: no learning rate for parameter {name!r}; add a '' entry as the default."
+                )
             groups.setdefault(lr[prefix], []).append(p)
         params = [{"params": ps, "lr": rate} for rate, ps in groups.items()]
         peak = max(lr.values())
@@ -187,11 +239,15 @@ def train_steps(
     optimizer = torch.optim.AdamW(params, lr=peak, weight_decay=weight_decay)
     model.train()
     for m in model.modules():  # frozen batch norm keeps its running statistics
-        if isinstance(m, nn.BatchNorm2d) and not any(p.requires_grad for p in m.parameters()):
+        if isinstance(m, nn.BatchNorm2d) and not any(
+            p.requires_grad for p in m.parameters()
+        ):
             m.eval()
     g = torch.Generator().manual_seed(seed)
     for _ in range(steps):
-        idx = torch.randint(0, x.shape[0], (min(batch_size, x.shape[0]),), generator=g)
+        idx = torch.randint(
+            0, x.shape[0], (min(batch_size, x.shape[0]),), generator=g
+        )
         loss = F.cross_entropy(model(x[idx]), y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -210,5 +266,7 @@ def model_accuracy(
     with models.eval_mode(model), torch.inference_mode():
         for start in range(0, x.shape[0], batch_size):
             logits = model(x[start : start + batch_size])  # (B, classes)
-            correct += int((logits.argmax(1) == y[start : start + batch_size]).sum())
+            correct += int(
+                (logits.argmax(1) == y[start : start + batch_size]).sum()
+            )
     return correct / x.shape[0]

@@ -17,17 +17,28 @@ def shift(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     """Move ``images`` (..., H, W) by ``dy`` rows down and ``dx`` columns right, filling with zeros."""
     h, w = images.shape[-2:]
     if abs(dy) >= h or abs(dx) >= w:
-        raise ValueError(f"shift (dy={dy}, dx={dx}) is as large as the image {h}x{w}; nothing would remain.")
-    padded = F.pad(images, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))  # (..., H + |dy|, W + |dx|)
+        raise ValueError(
+            f"shift (dy={dy}, dx={dx}) is as large as the image {h}x{w}; nothing would remain."
+        )
+    padded = F.pad(
+        images, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0))
+    )  # (..., H + |dy|, W + |dx|)
     top, left = max(-dy, 0), max(-dx, 0)
     return padded[..., top : top + h, left : left + w]
 
 
-def relative_change(features: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, dy: int, dx: int) -> float:
+def relative_change(
+    features: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    dy: int,
+    dx: int,
+) -> float:
     """``||f(shift(x)) - f(x)|| / ||f(x)||`` over the batch: 0 means the features did not move at all."""
     before = features(images)
     after = features(shift(images, dy, dx))
     norm = before.norm()
     if norm == 0:
-        raise ValueError("features: all zero for these images; the relative change is undefined.")
+        raise ValueError(
+            "features: all zero for these images; the relative change is undefined."
+        )
     return float((after - before).norm() / norm)

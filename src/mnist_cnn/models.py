@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 # The article's section 5.2 model, character for character (its imports, then the class).
-ARTICLE_SIMPLE_CNN_SOURCE = '''\
+ARTICLE_SIMPLE_CNN_SOURCE = """\
 import torch.nn as nn
 import torch.optim as optim
 from torch.utils.data import Dataset, DataLoader
@@ -51,17 +51,21 @@ class SimpleCNN(nn.Module):
         x = self.pool(F.relu(self.conv1(x)))
         x = x.view(-1, 8 * 7 * 7)
         return self.fc1(x)
-'''
+"""
 
 
-def article_code_as_written(import_functional: bool = False) -> type[nn.Module]:
+def article_code_as_written(
+    import_functional: bool = False,
+) -> type[nn.Module]:
     """Run the article's 5.2 model code in a fresh namespace and return its ``SimpleCNN`` class.
 
     With ``import_functional`` the one missing line, ``import torch.nn.functional as F``, is
     added first. Either way the class is the article's, bugs included: the chapter "Model"
     shows the errors it raises.
     """
-    source = ("import torch.nn.functional as F\n" if import_functional else "") + ARTICLE_SIMPLE_CNN_SOURCE
+    source = (
+        "import torch.nn.functional as F\n" if import_functional else ""
+    ) + ARTICLE_SIMPLE_CNN_SOURCE
     namespace: dict[str, object] = {"__name__": "article_5_2"}
     exec(compile(source, "<article section 5.2>", "exec"), namespace)  # noqa: S102 - the article's own code
     return namespace["SimpleCNN"]  # type: ignore[return-value]
@@ -72,13 +76,17 @@ class ArticleSimpleCNN(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels=1, out_channels=8, kernel_size=3)  # (N, 8, 26, 26)
+        self.conv1 = nn.Conv2d(
+            in_channels=1, out_channels=8, kernel_size=3
+        )  # (N, 8, 26, 26)
         self.pool = nn.MaxPool2d(2, stride=2)  # (N, 8, 13, 13)
         self.fc1 = nn.Linear(8 * 13 * 13, 10)  # the article wrote 8 * 7 * 7
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, 1, 28, 28)
         x = self.pool(F.relu(self.conv1(x)))  # (N, 8, 13, 13)
-        x = torch.flatten(x, 1)  # (N, 1352); the article's view(-1, 392) mixes up the batch
+        x = torch.flatten(
+            x, 1
+        )  # (N, 1352); the article's view(-1, 392) mixes up the batch
         return self.fc1(x)  # (N, 10) logits
 
 
@@ -90,13 +98,21 @@ class ArticleCNN(nn.Module):
     (cross-entropy) applies the softmax.
     """
 
-    def __init__(self, c1: int = 16, c2: int = 32, hidden: int = 128, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        c1: int = 16,
+        c2: int = 32,
+        hidden: int = 128,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, c1, 3, padding=1)  # (N, c1, 28, 28)
         self.pool1 = nn.MaxPool2d(2)  # (N, c1, 14, 14)
         self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)  # (N, c2, 14, 14)
         self.pool2 = nn.MaxPool2d(2)  # (N, c2, 7, 7)
-        self.drop1 = nn.Dropout(dropout)  # the article's remedy for overfitting (section 9); off by default
+        self.drop1 = nn.Dropout(
+            dropout
+        )  # the article's remedy for overfitting (section 9); off by default
         self.fc1 = nn.Linear(c2 * 7 * 7, hidden)  # (N, hidden)
         self.drop2 = nn.Dropout(dropout)
         self.fc2 = nn.Linear(hidden, 10)  # (N, 10)
@@ -124,7 +140,9 @@ class LeNet5(nn.Module):
         self.s2 = nn.AvgPool2d(2)  # (N, 6, 14, 14)
         self.c3 = nn.Conv2d(6, 16, 5)  # (N, 16, 10, 10)
         self.s4 = nn.AvgPool2d(2)  # (N, 16, 5, 5)
-        self.c5 = nn.Conv2d(16, 120, 5)  # (N, 120, 1, 1): a "convolution" that sees the whole map
+        self.c5 = nn.Conv2d(
+            16, 120, 5
+        )  # (N, 120, 1, 1): a "convolution" that sees the whole map
         self.f6 = nn.Linear(120, 84)  # (N, 84)
         self.output = nn.Linear(84, 10)  # (N, 10) logits
 
@@ -159,14 +177,18 @@ class BookCNN(nn.Module):
     name. Works with ``channels_last`` input and weights.
     """
 
-    def __init__(self, c1: int = 16, c2: int = 32, c3: int = 32, dropout: float = 0.0) -> None:
+    def __init__(
+        self, c1: int = 16, c2: int = 32, c3: int = 32, dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.block1 = conv_block(1, c1, pool=True)  # (N, c1, 14, 14)
         self.block2 = conv_block(c1, c2, pool=True)  # (N, c2, 7, 7)
         self.block3 = conv_block(c2, c3, pool=False)  # (N, c3, 7, 7)
         head: OrderedDict[str, nn.Module] = OrderedDict()
         head["flatten"] = nn.Flatten()  # (N, c3 * 49)
-        head["dropout"] = nn.Dropout(dropout)  # off by default: ~10 % of a CPU step
+        head["dropout"] = nn.Dropout(
+            dropout
+        )  # off by default: ~10 % of a CPU step
         head["fc"] = nn.Linear(c3 * 7 * 7, 10)  # (N, 10) logits
         self.head = nn.Sequential(head)
 
@@ -188,7 +210,9 @@ class ExamplesNet(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 32, 3, 1)  # (N, 32, 26, 26)
         self.conv2 = nn.Conv2d(32, 64, 3, 1)  # (N, 64, 24, 24)
-        self.pool = nn.MaxPool2d(2)  # (N, 64, 12, 12); the original calls F.max_pool2d, the same operation
+        self.pool = nn.MaxPool2d(
+            2
+        )  # (N, 64, 12, 12); the original calls F.max_pool2d, the same operation
         self.dropout1 = nn.Dropout(0.25)
         self.dropout2 = nn.Dropout(0.5)
         self.fc1 = nn.Linear(9216, 128)  # 64 * 12 * 12 -> 128

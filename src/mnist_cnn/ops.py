@@ -42,53 +42,90 @@ Pair = int | tuple[int, int]
 def _pair(value: Pair, name: str, minimum: int) -> tuple[int, int]:
     """``value`` as a (height, width) pair of ints >= ``minimum``, or a ValueError naming it."""
     pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
-        raise ValueError(f"{name}={value!r}: expected an int or a pair of ints.")
+    if len(pair) != 2 or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in pair
+    ):
+        raise ValueError(
+            f"{name}={value!r}: expected an int or a pair of ints."
+        )
     if min(pair) < minimum:
         raise ValueError(f"{name}={value!r}: must be >= {minimum}.")
     return pair  # type: ignore[return-value]
 
 
-def conv_output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
+def conv_output_size(
+    n: int, k: int, s: int = 1, p: int = 0, d: int = 1
+) -> int:
     """Output length of a convolution along one axis: ``floor((n + 2p - d(k-1) - 1) / s) + 1``."""
-    for name, value, minimum in (("n", n, 1), ("k", k, 1), ("s", s, 1), ("p", p, 0), ("d", d, 1)):
+    for name, value, minimum in (
+        ("n", n, 1),
+        ("k", k, 1),
+        ("s", s, 1),
+        ("p", p, 0),
+        ("d", d, 1),
+    ):
         if value < minimum:
             raise ValueError(f"{name}={value}: must be >= {minimum}.")
     span = d * (k - 1) + 1  # how many input positions one window covers
     if span > n + 2 * p:
-        raise ValueError(f"k={k} (dilated to {span}) is larger than the padded input n + 2p = {n + 2 * p}.")
+        raise ValueError(
+            f"k={k} (dilated to {span}) is larger than the padded input n + 2p = {n + 2 * p}."
+        )
     return (n + 2 * p - span) // s + 1
 
 
-def pool_output_size(n: int, k: int, s: int | None = None, p: int = 0, d: int = 1) -> int:
+def pool_output_size(
+    n: int, k: int, s: int | None = None, p: int = 0, d: int = 1
+) -> int:
     """Output length of a pooling window along one axis; the stride defaults to the window size."""
     if p * 2 > k:
-        raise ValueError(f"p={p}: padding must be at most half the window k={k} (as in PyTorch).")
+        raise ValueError(
+            f"p={p}: padding must be at most half the window k={k} (as in PyTorch)."
+        )
     return conv_output_size(n, k, k if s is None else s, p, d)
 
 
-def _check_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+def _check_conv(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+) -> None:
     if x.ndim != 4:
-        raise ValueError(f"x: expected (N, C, H, W), got shape {tuple(x.shape)}.")
+        raise ValueError(
+            f"x: expected (N, C, H, W), got shape {tuple(x.shape)}."
+        )
     if weight.ndim != 4:
-        raise ValueError(f"weight: expected (C_out, C_in, kH, kW), got shape {tuple(weight.shape)}.")
+        raise ValueError(
+            f"weight: expected (C_out, C_in, kH, kW), got shape {tuple(weight.shape)}."
+        )
     if weight.shape[1] != x.shape[1]:
         raise ValueError(
             f"weight: has {weight.shape[1]} input channels but x has {x.shape[1]} "
             f"(weight {tuple(weight.shape)}, x {tuple(x.shape)})."
         )
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"bias: expected shape ({weight.shape[0]},), got {tuple(bias.shape)}.")
+        raise ValueError(
+            f"bias: expected shape ({weight.shape[0]},), got {tuple(bias.shape)}."
+        )
 
 
-def _out_hw(x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int]:
+def _out_hw(
+    x: torch.Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+) -> tuple[int, int]:
     """(H_out, W_out), with a ValueError naming ``kernel`` when it does not fit the padded input."""
     try:
         return tuple(  # type: ignore[return-value]
-            conv_output_size(x.shape[2 + a], kernel[a], stride[a], padding[a], dilation[a]) for a in range(2)
+            conv_output_size(
+                x.shape[2 + a], kernel[a], stride[a], padding[a], dilation[a]
+            )
+            for a in range(2)
         )
     except ValueError as exc:
-        raise ValueError(f"kernel {kernel} does not fit input {tuple(x.shape[2:])} with padding {padding}: {exc}") from None
+        raise ValueError(
+            f"kernel {kernel} does not fit input {tuple(x.shape[2:])} with padding {padding}: {exc}"
+        ) from None
 
 
 def conv2d_loop(
@@ -100,19 +137,32 @@ def conv2d_loop(
     dilation: Pair = 1,
 ) -> torch.Tensor:
     """The formula, one output position at a time. Slow: for teaching and small inputs."""
-    stride, padding, dilation = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    stride, padding, dilation = (
+        _pair(stride, "stride", 1),
+        _pair(padding, "padding", 0),
+        _pair(dilation, "dilation", 1),
+    )
     _check_conv(x, weight, bias)
     kh, kw = weight.shape[2:]
     h_out, w_out = _out_hw(x, (kh, kw), stride, padding, dilation)
-    xp = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))  # (N, C_in, H + 2p, W + 2p)
+    xp = F.pad(
+        x, (padding[1], padding[1], padding[0], padding[0])
+    )  # (N, C_in, H + 2p, W + 2p)
     rows = []
     for i in range(h_out):
         row = []
         for j in range(w_out):
             top, left = i * stride[0], j * stride[1]
             # the input values under the kernel: x_pad[n, c, i*s + m*d, j*s + q*d] for all m, q
-            window = xp[:, :, top : top + dilation[0] * (kh - 1) + 1 : dilation[0], left : left + dilation[1] * (kw - 1) + 1 : dilation[1]]  # (N, C_in, kH, kW)
-            row.append(torch.einsum("ncmq,kcmq->nk", window, weight))  # sum over c, m, q -> (N, C_out)
+            window = xp[
+                :,
+                :,
+                top : top + dilation[0] * (kh - 1) + 1 : dilation[0],
+                left : left + dilation[1] * (kw - 1) + 1 : dilation[1],
+            ]  # (N, C_in, kH, kW)
+            row.append(
+                torch.einsum("ncmq,kcmq->nk", window, weight)
+            )  # sum over c, m, q -> (N, C_out)
         rows.append(torch.stack(row, dim=-1))  # (N, C_out, W_out)
     out = torch.stack(rows, dim=-2)  # (N, C_out, H_out, W_out)
     return out if bias is None else out + bias.view(1, -1, 1, 1)
@@ -131,16 +181,33 @@ def im2col(
     ``reshape`` copies, and that copy is the memory cost of im2col: kH*kW times the input.
     """
     kernel = _pair(kernel_size, "kernel_size", 1)
-    stride, padding, dilation = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    stride, padding, dilation = (
+        _pair(stride, "stride", 1),
+        _pair(padding, "padding", 0),
+        _pair(dilation, "dilation", 1),
+    )
     if x.ndim != 4:
-        raise ValueError(f"x: expected (N, C, H, W), got shape {tuple(x.shape)}.")
+        raise ValueError(
+            f"x: expected (N, C, H, W), got shape {tuple(x.shape)}."
+        )
     h_out, w_out = _out_hw(x, kernel, stride, padding, dilation)
     n, c = x.shape[:2]
-    xp = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))  # (N, C, H + 2p, W + 2p)
-    span_h, span_w = dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1
-    windows = xp.unfold(2, span_h, stride[0]).unfold(3, span_w, stride[1])  # (N, C, H_out, W_out, span_h, span_w)
-    windows = windows[..., :: dilation[0], :: dilation[1]]  # (N, C, H_out, W_out, kH, kW)
-    return windows.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kernel[0] * kernel[1], h_out * w_out)
+    xp = F.pad(
+        x, (padding[1], padding[1], padding[0], padding[0])
+    )  # (N, C, H + 2p, W + 2p)
+    span_h, span_w = (
+        dilation[0] * (kernel[0] - 1) + 1,
+        dilation[1] * (kernel[1] - 1) + 1,
+    )
+    windows = xp.unfold(2, span_h, stride[0]).unfold(
+        3, span_w, stride[1]
+    )  # (N, C, H_out, W_out, span_h, span_w)
+    windows = windows[
+        ..., :: dilation[0], :: dilation[1]
+    ]  # (N, C, H_out, W_out, kH, kW)
+    return windows.permute(0, 1, 4, 5, 2, 3).reshape(
+        n, c * kernel[0] * kernel[1], h_out * w_out
+    )
 
 
 def conv2d(
@@ -152,14 +219,24 @@ def conv2d(
     dilation: Pair = 1,
 ) -> torch.Tensor:
     """The same formula as one matrix multiply: ``W (C_out, C_in*kH*kW) @ im2col(x)``."""
-    stride, padding, dilation = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    stride, padding, dilation = (
+        _pair(stride, "stride", 1),
+        _pair(padding, "padding", 0),
+        _pair(dilation, "dilation", 1),
+    )
     _check_conv(x, weight, bias)
-    h_out, w_out = _out_hw(x, tuple(weight.shape[2:]), stride, padding, dilation)
-    cols = im2col(x, tuple(weight.shape[2:]), stride, padding, dilation)  # (N, C_in*kH*kW, L)
+    h_out, w_out = _out_hw(
+        x, tuple(weight.shape[2:]), stride, padding, dilation
+    )
+    cols = im2col(
+        x, tuple(weight.shape[2:]), stride, padding, dilation
+    )  # (N, C_in*kH*kW, L)
     out = weight.reshape(weight.shape[0], -1) @ cols  # (N, C_out, L)
     if bias is not None:
         out = out + bias.view(1, -1, 1)
-    return out.view(x.shape[0], weight.shape[0], h_out, w_out)  # (N, C_out, H_out, W_out)
+    return out.view(
+        x.shape[0], weight.shape[0], h_out, w_out
+    )  # (N, C_out, H_out, W_out)
 
 
 def conv2d_input_grad(
@@ -179,17 +256,37 @@ def conv2d_input_grad(
     that sum; the rows the forward window never reached get zero, and cropping the padding p
     gives dL/dx.
     """
-    stride, padding, dilation = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    stride, padding, dilation = (
+        _pair(stride, "stride", 1),
+        _pair(padding, "padding", 0),
+        _pair(dilation, "dilation", 1),
+    )
     n, c_out, h_out, w_out = grad_out.shape
     kh, kw = weight.shape[2:]
-    spread = grad_out.new_zeros(n, c_out, (h_out - 1) * stride[0] + 1, (w_out - 1) * stride[1] + 1)
-    spread[:, :, :: stride[0], :: stride[1]] = grad_out  # (N, C_out, (H_out-1)s+1, (W_out-1)s+1)
+    spread = grad_out.new_zeros(
+        n, c_out, (h_out - 1) * stride[0] + 1, (w_out - 1) * stride[1] + 1
+    )
+    spread[:, :, :: stride[0], :: stride[1]] = (
+        grad_out  # (N, C_out, (H_out-1)s+1, (W_out-1)s+1)
+    )
     flipped = weight.flip(2, 3).transpose(0, 1)  # (C_in, C_out, kH, kW)
-    full = conv2d(spread, flipped, padding=(dilation[0] * (kh - 1), dilation[1] * (kw - 1)), dilation=dilation)
+    full = conv2d(
+        spread,
+        flipped,
+        padding=(dilation[0] * (kh - 1), dilation[1] * (kw - 1)),
+        dilation=dilation,
+    )
     # `full` covers the padded input up to the last row/column a window reached; the rest got no gradient.
     hp, wp = input_hw[0] + 2 * padding[0], input_hw[1] + 2 * padding[1]
-    grad_padded = F.pad(full, (0, wp - full.shape[3], 0, hp - full.shape[2]))  # (N, C_in, H + 2p, W + 2p)
-    return grad_padded[:, :, padding[0] : padding[0] + input_hw[0], padding[1] : padding[1] + input_hw[1]]
+    grad_padded = F.pad(
+        full, (0, wp - full.shape[3], 0, hp - full.shape[2])
+    )  # (N, C_in, H + 2p, W + 2p)
+    return grad_padded[
+        :,
+        :,
+        padding[0] : padding[0] + input_hw[0],
+        padding[1] : padding[1] + input_hw[1],
+    ]
 
 
 def conv2d_weight_grad(
@@ -203,33 +300,67 @@ def conv2d_weight_grad(
     """dL/dW[k, c, m, q] = sum over n, i, j of dL/dy[n, k, i, j] * x_pad[n, c, i*s + m*d, j*s + q*d]."""
     kernel = _pair(kernel_size, "kernel_size", 1)
     cols = im2col(x, kernel, stride, padding, dilation)  # (N, C_in*kH*kW, L)
-    g = grad_out.reshape(grad_out.shape[0], grad_out.shape[1], -1)  # (N, C_out, L)
-    return (g @ cols.transpose(1, 2)).sum(0).view(grad_out.shape[1], x.shape[1], *kernel)  # (C_out, C_in, kH, kW)
+    g = grad_out.reshape(
+        grad_out.shape[0], grad_out.shape[1], -1
+    )  # (N, C_out, L)
+    return (
+        (g @ cols.transpose(1, 2))
+        .sum(0)
+        .view(grad_out.shape[1], x.shape[1], *kernel)
+    )  # (C_out, C_in, kH, kW)
 
 
-def _pool_windows(x: torch.Tensor, kernel_size: Pair, stride: Pair | None, padding: Pair, fill: float) -> torch.Tensor:
+def _pool_windows(
+    x: torch.Tensor,
+    kernel_size: Pair,
+    stride: Pair | None,
+    padding: Pair,
+    fill: float,
+) -> torch.Tensor:
     """Windows of ``x`` padded with ``fill``: ``(N, C, H_out, W_out, kH*kW)``."""
     kernel = _pair(kernel_size, "kernel_size", 1)
     stride = kernel if stride is None else _pair(stride, "stride", 1)
     padding = _pair(padding, "padding", 0)
     if x.ndim != 4:
-        raise ValueError(f"x: expected (N, C, H, W), got shape {tuple(x.shape)}.")
+        raise ValueError(
+            f"x: expected (N, C, H, W), got shape {tuple(x.shape)}."
+        )
     if any(2 * padding[a] > kernel[a] for a in range(2)):
-        raise ValueError(f"padding={padding}: must be at most half of kernel_size={kernel} (as in PyTorch).")
+        raise ValueError(
+            f"padding={padding}: must be at most half of kernel_size={kernel} (as in PyTorch)."
+        )
     _out_hw(x, kernel, stride, padding, (1, 1))
-    xp = F.pad(x, (padding[1], padding[1], padding[0], padding[0]), value=fill)  # (N, C, H + 2p, W + 2p)
-    windows = xp.unfold(2, kernel[0], stride[0]).unfold(3, kernel[1], stride[1])  # (N, C, H_out, W_out, kH, kW)
+    xp = F.pad(
+        x, (padding[1], padding[1], padding[0], padding[0]), value=fill
+    )  # (N, C, H + 2p, W + 2p)
+    windows = xp.unfold(2, kernel[0], stride[0]).unfold(
+        3, kernel[1], stride[1]
+    )  # (N, C, H_out, W_out, kH, kW)
     return windows.flatten(-2)
 
 
-def max_pool2d(x: torch.Tensor, kernel_size: Pair, stride: Pair | None = None, padding: Pair = 0) -> torch.Tensor:
+def max_pool2d(
+    x: torch.Tensor,
+    kernel_size: Pair,
+    stride: Pair | None = None,
+    padding: Pair = 0,
+) -> torch.Tensor:
     """``pool(x)[n, c, i, j] = max over (m, q) of x_pad[n, c, i*s + m, j*s + q]``, padding with -inf."""
-    return _pool_windows(x, kernel_size, stride, padding, float("-inf")).amax(-1)  # (N, C, H_out, W_out)
+    return _pool_windows(x, kernel_size, stride, padding, float("-inf")).amax(
+        -1
+    )  # (N, C, H_out, W_out)
 
 
-def avg_pool2d(x: torch.Tensor, kernel_size: Pair, stride: Pair | None = None, padding: Pair = 0) -> torch.Tensor:
+def avg_pool2d(
+    x: torch.Tensor,
+    kernel_size: Pair,
+    stride: Pair | None = None,
+    padding: Pair = 0,
+) -> torch.Tensor:
     """The mean of each window, padding with zeros that count (PyTorch's ``count_include_pad=True``)."""
-    return _pool_windows(x, kernel_size, stride, padding, 0.0).mean(-1)  # (N, C, H_out, W_out)
+    return _pool_windows(x, kernel_size, stride, padding, 0.0).mean(
+        -1
+    )  # (N, C, H_out, W_out)
 
 
 def max_pool2d_input_grad(
@@ -246,14 +377,32 @@ def max_pool2d_input_grad(
     n, c, h, w = x.shape
     wp = w + 2 * padding_hw[1]
     # the flat position in the padded input of every element of every window
-    positions = torch.arange((h + 2 * padding_hw[0]) * wp, device=x.device, dtype=torch.float64).view(1, 1, h + 2 * padding_hw[0], wp)
-    position_windows = _pool_windows(positions, kernel, stride_hw, (0, 0), 0.0)  # (1, 1, H_out, W_out, kH*kW)
-    winner = _pool_windows(x, kernel, stride_hw, padding_hw, float("-inf")).argmax(-1, keepdim=True)  # (N, C, H_out, W_out, 1)
-    target = position_windows.expand(n, c, -1, -1, -1).gather(-1, winner).squeeze(-1).long()  # (N, C, H_out, W_out)
+    positions = torch.arange(
+        (h + 2 * padding_hw[0]) * wp, device=x.device, dtype=torch.float64
+    ).view(1, 1, h + 2 * padding_hw[0], wp)
+    position_windows = _pool_windows(
+        positions, kernel, stride_hw, (0, 0), 0.0
+    )  # (1, 1, H_out, W_out, kH*kW)
+    winner = _pool_windows(
+        x, kernel, stride_hw, padding_hw, float("-inf")
+    ).argmax(-1, keepdim=True)  # (N, C, H_out, W_out, 1)
+    target = (
+        position_windows.expand(n, c, -1, -1, -1)
+        .gather(-1, winner)
+        .squeeze(-1)
+        .long()
+    )  # (N, C, H_out, W_out)
     grad_padded = grad_out.new_zeros(n, c, (h + 2 * padding_hw[0]) * wp)
-    grad_padded.scatter_add_(2, target.flatten(2), grad_out.flatten(2))  # windows that overlap add up
+    grad_padded.scatter_add_(
+        2, target.flatten(2), grad_out.flatten(2)
+    )  # windows that overlap add up
     grad_padded = grad_padded.view(n, c, h + 2 * padding_hw[0], wp)
-    return grad_padded[:, :, padding_hw[0] : padding_hw[0] + h, padding_hw[1] : padding_hw[1] + w]
+    return grad_padded[
+        :,
+        :,
+        padding_hw[0] : padding_hw[0] + h,
+        padding_hw[1] : padding_hw[1] + w,
+    ]
 
 
 def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -276,12 +425,25 @@ def log_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean over the batch of ``-log softmax(z)[y]``: logits ``(N, C)``, integer targets ``(N,)``."""
     if logits.ndim != 2:
-        raise ValueError(f"logits: expected (N, C), got shape {tuple(logits.shape)}.")
-    if target.shape != logits.shape[:1] or target.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"target: expected {logits.shape[0]} integer class indices, got {target.dtype} {tuple(target.shape)}.")
-    if target.numel() and (int(target.min()) < 0 or int(target.max()) >= logits.shape[1]):
-        raise ValueError(f"target: class indices must lie in [0, {logits.shape[1] - 1}], got {int(target.min())}..{int(target.max())}.")
-    return -log_softmax(logits, dim=1).gather(1, target.long().view(-1, 1)).mean()
+        raise ValueError(
+            f"logits: expected (N, C), got shape {tuple(logits.shape)}."
+        )
+    if target.shape != logits.shape[:1] or target.dtype not in (
+        torch.int64,
+        torch.int32,
+    ):
+        raise ValueError(
+            f"target: expected {logits.shape[0]} integer class indices, got {target.dtype} {tuple(target.shape)}."
+        )
+    if target.numel() and (
+        int(target.min()) < 0 or int(target.max()) >= logits.shape[1]
+    ):
+        raise ValueError(
+            f"target: class indices must lie in [0, {logits.shape[1] - 1}], got {int(target.min())}..{int(target.max())}."
+        )
+    return (
+        -log_softmax(logits, dim=1).gather(1, target.long().view(-1, 1)).mean()
+    )
 
 
 def _classic_kernels() -> dict[str, torch.Tensor]:
@@ -291,9 +453,15 @@ def _classic_kernels() -> dict[str, torch.Tensor]:
         "box blur": torch.full((3, 3), 1 / 9),
         "gaussian blur": torch.outer(gauss, gauss) / 16,
         "sharpen": torch.tensor([[0.0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
-        "sobel x": torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]),  # responds to vertical edges
-        "sobel y": torch.tensor([[-1.0, -2, -1], [0, 0, 0], [1, 2, 1]]),  # responds to horizontal edges
-        "laplacian": torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]),  # responds to edges in any direction
+        "sobel x": torch.tensor(
+            [[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+        ),  # responds to vertical edges
+        "sobel y": torch.tensor(
+            [[-1.0, -2, -1], [0, 0, 0], [1, 2, 1]]
+        ),  # responds to horizontal edges
+        "laplacian": torch.tensor(
+            [[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]
+        ),  # responds to edges in any direction
     }
 
 

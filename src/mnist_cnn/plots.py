@@ -9,16 +9,29 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Rectangle
 import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-__all__ = ["digit_grid", "class_counts", "image_table", "sliding_window", "pool_routing", "confusion_heatmap", "roc_plot", "digit_probabilities", "explanations"]
+__all__ = [
+    "digit_grid",
+    "class_counts",
+    "image_table",
+    "sliding_window",
+    "pool_routing",
+    "confusion_heatmap",
+    "roc_plot",
+    "digit_probabilities",
+    "explanations",
+]
 
 
 def digit_grid(
     images: torch.Tensor,  # (N, 28, 28) or (N, 1, 28, 28), any float or uint8
-    labels: torch.Tensor | Sequence[int] | Sequence[str] | None = None,  # a label or a title per image
+    labels: torch.Tensor
+    | Sequence[int]
+    | Sequence[str]
+    | None = None,  # a label or a title per image
     ncols: int = 10,
     size: float = 1.0,
 ) -> Figure:
@@ -29,19 +42,30 @@ def digit_grid(
     if n == 0:
         raise ValueError("images: nothing to show (0 images).")
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(ncols * size, nrows * size * 1.15),
+        squeeze=False,
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             ax.imshow(images[i].detach().cpu(), cmap="gray_r")
             if labels is not None:
-                title = labels[i] if isinstance(labels[i], str) else str(int(labels[i]))
+                title = (
+                    labels[i]
+                    if isinstance(labels[i], str)
+                    else str(int(labels[i]))
+                )
                 ax.set_title(title, fontsize=9 if len(title) < 4 else 7, pad=2)
     fig.tight_layout(pad=0.2)
     return fig
 
 
-def class_counts(counts: dict[str, torch.Tensor], title: str = "Images per class") -> Figure:
+def class_counts(
+    counts: dict[str, torch.Tensor], title: str = "Images per class"
+) -> Figure:
     """Grouped bars of per-class counts, one group per split (e.g. {"train": ..., "test": ...})."""
     fig, ax = plt.subplots(figsize=(7, 3))
     width = 0.8 / max(len(counts), 1)
@@ -61,12 +85,15 @@ def image_table(
     rows: Sequence[Sequence[torch.Tensor]],  # rows[r][c]: (H, W)
     row_titles: Sequence[str] | None = None,
     col_titles: Sequence[str] | None = None,
-    signed: Sequence[bool] | None = None,  # per column: draw with a diverging map centred on 0
+    signed: Sequence[bool]
+    | None = None,  # per column: draw with a diverging map centred on 0
     size: float = 1.4,
 ) -> Figure:
     """A table of images; signed columns (feature maps) use red/blue around zero, others grey."""
     nrows, ncols = len(rows), len(rows[0])
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False
+    )
     for r in range(nrows):
         for c in range(ncols):
             ax = axes[r][c]
@@ -87,7 +114,12 @@ def image_table(
 
 
 def sliding_window(
-    n: int, k: int, s: int = 1, p: int = 0, d: int = 1, positions: Sequence[tuple[int, int]] = ((0, 0), (0, 1), (1, 0))
+    n: int,
+    k: int,
+    s: int = 1,
+    p: int = 0,
+    d: int = 1,
+    positions: Sequence[tuple[int, int]] = ((0, 0), (0, 1), (1, 0)),
 ) -> Figure:
     """The padded n x n input (padding shaded) with the k x k window of output ``(i, j)`` marked.
 
@@ -97,21 +129,43 @@ def sliding_window(
 
     out = conv_output_size(n, k, s, p, d)
     size = n + 2 * p
-    fig, axes = plt.subplots(1, len(positions), figsize=(3 * len(positions), 3.2), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(positions), figsize=(3 * len(positions), 3.2), squeeze=False
+    )
     for ax, (i, j) in zip(axes[0], positions):
         for r in range(size):
             for c in range(size):
                 is_pad = not (p <= r < p + n and p <= c < p + n)
-                ax.add_patch(Rectangle((c, r), 1, 1, facecolor="#dddddd" if is_pad else "white", edgecolor="#999999", lw=0.5))
+                ax.add_patch(
+                    Rectangle(
+                        (c, r),
+                        1,
+                        1,
+                        facecolor="#dddddd" if is_pad else "white",
+                        edgecolor="#999999",
+                        lw=0.5,
+                    )
+                )
         for m in range(k):
             for q in range(k):
-                ax.add_patch(Rectangle((j * s + q * d, i * s + m * d), 1, 1, facecolor="#1f77b4", alpha=0.6))
+                ax.add_patch(
+                    Rectangle(
+                        (j * s + q * d, i * s + m * d),
+                        1,
+                        1,
+                        facecolor="#1f77b4",
+                        alpha=0.6,
+                    )
+                )
         ax.set_xlim(0, size)
         ax.set_ylim(size, 0)
         ax.set_aspect("equal")
         ax.axis("off")
         ax.set_title(f"output ({i}, {j}) of {out}x{out}", fontsize=9)
-    fig.suptitle(f"n={n}, k={k}, s={s}, p={p}, d={d}: grey = padding, blue = window", fontsize=10)
+    fig.suptitle(
+        f"n={n}, k={k}, s={s}, p={p}, d={d}: grey = padding, blue = window",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
 
@@ -120,14 +174,27 @@ def pool_routing(x: torch.Tensor, grad_in: torch.Tensor, k: int = 2) -> Figure:
     """Left: an (H, W) input with each k x k window's maximum circled. Right: dL/dx, zero except there."""
     fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
     h, w = x.shape
-    for ax, values, title in ((axes[0], x, "input x (max of each window in bold)"), (axes[1], grad_in, "dL/dx: gradient routed to the max")):
+    for ax, values, title in (
+        (axes[0], x, "input x (max of each window in bold)"),
+        (axes[1], grad_in, "dL/dx: gradient routed to the max"),
+    ):
         ax.imshow(torch.zeros(h, w), cmap="Greys", vmin=0, vmax=1)
         for r in range(h):
             for c in range(w):
-                window = x[r // k * k : r // k * k + k, c // k * k : c // k * k + k]
+                window = x[
+                    r // k * k : r // k * k + k, c // k * k : c // k * k + k
+                ]
                 is_max = bool(x[r, c] == window.max())
-                ax.text(c, r, f"{float(values[r, c]):.1f}", ha="center", va="center", fontsize=11,
-                        fontweight="bold" if is_max else "normal", color="#d62728" if is_max else "black")
+                ax.text(
+                    c,
+                    r,
+                    f"{float(values[r, c]):.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=11,
+                    fontweight="bold" if is_max else "normal",
+                    color="#d62728" if is_max else "black",
+                )
         for t in range(0, h + 1, k):
             ax.axhline(t - 0.5, color="#1f77b4", lw=2)
         for t in range(0, w + 1, k):
@@ -139,7 +206,9 @@ def pool_routing(x: torch.Tensor, grad_in: torch.Tensor, k: int = 2) -> Figure:
     return fig
 
 
-def confusion_heatmap(cm: np.ndarray, title: str = "Confusion matrix (test set)") -> Figure:
+def confusion_heatmap(
+    cm: np.ndarray, title: str = "Confusion matrix (test set)"
+) -> Figure:
     """Rows: true digit, columns: predicted digit; the diagonal is hidden from the colour scale so
     that the mistakes stand out, and every cell shows its count."""
     off = cm.astype(float).copy()
@@ -148,7 +217,15 @@ def confusion_heatmap(cm: np.ndarray, title: str = "Confusion matrix (test set)"
     image = ax.imshow(off, cmap="Reds")
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7, color="#1f77b4" if i == j else "black")
+            ax.text(
+                j,
+                i,
+                str(int(cm[i, j])),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="#1f77b4" if i == j else "black",
+            )
     ax.set_xticks(range(cm.shape[1]))
     ax.set_yticks(range(cm.shape[0]))
     ax.set_xlabel("predicted digit")
@@ -164,7 +241,9 @@ def roc_plot(curves: Sequence, zoom: float = 0.05) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     for ax, limit in zip(axes, (1.0, zoom)):
         for k, curve in enumerate(curves):
-            ax.plot(curve.fpr, curve.tpr, lw=1, label=f"{k}: AUC {curve.auc:.4f}")
+            ax.plot(
+                curve.fpr, curve.tpr, lw=1, label=f"{k}: AUC {curve.auc:.4f}"
+            )
         ax.set_xlim(0, limit)
         ax.set_ylim(1 - limit if limit < 1 else 0, 1.0005)
         ax.set_xlabel("false positive rate")
@@ -177,15 +256,22 @@ def roc_plot(curves: Sequence, zoom: float = 0.05) -> Figure:
     return fig
 
 
-def digit_probabilities(digit: torch.Tensor, probabilities: torch.Tensor, title: str = "") -> Figure:
+def digit_probabilities(
+    digit: torch.Tensor, probabilities: torch.Tensor, title: str = ""
+) -> Figure:
     """The 28x28 digit the network sees ``(28, 28)`` beside its ten class probabilities ``(10,)``."""
-    fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(5.2, 2.2), gridspec_kw={"width_ratios": [1, 1.6]})
+    fig, (ax_img, ax_bar) = plt.subplots(
+        1, 2, figsize=(5.2, 2.2), gridspec_kw={"width_ratios": [1, 1.6]}
+    )
     ax_img.imshow(digit.detach().cpu().float().numpy(), cmap="gray_r", vmin=0)
     ax_img.set_xticks([])
     ax_img.set_yticks([])
     ax_img.set_title(title or "what the network sees", fontsize=9)
     p = probabilities.detach().cpu().float().numpy()
-    colours = ["tab:blue" if i == int(p.argmax()) and p.max() > 0 else "tab:gray" for i in range(len(p))]
+    colours = [
+        "tab:blue" if i == int(p.argmax()) and p.max() > 0 else "tab:gray"
+        for i in range(len(p))
+    ]
     ax_bar.bar(range(len(p)), p, color=colours)
     ax_bar.set_xticks(range(len(p)))
     ax_bar.set_ylim(0, 1)
@@ -196,19 +282,30 @@ def digit_probabilities(digit: torch.Tensor, probabilities: torch.Tensor, title:
 
 def explanations(
     images: torch.Tensor,  # (N, 28, 28)
-    maps: Sequence[tuple[str, torch.Tensor]],  # (title, (N, 28, 28)) per column
+    maps: Sequence[
+        tuple[str, torch.Tensor]
+    ],  # (title, (N, 28, 28)) per column
     row_titles: Sequence[str] | None = None,
     size: float = 1.5,
 ) -> Figure:
     """Each image with heat maps laid over it (saliency, Grad-CAM ...), one column per method."""
     n = images.shape[0]
-    fig, axes = plt.subplots(n, 1 + len(maps), figsize=((1 + len(maps)) * size, n * size), squeeze=False)
+    fig, axes = plt.subplots(
+        n,
+        1 + len(maps),
+        figsize=((1 + len(maps)) * size, n * size),
+        squeeze=False,
+    )
     for r in range(n):
         img = images[r].detach().cpu().float().numpy()
         axes[r][0].imshow(img, cmap="gray_r")
         for c, (title, heat) in enumerate(maps, start=1):
             axes[r][c].imshow(img, cmap="gray_r")
-            axes[r][c].imshow(heat[r].detach().cpu().float().numpy(), cmap="inferno", alpha=0.6)
+            axes[r][c].imshow(
+                heat[r].detach().cpu().float().numpy(),
+                cmap="inferno",
+                alpha=0.6,
+            )
             if r == 0:
                 axes[r][c].set_title(title, fontsize=9)
         if r == 0:

@@ -17,7 +17,13 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ImageInputError", "load_grey", "grey_from_bytes", "to_mnist", "load_digit"]
+__all__ = [
+    "ImageInputError",
+    "load_grey",
+    "grey_from_bytes",
+    "to_mnist",
+    "load_digit",
+]
 
 
 class ImageInputError(ValueError):
@@ -28,7 +34,9 @@ def load_grey(path: str | os.PathLike[str]) -> np.ndarray:
     """The image at ``path`` as grey levels in [0, 1], ``(H, W)`` float32; transparency becomes white."""
     path = Path(path)
     if not path.is_file():
-        raise ImageInputError(f"{path}: no such file. Give the path of a PNG or JPEG image of one digit.")
+        raise ImageInputError(
+            f"{path}: no such file. Give the path of a PNG or JPEG image of one digit."
+        )
     return _grey(path, str(path))
 
 
@@ -41,16 +49,24 @@ def _grey(source: Path | io.BytesIO, name: str) -> np.ndarray:
     try:
         with Image.open(source) as img:
             img.load()
-            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            if img.mode in ("RGBA", "LA", "PA") or (
+                img.mode == "P" and "transparency" in img.info
+            ):
                 rgba = img.convert("RGBA")
                 background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 img = Image.alpha_composite(background, rgba)
             grey = img.convert("L")
-    except Image.DecompressionBombError as exc:  # a few kB of PNG that would decode to gigabytes
-        raise ImageInputError(f"{name}: image too large to open safely ({exc}). Scale it down to a few "
-                              "megapixels; a digit needs far fewer.") from None
+    except (
+        Image.DecompressionBombError
+    ) as exc:  # a few kB of PNG that would decode to gigabytes
+        raise ImageInputError(
+            f"{name}: image too large to open safely ({exc}). Scale it down to a few "
+            "megapixels; a digit needs far fewer."
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageInputError(f"{name}: not an image that can be read ({type(exc).__name__}). Give a PNG or JPEG file.") from None
+        raise ImageInputError(
+            f"{name}: not an image that can be read ({type(exc).__name__}). Give a PNG or JPEG file."
+        ) from None
     return np.asarray(grey, dtype=np.float32) / 255.0
 
 
@@ -64,38 +80,78 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
     3. Resize so that the longer side is 20 pixels, keeping the aspect ratio (anti-aliased).
     4. Place it in a 28x28 image so that its centre of mass is at pixel (14, 14), as in MNIST.
     """
-    if not isinstance(grey, np.ndarray) or grey.ndim != 2 or min(grey.shape) < 1:
+    if (
+        not isinstance(grey, np.ndarray)
+        or grey.ndim != 2
+        or min(grey.shape) < 1
+    ):
         shape = getattr(grey, "shape", type(grey).__name__)
-        raise ImageInputError(f"image: expected a 2-D grey image (H, W) as a NumPy array, got {shape}. "
-                              "Use load_grey(path) to read a file.")
-    if not np.issubdtype(grey.dtype, np.floating) or not np.isfinite(grey).all() or grey.min() < 0 or grey.max() > 1:
-        finite = grey[np.isfinite(grey)] if np.issubdtype(grey.dtype, np.number) else np.zeros(0)
-        seen = f"[{finite.min():g}, {finite.max():g}]" if finite.size else "no finite values"
-        extra = "" if finite.size == grey.size else " and NaN or infinite values"
-        raise ImageInputError(f"image: expected grey levels as floats in [0, 1], got {grey.dtype} in {seen}{extra}. "
-                              "Divide 8-bit images by 255.")
+        raise ImageInputError(
+            f"image: expected a 2-D grey image (H, W) as a NumPy array, got {shape}. "
+            "Use load_grey(path) to read a file."
+        )
+    if (
+        not np.issubdtype(grey.dtype, np.floating)
+        or not np.isfinite(grey).all()
+        or grey.min() < 0
+        or grey.max() > 1
+    ):
+        finite = (
+            grey[np.isfinite(grey)]
+            if np.issubdtype(grey.dtype, np.number)
+            else np.zeros(0)
+        )
+        seen = (
+            f"[{finite.min():g}, {finite.max():g}]"
+            if finite.size
+            else "no finite values"
+        )
+        extra = (
+            "" if finite.size == grey.size else " and NaN or infinite values"
+        )
+        raise ImageInputError(
+            f"image: expected grey levels as floats in [0, 1], got {grey.dtype} in {seen}{extra}. "
+            "Divide 8-bit images by 255."
+        )
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    ink = 1.0 - grey if float(np.median(border)) > 0.5 else grey  # (H, W), ink bright
-    background = float(np.median(np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])))
-    ink = np.clip((ink - background) / max(float(ink.max()) - background, 1e-6), 0.0, 1.0)  # background 0, ink up to 1
+    ink = (
+        1.0 - grey if float(np.median(border)) > 0.5 else grey
+    )  # (H, W), ink bright
+    background = float(
+        np.median(np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]]))
+    )
+    ink = np.clip(
+        (ink - background) / max(float(ink.max()) - background, 1e-6), 0.0, 1.0
+    )  # background 0, ink up to 1
     rows, cols = np.nonzero(ink > ink_threshold)
     if rows.size == 0:
-        raise ImageInputError("image: no digit found (the image is blank or has no contrast).")
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]  # (h, w)
+        raise ImageInputError(
+            "image: no digit found (the image is blank or has no contrast)."
+        )
+    crop = ink[
+        rows.min() : rows.max() + 1, cols.min() : cols.max() + 1
+    ]  # (h, w)
     h, w = crop.shape
     scale = 20.0 / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    small = Image.fromarray(np.clip(crop * 255, 0, 255).astype(np.uint8)).resize((new_w, new_h), Image.LANCZOS)
+    small = Image.fromarray(
+        np.clip(crop * 255, 0, 255).astype(np.uint8)
+    ).resize((new_w, new_h), Image.LANCZOS)
     digit = np.asarray(small, dtype=np.float32)  # (new_h, new_w) in 0..255
     canvas = np.zeros((28, 28), dtype=np.float32)
     top, left = (28 - new_h) // 2, (28 - new_w) // 2
     canvas[top : top + new_h, left : left + new_w] = digit
     total = canvas.sum()
     yy, xx = np.mgrid[0:28, 0:28]
-    com_y, com_x = float((yy * canvas).sum() / total), float((xx * canvas).sum() / total)
+    com_y, com_x = (
+        float((yy * canvas).sum() / total),
+        float((xx * canvas).sum() / total),
+    )
     dy = int(np.clip(round(14.0 - com_y), -top, 28 - new_h - top))
     dx = int(np.clip(round(14.0 - com_x), -left, 28 - new_w - left))
-    canvas = np.roll(canvas, (dy, dx), axis=(0, 1))  # the clip keeps the ink from wrapping around
+    canvas = np.roll(
+        canvas, (dy, dx), axis=(0, 1)
+    )  # the clip keeps the ink from wrapping around
     return torch.from_numpy(np.clip(canvas, 0, 255).round().astype(np.uint8))
 
 

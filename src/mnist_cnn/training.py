@@ -20,9 +20,9 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -52,6 +52,7 @@ __all__ = [
     "fit_or_load",
 ]
 
+
 @dataclass(frozen=True)
 class EpochRecord:
     epoch: int
@@ -71,7 +72,9 @@ class FitResult:
     mean: float
     std: float
     best_epoch: int  # the epoch whose weights the model holds (early stopping restores it)
-    resumed_from: tuple[int, int] | None = None  # (epoch, steps already done in it) when fit resumed a saved state
+    resumed_from: tuple[int, int] | None = (
+        None  # (epoch, steps already done in it) when fit resumed a saved state
+    )
 
     @property
     def train_seconds(self) -> float:
@@ -84,22 +87,37 @@ class FitResult:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """"auto" picks CUDA, then Apple's MPS, then the CPU; anything else is passed to torch.device."""
+    """ "auto" picks CUDA, then Apple's MPS, then the CPU; anything else is passed to torch.device."""
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if (
+            getattr(torch.backends, "mps", None) is not None
+            and torch.backends.mps.is_available()
+        ):
             return torch.device("mps")
         return torch.device("cpu")
     try:
         chosen = torch.device(device)
     except RuntimeError:
-        raise ValueError(f"device={device!r}: not a device name; use one of {', '.join(DEVICES)}.") from None
-    if chosen.type == "cuda" and (not torch.cuda.is_available() or (chosen.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(
+            f"device={device!r}: not a device name; use one of {', '.join(DEVICES)}."
+        ) from None
+    if chosen.type == "cuda" and (
+        not torch.cuda.is_available()
+        or (chosen.index or 0) >= torch.cuda.device_count()
+    ):
         found = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        raise ValueError(f"device={device!r}: this machine has {found} CUDA device(s); use auto or cpu.")
-    if chosen.type == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-        raise ValueError(f"device={device!r}: MPS is not available here; use auto or cpu.")
+        raise ValueError(
+            f"device={device!r}: this machine has {found} CUDA device(s); use auto or cpu."
+        )
+    if chosen.type == "mps" and not (
+        getattr(torch.backends, "mps", None) is not None
+        and torch.backends.mps.is_available()
+    ):
+        raise ValueError(
+            f"device={device!r}: MPS is not available here; use auto or cpu."
+        )
     return chosen
 
 
@@ -111,32 +129,57 @@ def build_model(config: TrainConfig) -> nn.Module:
 
 def _optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.SGD(
+            params, lr=config.lr, weight_decay=config.weight_decay
+        )
     if config.optimizer == "momentum":
-        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+        return torch.optim.SGD(
+            params,
+            lr=config.lr,
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=config.weight_decay,
+        )
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(
+            params, lr=config.lr, weight_decay=config.weight_decay
+        )
     if config.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adadelta(
+            params, lr=config.lr, weight_decay=config.weight_decay
+        )
+    return torch.optim.AdamW(
+        params, lr=config.lr, weight_decay=config.weight_decay
+    )
 
 
-def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> tuple[Any, bool]:
+def make_scheduler(
+    config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> tuple[Any, bool]:
     """The schedule and whether it steps per batch (True) or per epoch (False)."""
     total = config.epochs * steps_per_epoch
     if config.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=0.25), True
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=total, pct_start=0.25
+        ), True
     if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total), True
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=total
+        ), True
     if config.schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=config.step_gamma), False
+        return torch.optim.lr_scheduler.StepLR(
+            optimizer, step_size=1, gamma=config.step_gamma
+        ), False
     return None, False
 
 
 def _autocast(config: TrainConfig, device: torch.device) -> Any:
     if config.amp == "off":
         return torch.autocast(device.type, enabled=False)
-    return torch.autocast(device.type, dtype=torch.float16 if config.amp == "fp16" else torch.bfloat16)
+    return torch.autocast(
+        device.type,
+        dtype=torch.float16 if config.amp == "fp16" else torch.bfloat16,
+    )
 
 
 def predict_logits(
@@ -149,12 +192,20 @@ def predict_logits(
     channels_last: bool = False,
 ) -> torch.Tensor:
     """Logits ``(N, 10)`` (float32, on the CPU) of ``model`` in eval mode, in batches."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = (
+        torch.device(device)
+        if device is not None
+        else next(model.parameters()).device
+    )
     outs = []
     with models.eval_mode(model), torch.inference_mode():
         for start in range(0, images.shape[0], batch_size):
-            chunk = images[start : start + batch_size].to(device)  # (B, 28, 28) uint8
-            x = data.normalize(chunk, mean, std, channels_last)  # (B, 1, 28, 28)
+            chunk = images[start : start + batch_size].to(
+                device
+            )  # (B, 28, 28) uint8
+            x = data.normalize(
+                chunk, mean, std, channels_last
+            )  # (B, 1, 28, 28)
             outs.append(model(x).float().cpu())
     return torch.cat(outs)
 
@@ -170,18 +221,24 @@ def evaluate(
     channels_last: bool = False,
 ) -> tuple[float, float]:
     """(mean cross-entropy loss, accuracy) of ``model`` on any split."""
-    logits = predict_logits(model, images, mean, std, batch_size, device, channels_last)
+    logits = predict_logits(
+        model, images, mean, std, batch_size, device, channels_last
+    )
     loss = F.cross_entropy(logits, labels.cpu())
     acc = (logits.argmax(1) == labels.cpu()).float().mean()
     return float(loss), float(acc)
 
 
-def normalization_constants(config: TrainConfig, mnist: data.MNIST) -> tuple[float, float]:
+def normalization_constants(
+    config: TrainConfig, mnist: data.MNIST
+) -> tuple[float, float]:
     """The (mean, std) a run of ``config`` normalises with: the article's 0.5/0.5, or measured on
     exactly the images it trains on (the validation images and anything outside the subset excluded)."""
     if config.normalization == "article":
         return ARTICLE_MEAN_STD
-    train_idx, _ = data.train_val_split(mnist.train_images.shape[0], config.n_val, config.seed)
+    train_idx, _ = data.train_val_split(
+        mnist.train_images.shape[0], config.n_val, config.seed
+    )
     if config.train_subset is not None:
         train_idx = train_idx[: config.train_subset]
     return data.compute_mean_std(mnist.train_images[train_idx])
@@ -191,7 +248,8 @@ def fit(
     config: TrainConfig,
     mnist: data.MNIST | None = None,
     progress: bool = True,
-    on_epoch_end: Callable[[EpochRecord, nn.Module], bool | None] | None = None,
+    on_epoch_end: Callable[[EpochRecord, nn.Module], bool | None]
+    | None = None,
     state_path: str | os.PathLike[str] | None = None,
     save_every: int = 0,
     resume: bool = False,
@@ -220,17 +278,28 @@ def fit(
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     if config.amp == "fp16" and device.type != "cuda":
-        raise ValueError(f"amp='fp16' needs a CUDA device, not {device.type}; use amp='bf16' or 'off'.")
+        raise ValueError(
+            f"amp='fp16' needs a CUDA device, not {device.type}; use amp='bf16' or 'off'."
+        )
     if save_every < 0 or (save_every and state_path is None):
-        raise ValueError(f"save_every={save_every}: must be >= 0, and needs state_path.")
+        raise ValueError(
+            f"save_every={save_every}: must be >= 0, and needs state_path."
+        )
     ctx, device = distributed.context(device)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
+        torch.backends.cudnn.benchmark = (
+            True  # fixed input sizes: let cuDNN pick the fastest kernels
+        )
     mnist = mnist if mnist is not None else data.load_mnist()
-    train_idx, val_idx = data.train_val_split(mnist.train_images.shape[0], config.n_val, config.seed)
+    train_idx, val_idx = data.train_val_split(
+        mnist.train_images.shape[0], config.n_val, config.seed
+    )
     if config.train_subset is not None:
         train_idx = train_idx[: config.train_subset]
-    train_x, train_y = mnist.train_images[train_idx].to(device), mnist.train_labels[train_idx].to(device)  # (N, 28, 28) uint8
+    train_x, train_y = (
+        mnist.train_images[train_idx].to(device),
+        mnist.train_labels[train_idx].to(device),
+    )  # (N, 28, 28) uint8
     val_x, val_y = mnist.train_images[val_idx], mnist.train_labels[val_idx]
     mean, std = normalization_constants(config, mnist)
 
@@ -239,13 +308,27 @@ def fit(
         model = model.to(memory_format=torch.channels_last)
     # DDP averages the gradients of the processes after every backward pass; it starts by copying
     # rank 0's weights to all, so every process begins (and stays) identical.
-    net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.active else model
+    net = (
+        nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+        if ctx.active
+        else model
+    )
     optimizer = _optimizer(config, model.parameters())
     n = train_x.shape[0]
-    drop_last = n >= 2 * config.batch_size  # avoid a tiny last batch for batch norm
-    steps_per_epoch = n // config.batch_size if drop_last else math.ceil(n / config.batch_size)
+    drop_last = (
+        n >= 2 * config.batch_size
+    )  # avoid a tiny last batch for batch norm
+    steps_per_epoch = (
+        n // config.batch_size
+        if drop_last
+        else math.ceil(n / config.batch_size)
+    )
     if ctx.active and not drop_last:
-        steps_per_epoch = n // config.batch_size + int(n % config.batch_size >= ctx.world_size)
+        steps_per_epoch = n // config.batch_size + int(
+            n % config.batch_size >= ctx.world_size
+        )
     scheduler, per_batch = make_scheduler(config, optimizer, steps_per_epoch)
     scaler = torch.amp.GradScaler(enabled=config.amp == "fp16")
     generator = torch.Generator(device=device).manual_seed(config.seed)
@@ -262,54 +345,129 @@ def fit(
         scaler.load_state_dict(saved["scaler"])
         generator.set_state(saved["generator"])
         history = [EpochRecord(**r) for r in saved["history"]]
-        best_loss, best_epoch, best_state, stale = saved["best_loss"], saved["best_epoch"], saved["best_state"], saved["stale"]
+        best_loss, best_epoch, best_state, stale = (
+            saved["best_loss"],
+            saved["best_epoch"],
+            saved["best_state"],
+            saved["stale"],
+        )
         start_epoch, start_step = saved["epoch"], saved["step"]
 
-    def save_state(epoch: int, step: int, order: torch.Tensor, sums: list[torch.Tensor], seen: int, seconds: float) -> None:
+    def save_state(
+        epoch: int,
+        step: int,
+        order: torch.Tensor,
+        sums: list[torch.Tensor],
+        seen: int,
+        seconds: float,
+    ) -> None:
         if ctx.is_main:
-            save_training_state(state_path, {  # type: ignore[arg-type]
-                "config": dataclasses.asdict(config), "epoch": epoch, "step": step, "order": order.cpu(),
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else {}, "scaler": scaler.state_dict(),
-                "generator": generator.get_state(), "sums": [t.cpu() for t in sums], "seen": seen, "seconds": seconds,
-                "history": [dataclasses.asdict(r) for r in history], "best_loss": best_loss, "best_epoch": best_epoch,
-                "best_state": best_state, "stale": stale,
-            })
+            save_training_state(
+                state_path,
+                {  # type: ignore[arg-type]
+                    "config": dataclasses.asdict(config),
+                    "epoch": epoch,
+                    "step": step,
+                    "order": order.cpu(),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict()
+                    if scheduler is not None
+                    else {},
+                    "scaler": scaler.state_dict(),
+                    "generator": generator.get_state(),
+                    "sums": [t.cpu() for t in sums],
+                    "seen": seen,
+                    "seconds": seconds,
+                    "history": [dataclasses.asdict(r) for r in history],
+                    "best_loss": best_loss,
+                    "best_epoch": best_epoch,
+                    "best_state": best_state,
+                    "stale": stale,
+                },
+            )
         distributed.barrier(ctx)
 
     for epoch in range(start_epoch, config.epochs + 1):
         net.train()
-        if saved is not None and start_step > 0 and epoch == start_epoch:  # resume inside this epoch
+        if (
+            saved is not None and start_step > 0 and epoch == start_epoch
+        ):  # resume inside this epoch
             order = saved["order"].to(device)
             loss_sum, correct = (t.to(device) for t in saved["sums"])
-            seen, seconds_before, first_step = saved["seen"], saved["seconds"], start_step
+            seen, seconds_before, first_step = (
+                saved["seen"],
+                saved["seconds"],
+                start_step,
+            )
         else:
-            order = data.shuffled_order(n, generator, device)  # the same order in every process
+            order = data.shuffled_order(
+                n, generator, device
+            )  # the same order in every process
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.int64)
             seen, seconds_before, first_step = 0, 0.0, 0
         start = time.perf_counter()
-        steps = data.batch_indices(order, config.batch_size, drop_last, ctx.rank, ctx.world_size, start=first_step)
-        bar = tqdm(steps, total=steps_per_epoch, initial=first_step, desc=f"epoch {epoch}/{config.epochs}",
-                   disable=not (progress and ctx.is_main), leave=False)
+        steps = data.batch_indices(
+            order,
+            config.batch_size,
+            drop_last,
+            ctx.rank,
+            ctx.world_size,
+            start=first_step,
+        )
+        bar = tqdm(
+            steps,
+            total=steps_per_epoch,
+            initial=first_step,
+            desc=f"epoch {epoch}/{config.epochs}",
+            disable=not (progress and ctx.is_main),
+            leave=False,
+        )
         for step, idx in enumerate(bar, start=first_step + 1):
-            x, y = data.make_batch(train_x, train_y, idx, mean, std, channels_last=config.channels_last)  # (B, 1, 28, 28), (B,)
+            x, y = data.make_batch(
+                train_x,
+                train_y,
+                idx,
+                mean,
+                std,
+                channels_last=config.channels_last,
+            )  # (B, 1, 28, 28), (B,)
             if config.augment:
                 x = augment.random_affine(x, generator)
-            optimizer.zero_grad(set_to_none=True)  # 1. forget the previous batch's gradients
+            optimizer.zero_grad(
+                set_to_none=True
+            )  # 1. forget the previous batch's gradients
             with _autocast(config, device):
                 logits = net(x)  # 2. forward: (B, 10)
-                loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)  # 3. loss
-            scaler.scale(loss).backward()  # 4. backward: d loss / d every weight (all-reduced under DDP)
+                loss = F.cross_entropy(
+                    logits, y, label_smoothing=config.label_smoothing
+                )  # 3. loss
+            scaler.scale(
+                loss
+            ).backward()  # 4. backward: d loss / d every weight (all-reduced under DDP)
             scaler.step(optimizer)  # 5. step: update the weights
             scaler.update()
             if scheduler is not None and per_batch:
                 scheduler.step()
-            loss_sum += loss.detach() * y.shape[0]  # stays on the device: no .item() per step
+            loss_sum += (
+                loss.detach() * y.shape[0]
+            )  # stays on the device: no .item() per step
             correct += (logits.argmax(1) == y).sum()
             seen += y.shape[0]
-            if save_every and step % save_every == 0 and step < steps_per_epoch:
-                save_state(epoch, step, order, [loss_sum, correct], seen, seconds_before + time.perf_counter() - start)
+            if (
+                save_every
+                and step % save_every == 0
+                and step < steps_per_epoch
+            ):
+                save_state(
+                    epoch,
+                    step,
+                    order,
+                    [loss_sum, correct],
+                    seen,
+                    seconds_before + time.perf_counter() - start,
+                )
             if on_step is not None:
                 on_step((epoch - 1) * steps_per_epoch + step)
         if scheduler is not None and not per_batch:
@@ -317,38 +475,79 @@ def fit(
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = seconds_before + time.perf_counter() - start
-        distributed.average_buffers(model, ctx)  # batch norm statistics of all shards, in every process
+        distributed.average_buffers(
+            model, ctx
+        )  # batch norm statistics of all shards, in every process
         # float64, so that one process computes exactly float(loss_sum) / seen and int(correct) / seen
         # (on the CPU, except for NCCL, which reduces CUDA tensors; MPS has no float64)
         on = device if device.type == "cuda" else torch.device("cpu")
-        totals = distributed.all_reduce_sum(torch.tensor([float(loss_sum), float(correct), float(seen)], dtype=torch.float64, device=on), ctx)
-        val_loss, val_acc = evaluate(model, val_x, val_y, mean, std, device=device, channels_last=config.channels_last)
-        record = EpochRecord(epoch, float(totals[0]) / float(totals[2]), float(totals[1]) / float(totals[2]), val_loss, val_acc, seconds,
-                             optimizer.param_groups[0]["lr"])
+        totals = distributed.all_reduce_sum(
+            torch.tensor(
+                [float(loss_sum), float(correct), float(seen)],
+                dtype=torch.float64,
+                device=on,
+            ),
+            ctx,
+        )
+        val_loss, val_acc = evaluate(
+            model,
+            val_x,
+            val_y,
+            mean,
+            std,
+            device=device,
+            channels_last=config.channels_last,
+        )
+        record = EpochRecord(
+            epoch,
+            float(totals[0]) / float(totals[2]),
+            float(totals[1]) / float(totals[2]),
+            val_loss,
+            val_acc,
+            seconds,
+            optimizer.param_groups[0]["lr"],
+        )
         history.append(record)
         if progress and ctx.is_main:
-            tqdm.write(f"epoch {epoch}: train loss {record.train_loss:.4f} acc {record.train_acc:.4f} | "
-                       f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seconds:.1f} s")
+            tqdm.write(
+                f"epoch {epoch}: train loss {record.train_loss:.4f} acc {record.train_acc:.4f} | "
+                f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seconds:.1f} s"
+            )
         if val_loss < best_loss:
             best_loss, best_epoch, stale = val_loss, epoch, 0
             if config.patience is not None:
                 best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1
-        stop = on_epoch_end(record, model) if on_epoch_end is not None else False
+        stop = (
+            on_epoch_end(record, model) if on_epoch_end is not None else False
+        )
         if save_every:  # the next epoch starts from here (after the last one: the finished run)
-            save_state(epoch + 1, 0, torch.empty(0, dtype=torch.int64), [torch.zeros(()), torch.zeros((), dtype=torch.int64)], 0, 0.0)
+            save_state(
+                epoch + 1,
+                0,
+                torch.empty(0, dtype=torch.int64),
+                [torch.zeros(()), torch.zeros((), dtype=torch.int64)],
+                0,
+                0.0,
+            )
         if stop or (config.patience is not None and stale >= config.patience):
             break
     if config.patience is not None and best_state is not None:
         model.load_state_dict(best_state)
     else:
         best_epoch = history[-1].epoch
-    resumed_from = (saved["epoch"], saved["step"]) if saved is not None else None
-    return FitResult(model, config, history, mean, std, best_epoch, resumed_from)
+    resumed_from = (
+        (saved["epoch"], saved["step"]) if saved is not None else None
+    )
+    return FitResult(
+        model, config, history, mean, std, best_epoch, resumed_from
+    )
 
 
-def fit_or_load(config: TrainConfig, name: str, mnist: data.MNIST | None = None) -> tuple[nn.Module, float, float, str]:
+def fit_or_load(
+    config: TrainConfig, name: str, mnist: data.MNIST | None = None
+) -> tuple[nn.Module, float, float, str]:
     """The network ``config`` trains, shared between chapters through a checkpoint cache.
 
     Loads ``<cache>/<name>.pt`` (:func:`mnist_cnn.paths.cache_dir`) if it holds a readable checkpoint

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_cnn import data, models, preprocess, training
+from mnist_cnn import data, preprocess, training
 from mnist_cnn.finetune import (
     apply_lora,
     count_trainable,
@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 
-def pretrained_book_model(name: str = "pretrained-book") -> tuple[nn.Module, float, float, str]:
+def pretrained_book_model(
+    name: str = "pretrained-book",
+) -> tuple[nn.Module, float, float, str]:
     """The training chapter's network trained with the book's recipe (``TrainConfig()``, ~5 s on a CPU).
 
     Cached as ``<cache>/<name>.pt`` by :func:`mnist_cnn.training.fit_or_load`. Returns the model,
@@ -56,11 +58,18 @@ def load_sklearn_digits() -> tuple[torch.Tensor, torch.Tensor]:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    images = torch.stack([preprocess.to_mnist(img.astype(np.float32) / 16.0) for img in bunch.images])  # (1797, 28, 28)
+    images = torch.stack(
+        [
+            preprocess.to_mnist(img.astype(np.float32) / 16.0)
+            for img in bunch.images
+        ]
+    )  # (1797, 28, 28)
     return images, torch.as_tensor(bunch.target, dtype=torch.int64)
 
 
-def few_shot_indices(labels: torch.Tensor, per_class: int | None, seed: int) -> torch.Tensor:
+def few_shot_indices(
+    labels: torch.Tensor, per_class: int | None, seed: int
+) -> torch.Tensor:
     """Indices of ``per_class`` random examples of each class (all of them for ``None``)."""
     g = torch.Generator().manual_seed(seed)
     chosen = []
@@ -81,13 +90,21 @@ METHODS = (
 )
 
 
-def start_model(method: str, pretrained: nn.Module, n_classes: int = 10, seed: int = 0) -> nn.Module:
+def start_model(
+    method: str, pretrained: nn.Module, n_classes: int = 10, seed: int = 0
+) -> nn.Module:
     """The network a method starts from: a copy of ``pretrained`` (or a fresh BookCNN for
     "from scratch") with a new head, frozen or wrapped as the method requires."""
     if method not in METHODS:
         raise ValueError(f"method={method!r}: expected one of {METHODS}.")
-    torch.manual_seed(seed)  # the new head's (and the scratch model's) initialisation
-    base = type(pretrained)() if method == "from scratch" else copy.deepcopy(pretrained)
+    torch.manual_seed(
+        seed
+    )  # the new head's (and the scratch model's) initialisation
+    base = (
+        type(pretrained)()
+        if method == "from scratch"
+        else copy.deepcopy(pretrained)
+    )
     model = replace_head(base, n_classes)
     if method == "linear probe":
         freeze_except(model, ["head"])
@@ -124,13 +141,16 @@ class TransferResult:
 def transfer(
     method: str,
     pretrained: nn.Module,
-    splits: dict[str, tuple[torch.Tensor, torch.Tensor]],  # "pool", "val", "test": uint8, labels
+    splits: dict[
+        str, tuple[torch.Tensor, torch.Tensor]
+    ],  # "pool", "val", "test": uint8, labels
     per_class: int | None,
     seed: int,
     lr: float,
     mean: float,
     std: float,
-    mnist_eval: tuple[torch.Tensor, torch.Tensor] | None = None,  # normalised MNIST images, labels
+    mnist_eval: tuple[torch.Tensor, torch.Tensor]
+    | None = None,  # normalised MNIST images, labels
     steps: int = 100,
 ) -> TransferResult:
     """Train one method on ``per_class`` examples per class drawn (with ``seed``) from the pool;
@@ -139,7 +159,9 @@ def transfer(
     idx = few_shot_indices(pool_y, per_class, seed)
     x, y = data.normalize(pool_x[idx], mean, std), pool_y[idx]
     # channels_last: the same arithmetic in another memory order; max pooling 3-6x faster on CPUs
-    model = start_model(method, pretrained, seed=seed).to(memory_format=torch.channels_last)
+    model = start_model(method, pretrained, seed=seed).to(
+        memory_format=torch.channels_last
+    )
     train_steps(model, x, y, steps=steps, lr=method_lr(method, lr), seed=seed)
     val_x, val_y = splits["val"]
     test_x, test_y = splits["test"]
@@ -149,7 +171,11 @@ def transfer(
     if mnist_eval is not None and method != "from scratch":
         probe = merge_lora(copy.deepcopy(model))  # the fine-tuned backbone ...
         original = pretrained.get_submodule(head_name(pretrained))
-        probe.set_submodule(head_name(probe), copy.deepcopy(original))  # ... with the MNIST head
+        probe.set_submodule(
+            head_name(probe), copy.deepcopy(original)
+        )  # ... with the MNIST head
         mnist_acc = model_accuracy(probe, *mnist_eval)
     trainable = count_trainable(model)
-    return TransferResult(method, per_class, seed, lr, val_acc, test_acc, trainable, mnist_acc)
+    return TransferResult(
+        method, per_class, seed, lr, val_acc, test_acc, trainable, mnist_acc
+    )

@@ -29,37 +29,75 @@ def _png(fig: Figure) -> bytes:
 
 
 def _digit(images: torch.Tensor, index: int) -> torch.Tensor:
-    return images[index].to(torch.float32).div(255).view(1, 1, *images.shape[1:])  # (1, 1, 28, 28) in [0, 1]
+    return (
+        images[index].to(torch.float32).div(255).view(1, 1, *images.shape[1:])
+    )  # (1, 1, 28, 28) in [0, 1]
 
 
 class ConvExplorer:
     """Choose a digit and a 3x3 kernel (or type its nine numbers) and see the feature map."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, n_digits: int = 20, draw: bool = True) -> None:
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        n_digits: int = 20,
+        draw: bool = True,
+    ) -> None:
         self.images, self.labels, self.draw = images, labels, draw
-        self.digit = w.Dropdown(options=[(f"#{i}: a {int(labels[i])}", i) for i in range(n_digits)], value=0, description="digit")
-        self.kernel = w.Dropdown(options=list(ops.CLASSIC_KERNELS) + ["custom"], value="sobel x", description="kernel")
-        self.cells = [w.FloatText(value=0.0, layout=w.Layout(width="70px")) for _ in range(9)]
+        self.digit = w.Dropdown(
+            options=[
+                (f"#{i}: a {int(labels[i])}", i) for i in range(n_digits)
+            ],
+            value=0,
+            description="digit",
+        )
+        self.kernel = w.Dropdown(
+            options=list(ops.CLASSIC_KERNELS) + ["custom"],
+            value="sobel x",
+            description="kernel",
+        )
+        self.cells = [
+            w.FloatText(value=0.0, layout=w.Layout(width="70px"))
+            for _ in range(9)
+        ]
         self.image = w.Image(format="png")
         self.feature_map = torch.empty(0)
         self._filling = False
         self._fill_cells()
         self.digit.observe(lambda _: self.update(), names="value")
-        self.kernel.observe(lambda _: (self._fill_cells(), self.update()), names="value")
+        self.kernel.observe(
+            lambda _: (self._fill_cells(), self.update()), names="value"
+        )
         for cell in self.cells:
             cell.observe(self._cell_edited, names="value")
-        grid = w.GridBox(self.cells, layout=w.Layout(grid_template_columns="repeat(3, 75px)"))
-        self.widget = w.VBox([w.HBox([self.digit, self.kernel]), w.Label("3x3 kernel (edit to make your own):"), grid, self.image])
+        grid = w.GridBox(
+            self.cells,
+            layout=w.Layout(grid_template_columns="repeat(3, 75px)"),
+        )
+        self.widget = w.VBox(
+            [
+                w.HBox([self.digit, self.kernel]),
+                w.Label("3x3 kernel (edit to make your own):"),
+                grid,
+                self.image,
+            ]
+        )
         self.update()
 
     def weights(self) -> torch.Tensor:
-        return torch.tensor([c.value for c in self.cells], dtype=torch.float32).view(1, 1, 3, 3)  # (C_out, C_in, 3, 3)
+        return torch.tensor(
+            [c.value for c in self.cells], dtype=torch.float32
+        ).view(1, 1, 3, 3)  # (C_out, C_in, 3, 3)
 
     def _fill_cells(self) -> None:
         if self.kernel.value == "custom":
             return
         self._filling = True
-        for cell, v in zip(self.cells, ops.CLASSIC_KERNELS[self.kernel.value].flatten().tolist()):
+        for cell, v in zip(
+            self.cells,
+            ops.CLASSIC_KERNELS[self.kernel.value].flatten().tolist(),
+        ):
             cell.value = round(v, 4)
         self._filling = False
 
@@ -74,45 +112,85 @@ class ConvExplorer:
 
     def update(self) -> None:
         x = _digit(self.images, self.digit.value)
-        self.feature_map = ops.conv2d(x, self.weights(), padding=1)[0, 0]  # (28, 28)
+        self.feature_map = ops.conv2d(x, self.weights(), padding=1)[
+            0, 0
+        ]  # (28, 28)
         if self.draw:
-            fig = plots.image_table([[x[0, 0], self.feature_map]], col_titles=["digit", f"feature map ({self.kernel.value})"], signed=[False, True], size=2.6)
+            fig = plots.image_table(
+                [[x[0, 0], self.feature_map]],
+                col_titles=["digit", f"feature map ({self.kernel.value})"],
+                signed=[False, True],
+                size=2.6,
+            )
             self.image.value = _png(fig)
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"ConvExplorer(digit={self.digit.value}, kernel={self.kernel.value!r})"
+        bundle["text/plain"] = (
+            f"ConvExplorer(digit={self.digit.value}, kernel={self.kernel.value!r})"
+        )
         return bundle
 
 
 class PoolExplorer:
     """Choose a window size, a stride and max or average pooling and see the pooled digit."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, n_digits: int = 20, draw: bool = True) -> None:
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        n_digits: int = 20,
+        draw: bool = True,
+    ) -> None:
         self.images, self.labels, self.draw = images, labels, draw
-        self.digit = w.Dropdown(options=[(f"#{i}: a {int(labels[i])}", i) for i in range(n_digits)], value=0, description="digit")
+        self.digit = w.Dropdown(
+            options=[
+                (f"#{i}: a {int(labels[i])}", i) for i in range(n_digits)
+            ],
+            value=0,
+            description="digit",
+        )
         self.size = w.IntSlider(value=2, min=1, max=7, description="window")
         self.stride = w.IntSlider(value=2, min=1, max=7, description="stride")
-        self.mode = w.ToggleButtons(options=["max", "average"], value="max", description="pooling")
+        self.mode = w.ToggleButtons(
+            options=["max", "average"], value="max", description="pooling"
+        )
         self.image = w.Image(format="png")
         self.pooled = torch.empty(0)
         for control in (self.digit, self.size, self.stride, self.mode):
             control.observe(lambda _: self.update(), names="value")
-        self.widget = w.VBox([w.HBox([self.digit, self.mode]), w.HBox([self.size, self.stride]), self.image])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.digit, self.mode]),
+                w.HBox([self.size, self.stride]),
+                self.image,
+            ]
+        )
         self.update()
 
     def update(self) -> None:
         x = _digit(self.images, self.digit.value)
         pool = ops.max_pool2d if self.mode.value == "max" else ops.avg_pool2d
-        self.pooled = pool(x, self.size.value, self.stride.value)[0, 0]  # (H_out, W_out)
+        self.pooled = pool(x, self.size.value, self.stride.value)[
+            0, 0
+        ]  # (H_out, W_out)
         if self.draw:
             h, w_ = self.pooled.shape
-            fig = plots.image_table([[x[0, 0], self.pooled]], col_titles=["digit 28x28", f"{self.mode.value} pool: {h}x{w_}"], size=2.6)
+            fig = plots.image_table(
+                [[x[0, 0], self.pooled]],
+                col_titles=[
+                    "digit 28x28",
+                    f"{self.mode.value} pool: {h}x{w_}",
+                ],
+                size=2.6,
+            )
             self.image.value = _png(fig)
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"PoolExplorer(digit={self.digit.value}, window={self.size.value}, stride={self.stride.value}, {self.mode.value})"
+        bundle["text/plain"] = (
+            f"PoolExplorer(digit={self.digit.value}, window={self.size.value}, stride={self.stride.value}, {self.mode.value})"
+        )
         return bundle
 
 
@@ -124,16 +202,32 @@ class DigitUpload:
     probabilities. A file that is not an image gives one message and changes nothing else.
     """
 
-    def __init__(self, model: torch.nn.Module, mean: float, std: float, draw: bool = True) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        mean: float,
+        std: float,
+        draw: bool = True,
+    ) -> None:
         self.model, self.mean, self.std, self.draw = model, mean, std, draw
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="digit image")
-        self.message = w.Label("Choose a PNG or JPEG of one digit, dark on light or light on dark.")
+        self.upload = w.FileUpload(
+            accept="image/*", multiple=False, description="digit image"
+        )
+        self.message = w.Label(
+            "Choose a PNG or JPEG of one digit, dark on light or light on dark."
+        )
         self.image = w.Image(format="png")
         self.digit = torch.empty(0)
         self.probabilities = torch.empty(0)
         if draw:  # an empty chart until the first upload (an empty Image widget is a broken image)
-            self.image.value = _png(plots.digit_probabilities(torch.zeros(28, 28), torch.zeros(10), title="no digit yet"))
-        self.upload.observe(lambda change: self.show(change["new"]), names="value")
+            self.image.value = _png(
+                plots.digit_probabilities(
+                    torch.zeros(28, 28), torch.zeros(10), title="no digit yet"
+                )
+            )
+        self.upload.observe(
+            lambda change: self.show(change["new"]), names="value"
+        )
         self.widget = w.VBox([self.upload, self.message, self.image])
 
     def show(self, files: object) -> None:
@@ -143,13 +237,20 @@ class DigitUpload:
         upload = list(files)[0]  # type: ignore[call-overload]
         name = upload.get("name", "upload")
         try:
-            grey = preprocess.grey_from_bytes(bytes(upload["content"]), name)  # (H, W) in [0, 1]
+            grey = preprocess.grey_from_bytes(
+                bytes(upload["content"]), name
+            )  # (H, W) in [0, 1]
             digit = preprocess.to_mnist(grey)  # (28, 28) uint8
         except preprocess.ImageInputError as exc:
             self.message.value = str(exc)
             return
         self.digit = digit
-        self.probabilities = torch.softmax(training.predict_logits(self.model, digit[None], self.mean, self.std), dim=1)[0]  # (10,)
+        self.probabilities = torch.softmax(
+            training.predict_logits(
+                self.model, digit[None], self.mean, self.std
+            ),
+            dim=1,
+        )[0]  # (10,)
         guess = int(self.probabilities.argmax())
         self.message.value = f"{name}: the network reads a {guess} (probability {float(self.probabilities[guess]):.2f})"
         if self.draw:

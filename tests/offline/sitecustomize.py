@@ -14,11 +14,19 @@ import ipaddress
 import os
 import socket
 
-_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "", None}
+_LOCAL_NAMES = {
+    "localhost",
+    "localhost.localdomain",
+    "ip6-localhost",
+    "",
+    None,
+}
 
 
 def _is_local(host: object) -> bool:
-    if host in _LOCAL_NAMES or (isinstance(host, str) and host == socket.gethostname()):
+    if host in _LOCAL_NAMES or (
+        isinstance(host, str) and host == socket.gethostname()
+    ):
         return True
     try:
         address = ipaddress.ip_address(str(host).split("%")[0])
@@ -28,8 +36,10 @@ def _is_local(host: object) -> bool:
 
 
 def _refuse(what: str) -> OSError:
-    return OSError(f"network blocked by tests/offline/sitecustomize.py: {what}. The tests and the book build "
-                   "must not need the network; set MNIST_CNN_ALLOW_NETWORK=1 to allow it.")
+    return OSError(
+        f"network blocked by tests/offline/sitecustomize.py: {what}. The tests and the book build "
+        "must not need the network; set MNIST_CNN_ALLOW_NETWORK=1 to allow it."
+    )
 
 
 if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
@@ -38,12 +48,16 @@ if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
     _getaddrinfo = socket.getaddrinfo
 
     def connect(self: socket.socket, address: object) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):  # type: ignore[index]
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(
+            address[0]
+        ):  # type: ignore[index]
             raise _refuse(f"connect to {address!r}")
         return _connect(self, address)  # type: ignore[arg-type]
 
     def connect_ex(self: socket.socket, address: object) -> int:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):  # type: ignore[index]
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(
+            address[0]
+        ):  # type: ignore[index]
             raise _refuse(f"connect to {address!r}")
         return _connect_ex(self, address)  # type: ignore[arg-type]
 
