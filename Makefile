@@ -12,7 +12,7 @@ OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: install test test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
+.PHONY: install test lint format test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,18 @@ install: $(STAMP)
 
 ## Unit tests + the notebooks that do not train networks, re-executed and compared with their
 ## stored outputs (pytest --nbval); about two minutes
-test: $(STAMP)
+test: $(STAMP) lint
 	$(OFFLINE) $(PY) -m pytest -m "not slow and not browser"
+
+## ruff: the linter and the formatter (79 columns, the book's code column) over src, tests,
+## tools and the notebooks' code cells; `make format` rewrites what it would change
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 ## The notebooks that train networks (Training, Evaluation, Overfitting, Fine-tuning,
 ## Applications), under nbval, and the tests that start several processes: about ten minutes
@@ -57,9 +67,10 @@ fashion-data:
 	  echo "      or set FASHION_MNIST_DATA to a folder with its four IDX files; otherwise torchvision downloads it (needs the network)."; \
 	fi
 
-## Unit tests only (no notebooks): the quick loop while editing src/
+## Unit tests only (no notebooks, none of the slow multi-process tests): the quick loop while
+## editing src/
 test-unit: $(STAMP)
-	$(OFFLINE) $(PY) -m pytest tests -m "not browser"
+	$(OFFLINE) $(PY) -m pytest tests -m "not slow and not browser"
 
 ## The HTML book in _build/html/; any warning fails the build. It reads with no network:
 ## MathJax, the widget manager and the diagram renderer come from npm (package-lock.json).
@@ -97,7 +108,7 @@ chromium:
 
 ## Throughput of the data pipelines (figures quoted in the chapter "Data")
 bench: $(STAMP)
-	$(PY) -m mnist_cnn.bench data
+	$(PY) -m mnist_cnn bench data
 
 ## Re-execute every notebook in place after changing it or the package (then review the diff), in
 ## the book's order, from the repository root; each notebook's run time and machine are stored in
