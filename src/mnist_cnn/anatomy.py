@@ -1,12 +1,15 @@
-"""Looking inside a model: shapes, parameters, multiply-accumulates, receptive fields, activations.
+"""Looking inside a model: shapes, parameters, multiply-accumulates, receptive
+fields, activations.
 
-Explained in the chapter "Model" (``book/model.ipynb``). Every count here comes from a formula
-and is tested against PyTorch: parameters against ``sum(p.numel())``, FLOPs against
-``torch.utils.flop_counter.FlopCounterMode``, receptive fields against the input region where
-the gradient of one output unit is non-zero.
+Explained in the chapter "Model" (``book/model.ipynb``). Every count here comes
+from a formula and is tested against PyTorch: parameters against
+``sum(p.numel())``, FLOPs against ``torch.utils.flop_counter.FlopCounterMode``,
+receptive fields against the input region where the gradient of one output unit
+is non-zero.
 
-Sources: A. Araujo, W. Norris, J. Sim, "Computing receptive fields of convolutional neural
-networks", Distill 2019; K. He et al., "Delving deep into rectifiers", ICCV 2015 (initialisation).
+Sources: A. Araujo, W. Norris, J. Sim, "Computing receptive fields of
+convolutional neural networks", Distill 2019; K. He et al., "Delving deep into
+rectifiers", ICCV 2015 (initialisation).
 """
 
 from __future__ import annotations
@@ -72,12 +75,14 @@ def param_count(layer: nn.Module) -> int:
 def macs(
     layer: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
 ) -> int:
-    """Multiply-accumulates of one conv or linear layer for one forward pass (others: 0).
+    """Multiply-accumulates of one conv or linear layer for one forward pass
+    (others: 0).
 
-    Conv2d: every output element is a dot product of length C_in/groups * kH * kW, so
-    N * C_out * H_out * W_out * (C_in/groups) * kH * kW. Linear: N * out * in. One MAC is two
-    FLOPs (a multiply and an add); bias additions, pooling, ReLU and batch norm are left out, as
-    PyTorch's FlopCounterMode does.
+    Conv2d: every output element is a dot product of length C_in/groups * kH *
+    kW, so N * C_out * H_out * W_out * (C_in/groups) * kH * kW. Linear: N *
+    out * in. One MAC is two FLOPs (a multiply and an add); bias additions,
+    pooling, ReLU and batch norm are left out, as PyTorch's FlopCounterMode
+    does.
     """
     if isinstance(layer, nn.Conv2d):
         kh, kw = layer.kernel_size
@@ -103,7 +108,8 @@ def _leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
 def shape_trace(
     model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28)
 ) -> list[LayerInfo]:
-    """Run one zero batch through ``model`` and record every leaf layer in execution order."""
+    """Run one zero batch through ``model`` and record every leaf layer in
+    execution order."""
     records: list[LayerInfo] = []
     handles = []
     for name, layer in _leaves(model):
@@ -143,7 +149,9 @@ class ReceptiveField:
         int | None
     )  # side of the input window one output unit sees; None: the whole input
     jump: int  # input pixels between neighbouring output units
-    start: int  # input coordinate of the first pixel seen by output unit 0 (negative: padding)
+    # input coordinate of the first pixel seen by output unit 0 (negative:
+    # padding)
+    start: int
 
     def window(self, unit: int, input_size: int) -> range:
         """Input rows (or columns) seen by output unit ``unit``, clipped to the image."""
@@ -156,10 +164,12 @@ class ReceptiveField:
 def receptive_fields(
     model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28)
 ) -> list[ReceptiveField]:
-    """Receptive field of every leaf layer's output, from r_out = r_in + (k-1) d j_in, j_out = j_in s.
+    """Receptive field of every leaf layer's output, from r_out = r_in + (k-1)
+    d j_in, j_out = j_in s.
 
-    Square kernels and inputs are assumed (true for all the book's models); element-wise layers
-    keep the field; a linear layer after flattening sees the whole input.
+    Square kernels and inputs are assumed (true for all the book's models);
+    element-wise layers keep the field; a linear layer after flattening sees
+    the whole input.
     """
     size: int | None = 1
     jump, start = 1, 0
@@ -188,12 +198,14 @@ def receptive_fields(
 def empirical_receptive_field(
     model: nn.Module, layer_name: str, input_size: int = 28
 ) -> tuple[range, range]:
-    """Rows and columns of the input where the gradient of the centre unit of ``layer_name`` is non-zero.
+    """Rows and columns of the input where the gradient of the centre unit of
+    ``layer_name`` is non-zero.
 
-    A copy of the model is made "transparent" so that no gradient is lost by accident: ReLU and
-    dropout become identities, max pooling becomes average pooling over the same windows, batch
-    norm an identity, and every weight the positive 1/fan-in (so nothing cancels); tanh stays,
-    its slope is positive everywhere.
+    A copy of the model is made "transparent" so that no gradient is lost by
+    accident: ReLU and dropout become identities, max pooling becomes average
+    pooling over the same windows, batch norm an identity, and every weight the
+    positive 1/fan-in (so nothing cancels); tanh stays, its slope is positive
+    everywhere.
     """
     m = copy.deepcopy(model).double().eval()
     for name, layer in list(m.named_modules()):
@@ -244,8 +256,9 @@ def reinit_normal(
 ) -> nn.Module:
     """Re-draw every conv/linear weight from N(0, std^2), biases 0.
 
-    ``std=None`` keeps PyTorch's default; ``std="he"`` uses He et al.'s sqrt(2 / fan_in), which
-    keeps the variance of ReLU activations constant from layer to layer.
+    ``std=None`` keeps PyTorch's default; ``std="he"`` uses He et al.'s sqrt(2
+    / fan_in), which keeps the variance of ReLU activations constant from layer
+    to layer.
     """
     if std is None:
         return model
@@ -268,7 +281,8 @@ def reinit_normal(
 def activation_stats(
     model: nn.Module, x: torch.Tensor
 ) -> list[tuple[str, float, float]]:
-    """(name, mean, std) of the output of every conv and linear layer for the batch ``x``."""
+    """(name, mean, std) of the output of every conv and linear layer for the
+    batch ``x``."""
     stats: list[tuple[str, float, float]] = []
     handles = [
         layer.register_forward_hook(

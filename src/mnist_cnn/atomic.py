@@ -1,8 +1,10 @@
-"""Writing a file so that a crash never leaves half of it: temporary file, flush, rename.
+"""Writing a file so that a crash never leaves half of it: temporary file,
+flush, rename.
 
-Used by everything that writes a file another run will trust: the MNIST files laid out for
-torchvision (:mod:`mnist_cnn.data`), checkpoints and training states
-(:mod:`mnist_cnn.checkpoints`), exported models (:mod:`mnist_cnn.deploy`).
+Used by everything that writes a file another run will trust: the MNIST files
+laid out for torchvision (:mod:`mnist_cnn.data`), checkpoints and training
+states (:mod:`mnist_cnn.checkpoints`), exported models
+(:mod:`mnist_cnn.deploy`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ __all__ = ["write_atomically"]
 
 
 def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write(file)`` on a temporary file next to ``path``, flush it to disk, then rename
-    it to ``path``: readers see the old file or the complete new one, never half of one.
+    """Call ``write(file)`` on a temporary file next to ``path``, flush it to
+    disk, then rename it to ``path``: readers see the old file or the complete
+    new one, never half of one.
 
-    Creates ``path``'s folder if needed. A process killed while writing leaves its hidden
-    temporary file (``.NAME.*.part``) behind, never a damaged ``path``; the next write of the
-    same ``path`` removes such leftovers."""
+    Creates ``path``'s folder if needed. A process killed while writing leaves
+    its hidden temporary file (``.NAME.*.part``) behind, never a damaged
+    ``path``; the next write of the same ``path`` removes such leftovers."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
         leftover.unlink(missing_ok=True)

@@ -1,12 +1,13 @@
-"""Data augmentation: a random rotation, scale and shift per image, for a whole batch at once.
+"""Data augmentation: a random rotation, scale and shift per image, for a whole
+batch at once.
 
 Explained in the chapter "Overfitting" (``book/overfitting.ipynb``); used by
 :func:`mnist_cnn.training.fit` when ``TrainConfig(augment=True)``.
 
-Sources: P. Y. Simard, D. Steinkraus, J. C. Platt, "Best practices for convolutional neural
-networks applied to visual document analysis", ICDAR 2003 (affine distortions of MNIST);
-M. Jaderberg et al., "Spatial transformer networks", NeurIPS 2015 (``affine_grid`` +
-``grid_sample``).
+Sources: P. Y. Simard, D. Steinkraus, J. C. Platt, "Best practices for
+convolutional neural networks applied to visual document analysis", ICDAR 2003
+(affine distortions of MNIST); M. Jaderberg et al., "Spatial transformer
+networks", NeurIPS 2015 (``affine_grid`` + ``grid_sample``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ def random_affine(
     translate: float = 0.1,
     scale: tuple[float, float] = (0.9, 1.1),
 ) -> torch.Tensor:
-    """A random rotation, scale and shift per image: one ``affine_grid`` + ``grid_sample``
-    for the batch, on its device. Border pixels (background) fill the space the image
-    moves away from; ``translate`` is a fraction of the size (0.1 = up to 2.8 pixels)."""
+    """A random rotation, scale and shift per image: one ``affine_grid`` +
+    ``grid_sample`` for the batch, on its device. Border pixels (background)
+    fill the space the image moves away from; ``translate`` is a fraction of
+    the size (0.1 = up to 2.8 pixels)."""
     b = x.shape[0]
     kwargs = {"device": x.device, "generator": generator}
     angle = (

@@ -1,7 +1,9 @@
-"""Benchmarks whose figures the book quotes; run ``python -m mnist_cnn bench data|conv|train|gpu``.
+"""Benchmarks whose figures the book quotes; run ``python -m mnist_cnn bench
+data|conv|train|gpu``.
 
-The chapter "Data" measures the same two pipelines in its own run and glues the figures.
-Absolute images/s depend on the machine; compare the two paths in one run, as a ratio.
+The chapter "Data" measures the same two pipelines in its own run and glues the
+figures. Absolute images/s depend on the machine; compare the two paths in one
+run, as a ratio.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ def images_per_second(
     make_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]],
     n_images: int,
 ) -> float:
-    """Images/s of iterating ``make_batches()`` until ``n_images`` images have been produced.
+    """Images/s of iterating ``make_batches()`` until ``n_images`` images have
+    been produced.
 
-    The clock starts before the iterator is created (a DataLoader pays for its set-up there)
-    and each batch's tensor is touched, so lazy work is counted.
+    The clock starts before the iterator is created (a DataLoader pays for its
+    set-up there) and each batch's tensor is touched, so lazy work is counted.
     """
     if n_images < 1:
         raise ValueError(f"n_images={n_images}: must be positive.")
@@ -78,7 +81,8 @@ def data_throughput(
     tensor_images: int = 120_000,
     seed: int = 0,
 ) -> DataThroughput:
-    """Measure both data paths on the training split with the same batch size and normalisation."""
+    """Measure both data paths on the training split with the same batch size
+    and normalisation."""
     mnist = data.load_mnist()
     mean, std = data.compute_mean_std(mnist.train_images)
     torch.manual_seed(seed)
@@ -112,7 +116,8 @@ def conv_timings(
     repeats: int = 5,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Median seconds per call of the loop, im2col and ``F.conv2d`` convolutions on one input."""
+    """Median seconds per call of the loop, im2col and ``F.conv2d``
+    convolutions on one input."""
     import torch.nn.functional as F
 
     g = torch.Generator().manual_seed(seed)
@@ -137,8 +142,9 @@ def conv_timings(
 
 
 def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
-    """Whether this CPU has bfloat16 arithmetic (x86 AVX-512 BF16 or AMX-BF16, Arm BF16), read
-    from ``/proc/cpuinfo`` (False where that file does not exist)."""
+    """Whether this CPU has bfloat16 arithmetic (x86 AVX-512 BF16 or AMX-BF16,
+    Arm BF16), read from ``/proc/cpuinfo`` (False where that file does not
+    exist)."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
@@ -158,8 +164,9 @@ def step_seconds(
     steps: int = 30,
     warmup: int = 3,
 ) -> float:
-    """Median seconds of one training step (zero_grad, forward, loss, backward, AdamW step),
-    data loading included, over ``steps`` steps after ``warmup``."""
+    """Median seconds of one training step (zero_grad, forward, loss, backward,
+    AdamW step), data loading included, over ``steps`` steps after ``warmup``.
+    """
     import torch.nn.functional as F
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -191,7 +198,8 @@ def _recipes() -> dict[str, Any]:
     return {
         # the book's fast recipe: TrainConfig's defaults
         "book": TrainConfig(),
-        # the article's section 5.2: its model (fixed), SGD lr 0.01, batch 64, Normalize(0.5, 0.5), 10 epochs
+        # the article's section 5.2: its model (fixed), SGD lr 0.01, batch 64,
+        # Normalize(0.5, 0.5), 10 epochs
         "article 5.2": TrainConfig(
             model="article-simple",
             optimizer="sgd",
@@ -203,7 +211,8 @@ def _recipes() -> dict[str, Any]:
             normalization="article",
             channels_last=False,
         ),
-        # pytorch/examples mnist/main.py: Adadelta lr 1.0, StepLR gamma 0.7, batch 64, 14 epochs
+        # pytorch/examples mnist/main.py: Adadelta lr 1.0, StepLR gamma 0.7,
+        # batch 64, 14 epochs
         "pytorch/examples": TrainConfig(
             model="examples",
             optimizer="adadelta",
@@ -215,7 +224,8 @@ def _recipes() -> dict[str, Any]:
             weight_decay=0.0,
             channels_last=False,
         ),
-        # on a CUDA GPU (python -m mnist_cnn bench gpu): the book's network, bigger batches, bf16
+        # on a CUDA GPU (python -m mnist_cnn bench gpu): the book's network,
+        # bigger batches, bf16
         "gpu": TrainConfig(
             batch_size=512, lr=0.02, epochs=2, amp="bf16", device="cuda"
         ),
@@ -230,7 +240,9 @@ def _recipes() -> dict[str, Any]:
     }
 
 
-#: The training recipes the benchmark compares, by name (see ``_recipes`` for their settings).
+# : The training recipes the benchmark compares, by name (see ``_recipes`` for
+# their settings).
+
 RECIPES: dict[str, Any] = _recipes()
 
 
@@ -251,8 +263,9 @@ def train_recipe(
     max_epochs: int | None = None,
     progress: bool = False,
 ) -> RecipeResult:
-    """Train recipe ``name`` of :data:`RECIPES`, testing after every epoch; stop once the test
-    accuracy reaches ``target`` or after ``max_epochs`` (default: the recipe's own epochs)."""
+    """Train recipe ``name`` of :data:`RECIPES`, testing after every epoch;
+    stop once the test accuracy reaches ``target`` or after ``max_epochs``
+    (default: the recipe's own epochs)."""
     import dataclasses
 
     from mnist_cnn import training
@@ -306,12 +319,14 @@ class GpuResult:
 
 
 def gpu_benchmark(target: float = 0.99, repeats: int = 3) -> GpuResult | None:
-    """Seconds to ``target`` test accuracy with the "gpu" recipe on CUDA, ``repeats`` times after
-    one warm-up run (CUDA start-up and cuDNN's kernel search are not counted); None without CUDA.
+    """Seconds to ``target`` test accuracy with the "gpu" recipe on CUDA,
+    ``repeats`` times after one warm-up run (CUDA start-up and cuDNN's kernel
+    search are not counted); None without CUDA.
 
-    The data lives on the GPU as uint8, batches are gathered and normalised there, the loss is
-    never copied to the host inside an epoch, and the test set is evaluated after each epoch
-    (its time is not counted, as in ``bench train``).
+    The data lives on the GPU as uint8, batches are gathered and normalised
+    there, the loss is never copied to the host inside an epoch, and the test
+    set is evaluated after each epoch (its time is not counted, as in ``bench
+    train``).
     """
     import dataclasses
 
@@ -343,7 +358,8 @@ def gpu_benchmark(target: float = 0.99, repeats: int = 3) -> GpuResult | None:
 def report_train(
     recipes: list[str], target: float = 0.99, max_epochs: int | None = None
 ) -> int:
-    """``bench train``: seconds to ``target`` test accuracy of each recipe, printed as a table."""
+    """``bench train``: seconds to ``target`` test accuracy of each recipe,
+    printed as a table."""
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
         f"target {target:.1%} test accuracy"

@@ -1,9 +1,11 @@
-"""Files a run leaves behind: checkpoints (a trained model) and training states (a run to resume).
+"""Files a run leaves behind: checkpoints (a trained model) and training states
+(a run to resume).
 
-Used in the chapters "Training" and "Evaluation" and by the command line. Both are written
-atomically (:func:`mnist_cnn.atomic.write_atomically`) and loaded with ``weights_only=True``,
-so a file can hold only tensors and plain data, never code. Every file that cannot be used
-ends in one :class:`CheckpointError` that says what to do.
+Used in the chapters "Training" and "Evaluation" and by the command line. Both
+are written atomically (:func:`mnist_cnn.atomic.write_atomically`) and loaded
+with ``weights_only=True``, so a file can hold only tensors and plain data,
+never code. Every file that cannot be used ends in one :class:`CheckpointError`
+that says what to do.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class CheckpointError(ValueError):
 
 
 def _first_line(exc: BaseException, limit: int = 200) -> str:
-    """The first line of an exception's message (some have none: torch.load of an empty file)."""
+    """The first line of an exception's message (some have none: torch.load of
+    an empty file)."""
     lines = str(exc).splitlines()
     return lines[0][:limit] if lines else "no details"
 
@@ -71,8 +74,9 @@ def load_checkpoint(
     device: torch.device | str = "cpu",
     expect_model: str | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """The model (eval mode) and the rest of the checkpoint; only tensors and plain data are
-    unpickled. With ``expect_model`` a checkpoint of any other model is refused."""
+    """The model (eval mode) and the rest of the checkpoint; only tensors and
+    plain data are unpickled. With ``expect_model`` a checkpoint of any other
+    model is refused."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(
@@ -124,8 +128,8 @@ def load_checkpoint(
 def save_training_state(
     path: str | os.PathLike[str], state: dict[str, Any]
 ) -> Path:
-    """Write a resumable training state (see :func:`mnist_cnn.training.fit`) atomically: a
-    kill while writing leaves the previous state file whole."""
+    """Write a resumable training state (see :func:`mnist_cnn.training.fit`)
+    atomically: a kill while writing leaves the previous state file whole."""
     payload = {"format": _STATE_FORMAT, **state}
     return write_atomically(Path(path), lambda f: torch.save(payload, f))
 
@@ -135,8 +139,9 @@ def load_training_state(
     config: TrainConfig,
     device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
-    """The state written by :func:`save_training_state`, loaded with ``weights_only=True``;
-    refused (:class:`CheckpointError`) if unreadable or of another configuration."""
+    """The state written by :func:`save_training_state`, loaded with
+    ``weights_only=True``; refused (:class:`CheckpointError`) if unreadable or
+    of another configuration."""
     path = Path(path)
     try:
         state = torch.load(path, map_location=device, weights_only=True)

@@ -1,9 +1,10 @@
 """The command line: ``python -m mnist_cnn train | evaluate | predict | bench``.
 
-Used in the chapters "Training" and "Evaluation". Every bad input (a missing or unreadable
-image, a corrupt checkpoint or one of another model, a bad option) ends with one message on
-stderr and exit code 2, never a traceback. Option names, choices and defaults come from
-:mod:`mnist_cnn.config`, so the command line and ``TrainConfig`` cannot disagree.
+Used in the chapters "Training" and "Evaluation". Every bad input (a missing or
+unreadable image, a corrupt checkpoint or one of another model, a bad option)
+ends with one message on stderr and exit code 2, never a traceback. Option
+names, choices and defaults come from :mod:`mnist_cnn.config`, so the command
+line and ``TrainConfig`` cannot disagree.
 """
 
 from __future__ import annotations

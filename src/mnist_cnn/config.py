@@ -1,8 +1,10 @@
-"""What defines a training run: the option names and the typed, validated ``TrainConfig``.
+"""What defines a training run: the option names and the typed, validated
+``TrainConfig``.
 
-Explained in the chapter "Training" (``book/training.ipynb``). The option names are declared
-once, here, as ``Literal`` types; :class:`TrainConfig` validates against them and the command
-line (:mod:`mnist_cnn.cli`) takes its choices and defaults from them.
+Explained in the chapter "Training" (``book/training.ipynb``). The option names
+are declared once, here, as ``Literal`` types; :class:`TrainConfig` validates
+against them and the command line (:mod:`mnist_cnn.cli`) takes its choices and
+defaults from them.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ ARTICLE_MEAN_STD = (0.5, 0.5)  # the article's Normalize((0.5,), (0.5,))
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run. The defaults are the book's fast recipe."""
+    """Everything that defines a training run. The defaults are the book's fast
+    recipe."""
 
     model: str = "book"  # a key of mnist_cnn.models.MODELS
     model_kwargs: dict[str, Any] = field(

@@ -12,9 +12,9 @@ Two routes lead to the same pixels:
   plus a ``DataLoader``. :func:`prepare_torchvision_root` lays the shipped files out where
   torchvision looks, so that route also runs with no network.
 
-Sources: Y. LeCun, C. Cortes, C. J. C. Burges, "The MNIST database of handwritten digits"
-(CC BY-SA 3.0); the IDX format as described on that page and as read by
-``torchvision.datasets.mnist.read_sn3_pascalvincent_tensor``.
+Sources: Y. LeCun, C. Cortes, C. J. C. Burges, "The MNIST database of
+handwritten digits" (CC BY-SA 3.0); the IDX format as described on that page
+and as read by ``torchvision.datasets.mnist.read_sn3_pascalvincent_tensor``.
 """
 
 from __future__ import annotations
@@ -55,15 +55,19 @@ __all__ = [
     "load_fashion_mnist",
 ]
 
-# split -> (images file, labels file), as named by the MNIST page and by torchvision.
+# split -> (images file, labels file), as named by the MNIST page and by
+# torchvision.
 FILES: dict[str, tuple[str, str]] = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
-# SHA-256 of the *uncompressed* IDX bytes. We check the content, not the .gz archive, because
-# two gzip files of the same bytes differ in their headers: the copies shipped in data/mnist/
-# and the ones torchvision downloads are both accepted, and both must decompress to these bytes.
+# SHA-256 of the *uncompressed* IDX bytes. We check the content, not the .gz
+# archive, because
+# two gzip files of the same bytes differ in their headers: the copies shipped
+# in data/mnist/
+# and the ones torchvision downloads are both accepted, and both must
+# decompress to these bytes.
 IDX_SHA256: dict[str, str] = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
@@ -77,7 +81,8 @@ _ENV_ROOT = "MNIST_CNN_DATA"
 
 
 class DataFileError(ValueError):
-    """A data file exists but is not what it should be (corrupt, truncated, wrong content)."""
+    """A data file exists but is not what it should be (corrupt, truncated,
+    wrong content)."""
 
 
 class MNISTNotFoundError(FileNotFoundError):
@@ -95,7 +100,8 @@ class MNIST:
 
 
 def default_root() -> Path:
-    """Where the IDX files are looked for: ``$MNIST_CNN_DATA`` or the repository's ``data/mnist``."""
+    """Where the IDX files are looked for: ``$MNIST_CNN_DATA`` or the
+    repository's ``data/mnist``."""
     env = os.environ.get(_ENV_ROOT)
     if env:
         return Path(env)
@@ -103,7 +109,8 @@ def default_root() -> Path:
 
 
 def _read_bytes(path: Path) -> bytes:
-    """The IDX bytes of ``path``, decompressing gzip when the file starts with gzip's magic."""
+    """The IDX bytes of ``path``, decompressing gzip when the file starts with
+    gzip's magic."""
     raw = path.read_bytes()
     if raw[:2] != _GZIP_MAGIC:
         return raw
@@ -119,11 +126,13 @@ def _read_bytes(path: Path) -> bytes:
 def read_idx(
     path: str | os.PathLike[str], expected_sha256: str | None = None
 ) -> torch.Tensor:
-    """Read one IDX file (raw or gzip) into a uint8 tensor of the shape its header declares.
+    """Read one IDX file (raw or gzip) into a uint8 tensor of the shape its
+    header declares.
 
-    The header is checked before any data is used: two zero bytes, type code 0x08 (uint8),
-    a dimension count, one big-endian uint32 per dimension, then exactly prod(dims) bytes.
-    With ``expected_sha256`` the uncompressed bytes must also have that SHA-256.
+    The header is checked before any data is used: two zero bytes, type code
+    0x08 (uint8), a dimension count, one big-endian uint32 per dimension, then
+    exactly prod(dims) bytes. With ``expected_sha256`` the uncompressed bytes
+    must also have that SHA-256.
     """
     path = Path(path)
     if not path.is_file():
@@ -176,7 +185,8 @@ def read_idx(
 
 
 def _find(root: Path, name: str) -> Path | None:
-    """The first of ``name.gz``/``name`` in ``root`` or torchvision's ``root/MNIST/raw`` (or ``FashionMNIST/raw``)."""
+    """The first of ``name.gz``/``name`` in ``root`` or torchvision's
+    ``root/MNIST/raw`` (or ``FashionMNIST/raw``)."""
     for folder in (
         root,
         root / "MNIST" / "raw",
@@ -194,9 +204,11 @@ def load_split(
     verify: bool = True,
     checksums: dict[str, str] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of ``split`` ("train" or "test").
+    """Images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of ``split``
+    ("train" or "test").
 
-    ``checksums`` (default: MNIST's ``IDX_SHA256``) are the expected SHA-256 per file name.
+    ``checksums`` (default: MNIST's ``IDX_SHA256``) are the expected SHA-256
+    per file name.
     """
     checksums = IDX_SHA256 if checksums is None else checksums
     if split not in FILES:
@@ -234,14 +246,16 @@ def load_split(
 
 
 def _find_or_download(
-    dataset: str,  # "MNIST" or "FashionMNIST": the torchvision class and folder name
+    # "MNIST" or "FashionMNIST": the torchvision class and folder name
+    dataset: str,
     candidates: list[Path],
     download: bool,
     hint: str,  # what to do when the files are nowhere
 ) -> Path:
-    """The first folder of ``candidates`` that holds all four IDX files; else torchvision
-    downloads ``dataset`` into the last one (``<folder>/<dataset>/raw``, needs the network).
-    Files missing everywhere end in one :class:`MNISTNotFoundError` that says where we looked."""
+    """The first folder of ``candidates`` that holds all four IDX files; else
+    torchvision downloads ``dataset`` into the last one
+    (``<folder>/<dataset>/raw``, needs the network). Files missing everywhere
+    end in one :class:`MNISTNotFoundError` that says where we looked."""
     names = [name for pair in FILES.values() for name in pair]
     for folder in candidates:
         if all(_find(folder, name) is not None for name in names):
@@ -283,9 +297,10 @@ def load_mnist(
 ) -> MNIST:
     """Both splits as tensors; see the chapter "Data".
 
-    Looks in ``root`` (default :func:`default_root`) and in ``root/MNIST/raw``. If a file is
-    missing and ``download`` is true, torchvision downloads MNIST into ``root/MNIST/raw``;
-    offline this fails with one :class:`MNISTNotFoundError` that says where we looked.
+    Looks in ``root`` (default :func:`default_root`) and in ``root/MNIST/raw``.
+    If a file is missing and ``download`` is true, torchvision downloads MNIST
+    into ``root/MNIST/raw``; offline this fails with one
+    :class:`MNISTNotFoundError` that says where we looked.
     """
     root = Path(root) if root is not None else default_root()
     hint = (
@@ -300,7 +315,8 @@ def load_mnist(
 def train_val_split(
     n: int, n_val: int = 5000, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices ``(n - n_val,)`` and ``(n_val,)`` of a seeded random split of ``range(n)``."""
+    """Indices ``(n - n_val,)`` and ``(n_val,)`` of a seeded random split of
+    ``range(n)``."""
     if not 0 <= n_val < n:
         raise ValueError(
             f"n_val={n_val}: must be at least 0 and smaller than n={n}."
@@ -310,7 +326,8 @@ def train_val_split(
 
 
 def compute_mean_std(images: torch.Tensor) -> tuple[float, float]:
-    """Mean and (population) standard deviation of all pixels of ``images`` scaled to [0, 1]."""
+    """Mean and (population) standard deviation of all pixels of ``images``
+    scaled to [0, 1]."""
     if images.dtype != torch.uint8 or images.numel() == 0:
         raise ValueError(
             f"images: expected a non-empty uint8 tensor, got {images.dtype} with {images.numel()} elements."
@@ -333,10 +350,12 @@ def iterate_batches(
     channels_last: bool = False,
     drop_last: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield ``(x, y)`` batches: x ``(B, 1, 28, 28)`` float32, ``(x/255 - mean)/std``; y ``(B,)``.
+    """Yield ``(x, y)`` batches: x ``(B, 1, 28, 28)`` float32, ``(x/255 -
+    mean)/std``; y ``(B,)``.
 
-    The whole split stays one uint8 tensor; each batch is a ``randperm`` gather, moved to
-    ``device`` while still uint8 (4x fewer bytes), then converted and normalised there.
+    The whole split stays one uint8 tensor; each batch is a ``randperm``
+    gather, moved to ``device`` while still uint8 (4x fewer bytes), then
+    converted and normalised there.
     """
     if images.dtype != torch.uint8 or images.ndim != 3:
         raise ValueError(
@@ -363,8 +382,9 @@ def iterate_batches(
 def shuffled_order(
     n: int, generator: torch.Generator | None, device: torch.device | str
 ) -> torch.Tensor:
-    """A random permutation of ``range(n)`` on ``device``, drawn on the generator's device
-    (a CUDA generator cannot draw on the CPU). ``(n,)`` int64."""
+    """A random permutation of ``range(n)`` on ``device``, drawn on the
+    generator's device (a CUDA generator cannot draw on the CPU). ``(n,)``
+    int64."""
     draw_on = generator.device if generator is not None else device
     return torch.randperm(n, generator=generator, device=draw_on).to(device)
 
@@ -379,10 +399,11 @@ def batch_indices(
 ) -> Iterator[torch.Tensor]:
     """The image indices of each training step of one epoch, from step ``start`` on.
 
-    Consecutive slices of ``batch_size`` of ``order`` are the global batches. With
-    ``world_size`` > 1 (data-parallel training) process ``rank`` takes every ``world_size``-th
-    index of each global batch, so the processes' shards are disjoint, cover every batch, and all
-    processes take the same number of steps (``batch_size`` must divide evenly).
+    Consecutive slices of ``batch_size`` of ``order`` are the global batches.
+    With ``world_size`` > 1 (data-parallel training) process ``rank`` takes
+    every ``world_size``-th index of each global batch, so the processes'
+    shards are disjoint, cover every batch, and all processes take the same
+    number of steps (``batch_size`` must divide evenly).
     """
     if world_size < 1 or not 0 <= rank < world_size:
         raise ValueError(
@@ -415,8 +436,9 @@ def make_batch(
     device: torch.device | str | None = None,
     channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gather images ``idx``, move them to ``device`` while still uint8 (4x fewer bytes), then
-    convert and normalise there: x ``(B, 1, 28, 28)`` float32, y ``(B,)``."""
+    """Gather images ``idx``, move them to ``device`` while still uint8 (4x
+    fewer bytes), then convert and normalise there: x ``(B, 1, 28, 28)``
+    float32, y ``(B,)``."""
     xb, yb = images[idx], labels[idx]  # (B, 28, 28) uint8, (B,)
     if device is not None:
         xb = xb.to(device, non_blocking=True)
@@ -430,8 +452,8 @@ def normalize(
     std: float,
     channels_last: bool = False,
 ) -> torch.Tensor:
-    """uint8 pixels to the network's input: ``(x/255 - mean)/std``, ``(N, 1, 28, 28)`` float32,
-    computed on the images' device."""
+    """uint8 pixels to the network's input: ``(x/255 - mean)/std``, ``(N, 1,
+    28, 28)`` float32, computed on the images' device."""
     if images.dtype != torch.uint8:
         raise ValueError(f"images: expected uint8 pixels, got {images.dtype}.")
     x = (
@@ -446,11 +468,13 @@ def normalize(
 def prepare_torchvision_root(
     root: str | os.PathLike[str], source: str | os.PathLike[str] | None = None
 ) -> Path:
-    """Lay out ``root/MNIST/raw/`` so that ``torchvision.datasets.MNIST(root, download=True)`` needs no network.
+    """Lay out ``root/MNIST/raw/`` so that ``torchvision.datasets.MNIST(root,
+    download=True)`` needs no network.
 
-    Each file from ``source`` (default :func:`default_root`) is decompressed and verified in
-    memory, written to a temporary name in the same folder and renamed: a crash or a bad file
-    never leaves a half-written IDX file where torchvision would trust it. Returns the raw folder.
+    Each file from ``source`` (default :func:`default_root`) is decompressed
+    and verified in memory, written to a temporary name in the same folder and
+    renamed: a crash or a bad file never leaves a half-written IDX file where
+    torchvision would trust it. Returns the raw folder.
     """
     source = Path(source) if source is not None else default_root()
     raw = Path(root) / "MNIST" / "raw"
@@ -487,7 +511,8 @@ def article_loader(
     std: float = 0.5,
     num_workers: int = 0,
 ) -> torch.utils.data.DataLoader:
-    """The article's pipeline (section 5.2): torchvision ``MNIST`` + ``ToTensor`` + ``Normalize`` + ``DataLoader``.
+    """The article's pipeline (section 5.2): torchvision ``MNIST`` +
+    ``ToTensor`` + ``Normalize`` + ``DataLoader``.
 
     Call :func:`prepare_torchvision_root` on ``root`` first to run it offline.
     """
@@ -505,8 +530,10 @@ def article_loader(
     )
 
 
-# Fashion-MNIST (H. Xiao, K. Rasul, R. Vollgraf, Zalando Research, 2017; MIT licence): the same
-# IDX files and shapes as MNIST, ten kinds of clothing. SHA-256 of the uncompressed files.
+# Fashion-MNIST (H. Xiao, K. Rasul, R. Vollgraf, Zalando Research, 2017; MIT
+# licence): the same
+# IDX files and shapes as MNIST, ten kinds of clothing. SHA-256 of the
+# uncompressed files.
 FASHION_IDX_SHA256: dict[str, str] = {
     "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
     "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
@@ -526,9 +553,10 @@ def load_fashion_mnist(
     """Fashion-MNIST as tensors, for the chapter "Fine-tuning".
 
     Looks in ``root``, else ``$FASHION_MNIST_DATA``, else Debian's
-    ``/usr/share/datasets/fashion-mnist`` (``apt install dataset-fashion-mnist``), else the
-    repository's ``data/fashion-mnist``, where torchvision downloads it if ``download`` is true;
-    offline that fails with one message saying what to install.
+    ``/usr/share/datasets/fashion-mnist`` (``apt install
+    dataset-fashion-mnist``), else the repository's ``data/fashion-mnist``,
+    where torchvision downloads it if ``download`` is true; offline that fails
+    with one message saying what to install.
     """
     if root is not None:
         candidates = [Path(root)]

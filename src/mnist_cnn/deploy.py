@@ -1,13 +1,15 @@
-"""Take a trained network out of Python's training loop (chapter "Applications and outlook").
+"""Take a trained network out of Python's training loop (chapter "Applications
+and outlook").
 
 - :func:`export_torchscript`: a traced TorchScript file, loadable with ``torch.jit.load`` (also from
   C++/LibTorch) without this package.
 - :func:`export_onnx`: an ONNX file (PyTorch's ``torch.export``-based exporter, any batch size),
   run by ONNX Runtime (:func:`onnx_logits`) or any other ONNX engine.
 
-Both take the model as it is used for inference: eval mode, inputs already normalised,
-``(N, 1, 28, 28)`` float32 -> ``(N, 10)`` logits. ``tests/test_explain_deploy.py`` checks that every exported
-file gives PyTorch's logits (to float32 rounding) for batch sizes it was not traced with.
+Both take the model as it is used for inference: eval mode, inputs already
+normalised, ``(N, 1, 28, 28)`` float32 -> ``(N, 10)`` logits.
+``tests/test_explain_deploy.py`` checks that every exported file gives
+PyTorch's logits (to float32 rounding) for batch sizes it was not traced with.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def _write(path: str | os.PathLike[str], payload: bytes) -> Path:
 
 @contextlib.contextmanager
 def _quiet_jit() -> Iterator[None]:
-    """torch.jit warns on every call that it is in maintenance mode; its file format stays readable."""
+    """torch.jit warns on every call that it is in maintenance mode; its file
+    format stays readable."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -66,7 +69,8 @@ def export_torchscript(
     path: str | os.PathLike[str],
     example: torch.Tensor | None = None,
 ) -> Path:
-    """Trace ``model`` (in eval mode, on the CPU) with ``example`` ``(N, 1, 28, 28)`` and save it to ``path``."""
+    """Trace ``model`` (in eval mode, on the CPU) with ``example`` ``(N, 1, 28,
+    28)`` and save it to ``path``."""
     model = (
         copy.deepcopy(model).cpu().eval()
     )  # the caller's model stays where and as it is
@@ -87,7 +91,8 @@ def load_torchscript(path: str | os.PathLike[str]) -> torch.jit.ScriptModule:
 def torchscript_logits(
     path: str | os.PathLike[str], x: torch.Tensor
 ) -> torch.Tensor:
-    """Logits ``(N, 10)`` of the TorchScript file at ``path`` for normalised images ``x`` ``(N, 1, 28, 28)``."""
+    """Logits ``(N, 10)`` of the TorchScript file at ``path`` for normalised
+    images ``x`` ``(N, 1, 28, 28)``."""
     loaded = load_torchscript(path)
     with torch.inference_mode():
         return loaded(x.float())
@@ -98,7 +103,8 @@ def export_onnx(
     path: str | os.PathLike[str],
     example: torch.Tensor | None = None,
 ) -> Path:
-    """Export ``model`` to ONNX at ``path`` with a dynamic batch dimension (input "images", output "logits")."""
+    """Export ``model`` to ONNX at ``path`` with a dynamic batch dimension
+    (input "images", output "logits")."""
     model = copy.deepcopy(model).cpu().eval()
     x = _example(example)
     batch = torch.export.Dim("batch", min=1)
@@ -129,7 +135,8 @@ def export_onnx(
 
 
 def onnx_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.Tensor:
-    """Logits ``(N, 10)`` of the ONNX file at ``path``, computed by ONNX Runtime on the CPU."""
+    """Logits ``(N, 10)`` of the ONNX file at ``path``, computed by ONNX
+    Runtime on the CPU."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()

@@ -1,13 +1,15 @@
-"""Data-parallel training with PyTorch's own engine (chapter "Applications and outlook", section
-"More than one process").
+"""Data-parallel training with PyTorch's own engine (chapter "Applications and
+outlook", section "More than one process").
 
-``torchrun --nproc_per_node=N -m mnist_cnn train ...`` starts N copies of the same program and
-sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` for each.
-:func:`context` reads them, joins the process group (gloo on CPUs, NCCL on CUDA GPUs) and picks
-each process's device; :func:`mnist_cnn.training.fit` then wraps the model in
+``torchrun --nproc_per_node=N -m mnist_cnn train ...`` starts N copies of the
+same program and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``
+and ``MASTER_PORT`` for each. :func:`context` reads them, joins the process
+group (gloo on CPUs, NCCL on CUDA GPUs) and picks each process's device;
+:func:`mnist_cnn.training.fit` then wraps the model in
 ``DistributedDataParallel``, gives each process its shard of every batch
-(:func:`mnist_cnn.data.batch_indices`), and sums the metrics over the processes. Without those
-variables everything is a single process and nothing here does anything.
+(:func:`mnist_cnn.data.batch_indices`), and sums the metrics over the
+processes. Without those variables everything is a single process and nothing
+here does anything.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Context:
-    """Where this process stands: its ``rank`` among ``world_size`` processes (0 of 1 alone)."""
+    """Where this process stands: its ``rank`` among ``world_size`` processes
+    (0 of 1 alone)."""
 
     rank: int = 0
     world_size: int = 1
@@ -57,10 +60,12 @@ def _env_int(name: str, default: int) -> int:
 
 
 def context(device: torch.device) -> tuple[Context, torch.device]:
-    """This process's :class:`Context` and device; joins the process group on first use.
+    """This process's :class:`Context` and device; joins the process group on
+    first use.
 
-    Under torchrun on CUDA each process takes GPU ``LOCAL_RANK`` (NCCL); on a CPU the processes
-    talk through gloo. Returns ``(Context(), device)`` unchanged when not started by torchrun.
+    Under torchrun on CUDA each process takes GPU ``LOCAL_RANK`` (NCCL); on a
+    CPU the processes talk through gloo. Returns ``(Context(), device)``
+    unchanged when not started by torchrun.
     """
     world_size = _env_int("WORLD_SIZE", 1)
     if world_size <= 1:
@@ -89,10 +94,11 @@ def all_reduce_sum(tensor: torch.Tensor, ctx: Context) -> torch.Tensor:
 
 
 def average_buffers(model: torch.nn.Module, ctx: Context) -> None:
-    """Average the floating-point buffers (batch norm's running mean and variance) over the
-    processes. DDP keeps the *parameters* identical by averaging gradients, but each process
-    updates its running statistics from its own shard; after this every process holds the same
-    model, with statistics from all the shards."""
+    """Average the floating-point buffers (batch norm's running mean and
+    variance) over the processes. DDP keeps the *parameters* identical by
+    averaging gradients, but each process updates its running statistics from
+    its own shard; after this every process holds the same model, with
+    statistics from all the shards."""
     if not ctx.active:
         return
     for buffer in model.buffers():

@@ -1,6 +1,8 @@
-"""Why did the network say "7"? Saliency maps and Grad-CAM (chapter "Applications and outlook").
+"""Why did the network say "7"? Saliency maps and Grad-CAM (chapter
+"Applications and outlook").
 
-Both are gradients of one class score with respect to something the network computed:
+Both are gradients of one class score with respect to something the network
+computed:
 
 - **Saliency** (Simonyan et al. 2014): ``|∂ z_c / ∂ x|`` per input pixel — which pixels would change
   the score ``z_c`` most if nudged.
@@ -8,9 +10,9 @@ Both are gradients of one class score with respect to something the network comp
   ``α_k = mean_{i,j} ∂ z_c / ∂ A_k[i, j]`` and ``L = ReLU(Σ_k α_k A_k)``, upsampled to the input size
   — which regions of the image the class evidence in that layer comes from.
 
-``tests/test_explain_deploy.py`` checks both against closed forms (a linear model's saliency is its weight;
-for convolution → global average pooling → linear, Grad-CAM equals CAM, ``Σ_k w_ck A_k / (h w)``)
-and against autograd.
+``tests/test_explain_deploy.py`` checks both against closed forms (a linear
+model's saliency is its weight; for convolution → global average pooling →
+linear, Grad-CAM equals CAM, ``Σ_k w_ck A_k / (h w)``) and against autograd.
 """
 
 from __future__ import annotations
@@ -45,10 +47,12 @@ def _targets(
 def saliency(
     model: nn.Module, x: torch.Tensor, target: int | torch.Tensor | None = None
 ) -> torch.Tensor:
-    """``|∂ z_c / ∂ x|`` for each image, maximum over channels: ``(N, C, H, W)`` -> ``(N, H, W)``.
+    """``|∂ z_c / ∂ x|`` for each image, maximum over channels: ``(N, C, H,
+    W)`` -> ``(N, H, W)``.
 
-    ``target``: the class ``c`` (one for all, or one per image); default the predicted class.
-    The model is used in eval mode and its parameters get no gradient.
+    ``target``: the class ``c`` (one for all, or one per image); default the
+    predicted class. The model is used in eval mode and its parameters get no
+    gradient.
     """
     if x.ndim != 4:
         raise ValueError(
@@ -66,9 +70,10 @@ def saliency(
 
 @dataclass
 class GradCAM:
-    """Grad-CAM of one layer for a batch: ``heatmap`` ``(N, H, W)`` in [0, 1] at input size,
-    ``cam`` ``(N, h, w)`` at the layer's size (before normalising), ``weights`` ``α`` ``(N, K)``,
-    and the class ``target`` ``(N,)`` explained."""
+    """Grad-CAM of one layer for a batch: ``heatmap`` ``(N, H, W)`` in [0, 1]
+    at input size, ``cam`` ``(N, h, w)`` at the layer's size (before
+    normalising), ``weights`` ``α`` ``(N, K)``, and the class ``target``
+    ``(N,)`` explained."""
 
     heatmap: torch.Tensor
     cam: torch.Tensor
@@ -82,7 +87,8 @@ def grad_cam(
     layer: nn.Module,
     target: int | torch.Tensor | None = None,
 ) -> GradCAM:
-    """Grad-CAM of ``layer`` (a module whose output is ``(N, K, h, w)`` feature maps) for images ``x``."""
+    """Grad-CAM of ``layer`` (a module whose output is ``(N, K, h, w)`` feature
+    maps) for images ``x``."""
     if x.ndim != 4:
         raise ValueError(
             f"x: expected a batch (N, C, H, W), got shape {tuple(x.shape)}"

@@ -1,12 +1,13 @@
 """Fine-tuning tools: freezing, a new head, discriminative learning rates, LoRA.
 
-Explained in the chapter "Fine-tuning" (``book/finetune.ipynb``); the chapter's experiment
-(which method, how many examples, which target task) is :mod:`mnist_cnn.transfer`.
+Explained in the chapter "Fine-tuning" (``book/finetune.ipynb``); the chapter's
+experiment (which method, how many examples, which target task) is
+:mod:`mnist_cnn.transfer`.
 
-Sources: J. Yosinski et al., "How transferable are features in deep neural networks?",
-NeurIPS 2014; J. Howard, S. Ruder, "Universal language model fine-tuning" (ULMFiT), ACL 2018
-(discriminative learning rates); E. J. Hu et al., "LoRA: Low-rank adaptation of large language
-models", ICLR 2022.
+Sources: J. Yosinski et al., "How transferable are features in deep neural
+networks?", NeurIPS 2014; J. Howard, S. Ruder, "Universal language model
+fine-tuning" (ULMFiT), ACL 2018 (discriminative learning rates); E. J. Hu et
+al., "LoRA: Low-rank adaptation of large language models", ICLR 2022.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ __all__ = [
 
 
 def freeze_except(model: nn.Module, trainable: Iterable[str]) -> nn.Module:
-    """Freeze every parameter whose name does not start with one of the ``trainable`` prefixes.
+    """Freeze every parameter whose name does not start with one of the
+    ``trainable`` prefixes.
 
-    Batch-norm layers whose parameters are frozen are also kept in eval mode by :func:`train_steps`
-    (their running statistics are part of what was learned).
+    Batch-norm layers whose parameters are frozen are also kept in eval mode by
+    :func:`train_steps` (their running statistics are part of what was
+    learned).
     """
     prefixes = tuple(trainable)
     for name, p in model.named_parameters():
@@ -57,8 +60,8 @@ def head_name(model: nn.Module) -> str:
 
 
 def replace_head(model: nn.Module, n_classes: int) -> nn.Module:
-    """Replace the model's last ``nn.Linear`` by a freshly initialised one with ``n_classes``
-    outputs."""
+    """Replace the model's last ``nn.Linear`` by a freshly initialised one with
+    ``n_classes`` outputs."""
     name = head_name(model)
     old = model.get_submodule(name)
     model.set_submodule(name, nn.Linear(old.in_features, n_classes))
@@ -70,10 +73,12 @@ def count_trainable(model: nn.Module) -> int:
 
 
 class LoRALinear(nn.Module):
-    """``y = x W^T + b + (alpha / r) x A^T B^T`` with ``W``, ``b`` frozen; ``A`` (r, in), ``B`` (out, r).
+    """``y = x W^T + b + (alpha / r) x A^T B^T`` with ``W``, ``b`` frozen;
+    ``A`` (r, in), ``B`` (out, r).
 
-    ``B`` starts at zero, so a fresh LoRA layer computes exactly what the base layer does; training
-    changes only r * (in + out) numbers instead of in * out.
+    ``B`` starts at zero, so a fresh LoRA layer computes exactly what the base
+    layer does; training changes only r * (in + out) numbers instead of in *
+    out.
     """
 
     def __init__(
@@ -97,7 +102,8 @@ class LoRALinear(nn.Module):
         )
 
     def merged(self) -> nn.Linear:
-        """A plain ``nn.Linear`` with ``W + (alpha/r) B A``: the same function, no extra cost."""
+        """A plain ``nn.Linear`` with ``W + (alpha/r) B A``: the same function,
+        no extra cost."""
         out = nn.Linear(
             self.base.in_features,
             self.base.out_features,
@@ -111,9 +117,10 @@ class LoRALinear(nn.Module):
 
 
 class LoRAConv2d(nn.Module):
-    """A convolution plus a low-rank update: ``A`` is an r-channel convolution with the base's
-    kernel, stride, padding and dilation, ``B`` a 1x1 convolution from r to C_out channels (zero
-    at the start). The update of the weight is ``(alpha/r) B A`` reshaped to ``(C_out, C_in, kH, kW)``."""
+    """A convolution plus a low-rank update: ``A`` is an r-channel convolution
+    with the base's kernel, stride, padding and dilation, ``B`` a 1x1
+    convolution from r to C_out channels (zero at the start). The update of the
+    weight is ``(alpha/r) B A`` reshaped to ``(C_out, C_in, kH, kW)``."""
 
     def __init__(
         self, base: nn.Conv2d, r: int = 4, alpha: float = 8.0
@@ -175,9 +182,11 @@ class LoRAConv2d(nn.Module):
 def apply_lora(
     model: nn.Module, r: int = 4, alpha: float = 8.0, skip: Iterable[str] = ()
 ) -> nn.Module:
-    """Freeze ``model`` and wrap every ``nn.Conv2d``/``nn.Linear`` (except names in ``skip``) in LoRA.
+    """Freeze ``model`` and wrap every ``nn.Conv2d``/``nn.Linear`` (except
+    names in ``skip``) in LoRA.
 
-    Batch-norm parameters stay frozen too; layers named in ``skip`` (typically a new head) stay trainable.
+    Batch-norm parameters stay frozen too; layers named in ``skip`` (typically
+    a new head) stay trainable.
     """
     skip = set(skip)
     for name, p in model.named_parameters():
@@ -191,7 +200,8 @@ def apply_lora(
 
 
 def merge_lora(model: nn.Module) -> nn.Module:
-    """Replace every LoRA layer by its merged plain layer (same outputs, no adapter cost)."""
+    """Replace every LoRA layer by its merged plain layer (same outputs, no
+    adapter cost)."""
     for name, module in list(model.named_modules()):
         if isinstance(module, (LoRALinear, LoRAConv2d)):
             model.set_submodule(name, module.merged())
@@ -208,11 +218,13 @@ def train_steps(
     seed: int = 0,
     weight_decay: float = 1e-4,
 ) -> None:
-    """A fixed number of AdamW steps on random batches of (x, y), whatever the dataset size.
+    """A fixed number of AdamW steps on random batches of (x, y), whatever the
+    dataset size.
 
-    ``lr`` may map name prefixes to learning rates (discriminative learning rates: small for the
-    early layers, larger for the head); parameters matching no prefix use the ``""`` entry.
-    Frozen batch-norm layers stay in eval mode.
+    ``lr`` may map name prefixes to learning rates (discriminative learning
+    rates: small for the early layers, larger for the head); parameters
+    matching no prefix use the ``""`` entry. Frozen batch-norm layers stay in
+    eval mode.
     """
     trainable = [
         (n, p) for n, p in model.named_parameters() if p.requires_grad

@@ -1,4 +1,5 @@
-"""What pooling buys, measured: how much feature maps change when the digit moves a little.
+"""What pooling buys, measured: how much feature maps change when the digit
+moves a little.
 
 Explained in the chapter "Pooling" (``book/pooling.ipynb``).
 """
@@ -14,7 +15,8 @@ __all__ = ["shift", "relative_change"]
 
 
 def shift(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """Move ``images`` (..., H, W) by ``dy`` rows down and ``dx`` columns right, filling with zeros."""
+    """Move ``images`` (..., H, W) by ``dy`` rows down and ``dx`` columns
+    right, filling with zeros."""
     h, w = images.shape[-2:]
     if abs(dy) >= h or abs(dx) >= w:
         raise ValueError(
@@ -33,7 +35,8 @@ def relative_change(
     dy: int,
     dx: int,
 ) -> float:
-    """``||f(shift(x)) - f(x)|| / ||f(x)||`` over the batch: 0 means the features did not move at all."""
+    """``||f(shift(x)) - f(x)|| / ||f(x)||`` over the batch: 0 means the
+    features did not move at all."""
     before = features(images)
     after = features(shift(images, dy, dx))
     norm = before.norm()

@@ -1,8 +1,9 @@
-"""Evaluation metrics, computed with scikit-learn (a well-kept reference implementation).
+"""Evaluation metrics, computed with scikit-learn (a well-kept reference
+implementation).
 
-Explained in the chapter "Evaluation" (``book/evaluation.ipynb``), which also computes one
-class's precision, recall and F1 by hand from the confusion matrix and checks them against
-these functions.
+Explained in the chapter "Evaluation" (``book/evaluation.ipynb``), which also
+computes one class's precision, recall and F1 by hand from the confusion matrix
+and checks them against these functions.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def confusion_matrix(
     predictions: torch.Tensor | np.ndarray,
     n_classes: int = 10,
 ) -> np.ndarray:
-    """``C[i, j]`` = number of images of class i predicted as j; rows are the true classes."""
+    """``C[i, j]`` = number of images of class i predicted as j; rows are the
+    true classes."""
     y, p = _check(labels, predictions)
     return skm.confusion_matrix(y, p, labels=list(range(n_classes)))
 
@@ -89,13 +91,15 @@ def per_class_report(
 class RocCurve:
     fpr: np.ndarray  # false positive rate at each threshold
     tpr: np.ndarray  # true positive rate (recall) at each threshold
-    auc: float  # area under the curve: P(a random positive scores above a random negative)
+    # area under the curve: P(a random positive scores above a random negative)
+    auc: float
 
 
 def roc_curves(
     labels: torch.Tensor | np.ndarray, probabilities: torch.Tensor | np.ndarray
 ) -> list[RocCurve]:
-    """One-vs-rest ROC curve and AUC of every class from ``(N, n_classes)`` probabilities (or scores)."""
+    """One-vs-rest ROC curve and AUC of every class from ``(N, n_classes)``
+    probabilities (or scores)."""
     y, prob = _np(labels), _np(probabilities)
     if prob.ndim != 2 or prob.shape[0] != y.shape[0]:
         raise ValueError(

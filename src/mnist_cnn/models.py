@@ -1,11 +1,13 @@
-"""The networks of the book: the article's two, LeNet-5, and the book's fast default.
+"""The networks of the book: the article's two, LeNet-5, and the book's fast
+default.
 
-Explained in the chapter "Model" (``book/model.ipynb``); trained in the chapter "Training".
-Shapes are for MNIST input ``(N, 1, 28, 28)``.
+Explained in the chapter "Model" (``book/model.ipynb``); trained in the chapter
+"Training". Shapes are for MNIST input ``(N, 1, 28, 28)``.
 
-Sources: the article's sections 3.2 (diagram), 4.3 and 5.2 (code); Y. LeCun, L. Bottou,
-Y. Bengio, P. Haffner, "Gradient-based learning applied to document recognition", Proc. IEEE
-86(11), 1998 (LeNet-5); S. Ioffe, C. Szegedy, "Batch normalization", ICML 2015; pytorch/examples ``mnist/main.py``.
+Sources: the article's sections 3.2 (diagram), 4.3 and 5.2 (code); Y. LeCun, L.
+Bottou, Y. Bengio, P. Haffner, "Gradient-based learning applied to document
+recognition", Proc. IEEE 86(11), 1998 (LeNet-5); S. Ioffe, C. Szegedy, "Batch
+normalization", ICML 2015; pytorch/examples ``mnist/main.py``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ __all__ = [
     "eval_mode",
 ]
 
-# The article's section 5.2 model, character for character (its imports, then the class).
+# The article's section 5.2 model, character for character (its imports, then
+# the class).
 ARTICLE_SIMPLE_CNN_SOURCE = """\
 import torch.nn as nn
 import torch.optim as optim
@@ -57,22 +60,25 @@ class SimpleCNN(nn.Module):
 def article_code_as_written(
     import_functional: bool = False,
 ) -> type[nn.Module]:
-    """Run the article's 5.2 model code in a fresh namespace and return its ``SimpleCNN`` class.
+    """Run the article's 5.2 model code in a fresh namespace and return its
+    ``SimpleCNN`` class.
 
-    With ``import_functional`` the one missing line, ``import torch.nn.functional as F``, is
-    added first. Either way the class is the article's, bugs included: the chapter "Model"
-    shows the errors it raises.
+    With ``import_functional`` the one missing line, ``import
+    torch.nn.functional as F``, is added first. Either way the class is the
+    article's, bugs included: the chapter "Model" shows the errors it raises.
     """
     source = (
         "import torch.nn.functional as F\n" if import_functional else ""
     ) + ARTICLE_SIMPLE_CNN_SOURCE
     namespace: dict[str, object] = {"__name__": "article_5_2"}
-    exec(compile(source, "<article section 5.2>", "exec"), namespace)  # noqa: S102 - the article's own code
+    # noqa: S102 - the article's own code
+    exec(compile(source, "<article section 5.2>", "exec"), namespace)
     return namespace["SimpleCNN"]  # type: ignore[return-value]
 
 
 class ArticleSimpleCNN(nn.Module):
-    """The article's 5.2 ``SimpleCNN`` with its two bugs fixed (``F`` imported; 8*13*13 features)."""
+    """The article's 5.2 ``SimpleCNN`` with its two bugs fixed (``F`` imported;
+    8*13*13 features)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -91,11 +97,12 @@ class ArticleSimpleCNN(nn.Module):
 
 
 class ArticleCNN(nn.Module):
-    """The network of the article's section 3.2 diagram, with "same" padding so that ``* 7 * 7`` holds.
+    """The network of the article's section 3.2 diagram, with "same" padding so
+    that ``* 7 * 7`` holds.
 
-    conv 3x3 -> ReLU -> max pool -> conv 3x3 -> ReLU -> max pool -> flatten -> linear -> ReLU ->
-    linear. The diagram ends in "Sigmoid or Softmax"; the model returns logits and the loss
-    (cross-entropy) applies the softmax.
+    conv 3x3 -> ReLU -> max pool -> conv 3x3 -> ReLU -> max pool -> flatten ->
+    linear -> ReLU -> linear. The diagram ends in "Sigmoid or Softmax"; the
+    model returns logits and the loss (cross-entropy) applies the softmax.
     """
 
     def __init__(
@@ -127,10 +134,11 @@ class ArticleCNN(nn.Module):
 class LeNet5(nn.Module):
     """LeNet-5 (LeCun et al. 1998), adapted to 28x28 input and to today's training.
 
-    Adaptations: the paper pads the 28x28 digits to 32x32; here C1 pads by 2, which is the same.
-    C3 connects to all six S2 maps (the paper's sparse connection table was a compute saving).
-    S2/S4 are plain 2x2 average pooling (the paper's have a trainable scale and bias). The output
-    is a linear layer giving logits for cross-entropy, not the paper's Euclidean RBF units.
+    Adaptations: the paper pads the 28x28 digits to 32x32; here C1 pads by 2,
+    which is the same. C3 connects to all six S2 maps (the paper's sparse
+    connection table was a compute saving). S2/S4 are plain 2x2 average pooling
+    (the paper's have a trainable scale and bias). The output is a linear layer
+    giving logits for cross-entropy, not the paper's Euclidean RBF units.
     Activations are tanh, as in the paper (without its 1.7159 scaling).
     """
 
@@ -155,8 +163,9 @@ class LeNet5(nn.Module):
 
 
 def conv_block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
-    """A 3x3 convolution (no bias: batch norm supplies it), 2x2 max pooling if ``pool``, batch
-    norm and ReLU, with named layers: ``conv``, ``pool``, ``bn``, ``relu``."""
+    """A 3x3 convolution (no bias: batch norm supplies it), 2x2 max pooling if
+    ``pool``, batch norm and ReLU, with named layers: ``conv``, ``pool``,
+    ``bn``, ``relu``."""
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     layers["conv"] = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
     if pool:
@@ -167,14 +176,16 @@ def conv_block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
 
 
 class BookCNN(nn.Module):
-    """The book's default network: small, batch-normalised, pools early; fast on a CPU.
+    """The book's default network: small, batch-normalised, pools early; fast
+    on a CPU.
 
-    Three 3x3 convolution blocks with 16, 32 and 32 channels. The first two pool *before*
-    batch norm and ReLU (max pooling commutes with ReLU, and normalising the pooled map costs a
-    quarter of the unpooled one), so 28x28 becomes 7x7 early and most of the work happens on
-    small maps; batch norm lets it train with large learning rates in one or two epochs. The
-    blocks are named (``block1`` ... ``head``), so fine-tuning can freeze or re-train them by
-    name. Works with ``channels_last`` input and weights.
+    Three 3x3 convolution blocks with 16, 32 and 32 channels. The first two
+    pool *before* batch norm and ReLU (max pooling commutes with ReLU, and
+    normalising the pooled map costs a quarter of the unpooled one), so 28x28
+    becomes 7x7 early and most of the work happens on small maps; batch norm
+    lets it train with large learning rates in one or two epochs. The blocks
+    are named (``block1`` ... ``head``), so fine-tuning can freeze or re-train
+    them by name. Works with ``channels_last`` input and weights.
     """
 
     def __init__(
@@ -200,10 +211,12 @@ class BookCNN(nn.Module):
 
 
 class ExamplesNet(nn.Module):
-    """The network of pytorch/examples ``mnist/main.py`` (two convolutions 32/64, dropout, 128 hidden).
+    """The network of pytorch/examples ``mnist/main.py`` (two convolutions
+    32/64, dropout, 128 hidden).
 
-    Reimplemented from its published definition for the training benchmark; its recipe is
-    Adadelta with lr 1.0, StepLR(gamma=0.7) per epoch, batch 64, 14 epochs.
+    Reimplemented from its published definition for the training benchmark; its
+    recipe is Adadelta with lr 1.0, StepLR(gamma=0.7) per epoch, batch 64, 14
+    epochs.
     """
 
     def __init__(self) -> None:
@@ -238,8 +251,9 @@ MODELS: dict[str, type[nn.Module]] = {
 
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """``with eval_mode(model):`` runs ``model`` in eval mode (batch norm uses its running
-    statistics, dropout is off) and puts back the mode it had, even after an error."""
+    """``with eval_mode(model):`` runs ``model`` in eval mode (batch norm uses
+    its running statistics, dropout is off) and puts back the mode it had, even
+    after an error."""
     was_training = model.training
     model.eval()
     try:

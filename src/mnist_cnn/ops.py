@@ -1,18 +1,19 @@
 """Convolution and pooling written from their formulas, forwards and backwards.
 
-Explained in the chapters "Convolution" (``book/convolution.ipynb``) and "Pooling"
-(``book/pooling.ipynb``). Shapes follow PyTorch: inputs ``(N, C, H, W)``, convolution weights
-``(C_out, C_in, kH, kW)``. What deep learning calls convolution is cross-correlation (the kernel
-is not flipped):
+Explained in the chapters "Convolution" (``book/convolution.ipynb``) and
+"Pooling" (``book/pooling.ipynb``). Shapes follow PyTorch: inputs ``(N, C, H,
+W)``, convolution weights ``(C_out, C_in, kH, kW)``. What deep learning calls
+convolution is cross-correlation (the kernel is not flipped):
 
     out[n, k, i, j] = b[k] + sum_{c, m, q} W[k, c, m, q] * x_pad[n, c, i*s + m*d, j*s + q*d]
 
-with stride ``s``, dilation ``d`` and ``x_pad`` the input zero-padded by ``p`` on each side.
-Every function here is tested against ``torch.nn.functional`` (values and gradients) in
-``tests/test_ops.py``.
+with stride ``s``, dilation ``d`` and ``x_pad`` the input zero-padded by ``p``
+on each side. Every function here is tested against ``torch.nn.functional``
+(values and gradients) in ``tests/test_ops.py``.
 
-Sources: the article's section 4.1-4.2 (corrected); V. Dumoulin, F. Visin, "A guide to
-convolution arithmetic for deep learning", 2016; PyTorch's ``Conv2d``/``MaxPool2d`` docs.
+Sources: the article's section 4.1-4.2 (corrected); V. Dumoulin, F. Visin, "A
+guide to convolution arithmetic for deep learning", 2016; PyTorch's
+``Conv2d``/``MaxPool2d`` docs.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ Pair = int | tuple[int, int]
 
 
 def _pair(value: Pair, name: str, minimum: int) -> tuple[int, int]:
-    """``value`` as a (height, width) pair of ints >= ``minimum``, or a ValueError naming it."""
+    """``value`` as a (height, width) pair of ints >= ``minimum``, or a
+    ValueError naming it."""
     pair = (value, value) if isinstance(value, int) else tuple(value)
     if len(pair) != 2 or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in pair
@@ -56,7 +58,8 @@ def _pair(value: Pair, name: str, minimum: int) -> tuple[int, int]:
 def conv_output_size(
     n: int, k: int, s: int = 1, p: int = 0, d: int = 1
 ) -> int:
-    """Output length of a convolution along one axis: ``floor((n + 2p - d(k-1) - 1) / s) + 1``."""
+    """Output length of a convolution along one axis: ``floor((n + 2p -
+    d(k-1) - 1) / s) + 1``."""
     for name, value, minimum in (
         ("n", n, 1),
         ("k", k, 1),
@@ -77,7 +80,8 @@ def conv_output_size(
 def pool_output_size(
     n: int, k: int, s: int | None = None, p: int = 0, d: int = 1
 ) -> int:
-    """Output length of a pooling window along one axis; the stride defaults to the window size."""
+    """Output length of a pooling window along one axis; the stride defaults to
+    the window size."""
     if p * 2 > k:
         raise ValueError(
             f"p={p}: padding must be at most half the window k={k} (as in PyTorch)."
@@ -114,7 +118,8 @@ def _out_hw(
     padding: tuple[int, int],
     dilation: tuple[int, int],
 ) -> tuple[int, int]:
-    """(H_out, W_out), with a ValueError naming ``kernel`` when it does not fit the padded input."""
+    """(H_out, W_out), with a ValueError naming ``kernel`` when it does not fit
+    the padded input."""
     try:
         return tuple(  # type: ignore[return-value]
             conv_output_size(
@@ -136,7 +141,8 @@ def conv2d_loop(
     padding: Pair = 0,
     dilation: Pair = 1,
 ) -> torch.Tensor:
-    """The formula, one output position at a time. Slow: for teaching and small inputs."""
+    """The formula, one output position at a time. Slow: for teaching and small
+    inputs."""
     stride, padding, dilation = (
         _pair(stride, "stride", 1),
         _pair(padding, "padding", 0),
@@ -153,7 +159,8 @@ def conv2d_loop(
         row = []
         for j in range(w_out):
             top, left = i * stride[0], j * stride[1]
-            # the input values under the kernel: x_pad[n, c, i*s + m*d, j*s + q*d] for all m, q
+            # the input values under the kernel: x_pad[n, c, i*s + m*d, j*s +
+            # q*d] for all m, q
             window = xp[
                 :,
                 :,
@@ -175,10 +182,12 @@ def im2col(
     padding: Pair = 0,
     dilation: Pair = 1,
 ) -> torch.Tensor:
-    """Every window of ``x`` as a column: ``(N, C*kH*kW, H_out*W_out)``, the layout of ``F.unfold``.
+    """Every window of ``x`` as a column: ``(N, C*kH*kW, H_out*W_out)``, the
+    layout of ``F.unfold``.
 
-    Built from views (``Tensor.unfold`` makes strided windows without copying); only the final
-    ``reshape`` copies, and that copy is the memory cost of im2col: kH*kW times the input.
+    Built from views (``Tensor.unfold`` makes strided windows without copying);
+    only the final ``reshape`` copies, and that copy is the memory cost of
+    im2col: kH*kW times the input.
     """
     kernel = _pair(kernel_size, "kernel_size", 1)
     stride, padding, dilation = (
@@ -249,12 +258,13 @@ def conv2d_input_grad(
 ) -> torch.Tensor:
     """dL/dx, derived: a *full* convolution of dL/dy with the flipped kernel.
 
-    Each x_pad[c, u, v] fed out[k, i, j] with weight W[k, c, m, q] wherever u = i*s + m*d, so
-    dL/dx_pad[c, u, v] = sum W[k, c, m, q] dL/dy[k, i, j] over those (k, i, j, m, q). Spreading
-    dL/dy out by inserting s-1 zeros between its entries, padding it by d(k-1) and correlating
-    it with the kernel flipped in both axes (input and output channels swapped) computes exactly
-    that sum; the rows the forward window never reached get zero, and cropping the padding p
-    gives dL/dx.
+    Each x_pad[c, u, v] fed out[k, i, j] with weight W[k, c, m, q] wherever u =
+    i*s + m*d, so dL/dx_pad[c, u, v] = sum W[k, c, m, q] dL/dy[k, i, j] over
+    those (k, i, j, m, q). Spreading dL/dy out by inserting s-1 zeros between
+    its entries, padding it by d(k-1) and correlating it with the kernel
+    flipped in both axes (input and output channels swapped) computes exactly
+    that sum; the rows the forward window never reached get zero, and cropping
+    the padding p gives dL/dx.
     """
     stride, padding, dilation = (
         _pair(stride, "stride", 1),
@@ -276,7 +286,8 @@ def conv2d_input_grad(
         padding=(dilation[0] * (kh - 1), dilation[1] * (kw - 1)),
         dilation=dilation,
     )
-    # `full` covers the padded input up to the last row/column a window reached; the rest got no gradient.
+    # `full` covers the padded input up to the last row/column a window
+    # reached; the rest got no gradient.
     hp, wp = input_hw[0] + 2 * padding[0], input_hw[1] + 2 * padding[1]
     grad_padded = F.pad(
         full, (0, wp - full.shape[3], 0, hp - full.shape[2])
@@ -297,7 +308,8 @@ def conv2d_weight_grad(
     padding: Pair = 0,
     dilation: Pair = 1,
 ) -> torch.Tensor:
-    """dL/dW[k, c, m, q] = sum over n, i, j of dL/dy[n, k, i, j] * x_pad[n, c, i*s + m*d, j*s + q*d]."""
+    """dL/dW[k, c, m, q] = sum over n, i, j of dL/dy[n, k, i, j] * x_pad[n, c,
+    i*s + m*d, j*s + q*d]."""
     kernel = _pair(kernel_size, "kernel_size", 1)
     cols = im2col(x, kernel, stride, padding, dilation)  # (N, C_in*kH*kW, L)
     g = grad_out.reshape(
@@ -345,7 +357,8 @@ def max_pool2d(
     stride: Pair | None = None,
     padding: Pair = 0,
 ) -> torch.Tensor:
-    """``pool(x)[n, c, i, j] = max over (m, q) of x_pad[n, c, i*s + m, j*s + q]``, padding with -inf."""
+    """``pool(x)[n, c, i, j] = max over (m, q) of x_pad[n, c, i*s + m, j*s +
+    q]``, padding with -inf."""
     return _pool_windows(x, kernel_size, stride, padding, float("-inf")).amax(
         -1
     )  # (N, C, H_out, W_out)
@@ -357,7 +370,8 @@ def avg_pool2d(
     stride: Pair | None = None,
     padding: Pair = 0,
 ) -> torch.Tensor:
-    """The mean of each window, padding with zeros that count (PyTorch's ``count_include_pad=True``)."""
+    """The mean of each window, padding with zeros that count (PyTorch's
+    ``count_include_pad=True``)."""
     return _pool_windows(x, kernel_size, stride, padding, 0.0).mean(
         -1
     )  # (N, C, H_out, W_out)
@@ -370,7 +384,8 @@ def max_pool2d_input_grad(
     stride: Pair | None = None,
     padding: Pair = 0,
 ) -> torch.Tensor:
-    """dL/dx of max pooling: each window passes its gradient to its arg-max only (zero elsewhere)."""
+    """dL/dx of max pooling: each window passes its gradient to its arg-max
+    only (zero elsewhere)."""
     kernel = _pair(kernel_size, "kernel_size", 1)
     stride_hw = kernel if stride is None else _pair(stride, "stride", 1)
     padding_hw = _pair(padding, "padding", 0)
@@ -406,10 +421,12 @@ def max_pool2d_input_grad(
 
 
 def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """``exp(z_i) / sum_j exp(z_j)``, computed as ``exp(z_i - max z) / sum_j exp(z_j - max z)``.
+    """``exp(z_i) / sum_j exp(z_j)``, computed as ``exp(z_i - max z) / sum_j
+    exp(z_j - max z)``.
 
-    Subtracting the maximum changes nothing mathematically (it cancels) but keeps ``exp`` from
-    overflowing for large logits. Explained in the chapter "Model".
+    Subtracting the maximum changes nothing mathematically (it cancels) but
+    keeps ``exp`` from overflowing for large logits. Explained in the chapter
+    "Model".
     """
     shifted = logits - logits.amax(dim, keepdim=True)
     e = shifted.exp()
@@ -423,7 +440,8 @@ def log_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of ``-log softmax(z)[y]``: logits ``(N, C)``, integer targets ``(N,)``."""
+    """Mean over the batch of ``-log softmax(z)[y]``: logits ``(N, C)``,
+    integer targets ``(N,)``."""
     if logits.ndim != 2:
         raise ValueError(
             f"logits: expected (N, C), got shape {tuple(logits.shape)}."
@@ -465,6 +483,7 @@ def _classic_kernels() -> dict[str, torch.Tensor]:
     }
 
 
-# Hand-designed 3x3 kernels from image processing, (3, 3) float32; a CNN learns kernels like these.
+# Hand-designed 3x3 kernels from image processing, (3, 3) float32; a CNN learns
+# kernels like these.
 CLASSIC_KERNELS: dict[str, torch.Tensor] = _classic_kernels()
 __all__ += ["CLASSIC_KERNELS"]

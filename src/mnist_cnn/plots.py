@@ -1,6 +1,7 @@
 """Figures the book draws, so every chapter plots the same way.
 
-Used by the chapters "Data", "Convolution", "Pooling", "Evaluation" and "Applications and outlook".
+Used by the chapters "Data", "Convolution", "Pooling", "Evaluation" and
+"Applications and outlook".
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def digit_grid(
     ncols: int = 10,
     size: float = 1.0,
 ) -> Figure:
-    """A grid of digits, black on white, each titled with its label when ``labels`` is given."""
+    """A grid of digits, black on white, each titled with its label when
+    ``labels`` is given."""
     if images.ndim == 4:
         images = images[:, 0]  # (N, 28, 28)
     n = images.shape[0]
@@ -66,7 +68,8 @@ def digit_grid(
 def class_counts(
     counts: dict[str, torch.Tensor], title: str = "Images per class"
 ) -> Figure:
-    """Grouped bars of per-class counts, one group per split (e.g. {"train": ..., "test": ...})."""
+    """Grouped bars of per-class counts, one group per split (e.g. {"train":
+    ..., "test": ...})."""
     fig, ax = plt.subplots(figsize=(7, 3))
     width = 0.8 / max(len(counts), 1)
     for k, (name, c) in enumerate(counts.items()):
@@ -89,7 +92,8 @@ def image_table(
     | None = None,  # per column: draw with a diverging map centred on 0
     size: float = 1.4,
 ) -> Figure:
-    """A table of images; signed columns (feature maps) use red/blue around zero, others grey."""
+    """A table of images; signed columns (feature maps) use red/blue around
+    zero, others grey."""
     nrows, ncols = len(rows), len(rows[0])
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False
@@ -121,9 +125,11 @@ def sliding_window(
     d: int = 1,
     positions: Sequence[tuple[int, int]] = ((0, 0), (0, 1), (1, 0)),
 ) -> Figure:
-    """The padded n x n input (padding shaded) with the k x k window of output ``(i, j)`` marked.
+    """The padded n x n input (padding shaded) with the k x k window of output
+    ``(i, j)`` marked.
 
-    Window cell (m, q) of output (i, j) sits at padded row i*s + m*d, column j*s + q*d.
+    Window cell (m, q) of output (i, j) sits at padded row i*s + m*d, column
+    j*s + q*d.
     """
     from mnist_cnn.ops import conv_output_size
 
@@ -171,7 +177,8 @@ def sliding_window(
 
 
 def pool_routing(x: torch.Tensor, grad_in: torch.Tensor, k: int = 2) -> Figure:
-    """Left: an (H, W) input with each k x k window's maximum circled. Right: dL/dx, zero except there."""
+    """Left: an (H, W) input with each k x k window's maximum circled. Right:
+    dL/dx, zero except there."""
     fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
     h, w = x.shape
     for ax, values, title in (
@@ -209,8 +216,9 @@ def pool_routing(x: torch.Tensor, grad_in: torch.Tensor, k: int = 2) -> Figure:
 def confusion_heatmap(
     cm: np.ndarray, title: str = "Confusion matrix (test set)"
 ) -> Figure:
-    """Rows: true digit, columns: predicted digit; the diagonal is hidden from the colour scale so
-    that the mistakes stand out, and every cell shows its count."""
+    """Rows: true digit, columns: predicted digit; the diagonal is hidden from
+    the colour scale so that the mistakes stand out, and every cell shows its
+    count."""
     off = cm.astype(float).copy()
     np.fill_diagonal(off, np.nan)
     fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -259,7 +267,8 @@ def roc_plot(curves: Sequence, zoom: float = 0.05) -> Figure:
 def digit_probabilities(
     digit: torch.Tensor, probabilities: torch.Tensor, title: str = ""
 ) -> Figure:
-    """The 28x28 digit the network sees ``(28, 28)`` beside its ten class probabilities ``(10,)``."""
+    """The 28x28 digit the network sees ``(28, 28)`` beside its ten class
+    probabilities ``(10,)``."""
     fig, (ax_img, ax_bar) = plt.subplots(
         1, 2, figsize=(5.2, 2.2), gridspec_kw={"width_ratios": [1, 1.6]}
     )
@@ -288,7 +297,8 @@ def explanations(
     row_titles: Sequence[str] | None = None,
     size: float = 1.5,
 ) -> Figure:
-    """Each image with heat maps laid over it (saliency, Grad-CAM ...), one column per method."""
+    """Each image with heat maps laid over it (saliency, Grad-CAM ...), one
+    column per method."""
     n = images.shape[0]
     fig, axes = plt.subplots(
         n,

@@ -1,10 +1,11 @@
 """Your own digit, prepared the way MNIST's digits were.
 
-Explained in the chapter "Evaluation" and used by ``python -m mnist_cnn predict``. MNIST's
-authors size-normalised each digit to fit a 20x20 box (keeping its aspect ratio, with
-anti-aliasing) and centred it by its centre of mass in a 28x28 image, white ink on black.
-A photo or a drawing of a digit has to go through the same steps, or the network sees something
-unlike anything it was trained on.
+Explained in the chapter "Evaluation" and used by ``python -m mnist_cnn
+predict``. MNIST's authors size-normalised each digit to fit a 20x20 box
+(keeping its aspect ratio, with anti-aliasing) and centred it by its centre of
+mass in a 28x28 image, white ink on black. A photo or a drawing of a digit has
+to go through the same steps, or the network sees something unlike anything it
+was trained on.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class ImageInputError(ValueError):
 
 
 def load_grey(path: str | os.PathLike[str]) -> np.ndarray:
-    """The image at ``path`` as grey levels in [0, 1], ``(H, W)`` float32; transparency becomes white."""
+    """The image at ``path`` as grey levels in [0, 1], ``(H, W)`` float32;
+    transparency becomes white."""
     path = Path(path)
     if not path.is_file():
         raise ImageInputError(
@@ -41,7 +43,8 @@ def load_grey(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def grey_from_bytes(content: bytes, name: str = "image") -> np.ndarray:
-    """:func:`load_grey` for the bytes of an image file (an upload); ``name`` appears in messages."""
+    """:func:`load_grey` for the bytes of an image file (an upload); ``name``
+    appears in messages."""
     return _grey(io.BytesIO(content), name)
 
 
@@ -156,5 +159,6 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
 
 
 def load_digit(path: str | os.PathLike[str]) -> torch.Tensor:
-    """:func:`load_grey` then :func:`to_mnist`: any PNG/JPEG of one digit -> ``(28, 28)`` uint8."""
+    """:func:`load_grey` then :func:`to_mnist`: any PNG/JPEG of one digit ->
+    ``(28, 28)`` uint8."""
     return to_mnist(load_grey(path))

@@ -1,15 +1,18 @@
-"""Training and evaluation: ``fit()``, ``evaluate()``, ``predict_logits()``, the model cache.
+"""Training and evaluation: ``fit()``, ``evaluate()``, ``predict_logits()``,
+the model cache.
 
-Explained in the chapters "Training" (``book/training.ipynb``), "Evaluation" and "Overfitting".
-The loop is the article's (zero_grad, forward, loss, backward, step) with what makes it fast and
-honest: the whole dataset as one uint8 tensor, a seeded validation split, channels_last,
-a learning-rate schedule, early stopping on the validation loss, mixed precision on request,
-and a resumable training state. The run's settings are :class:`mnist_cnn.config.TrainConfig`;
-its files are written by :mod:`mnist_cnn.checkpoints`.
+Explained in the chapters "Training" (``book/training.ipynb``), "Evaluation"
+and "Overfitting". The loop is the article's (zero_grad, forward, loss,
+backward, step) with what makes it fast and honest: the whole dataset as one
+uint8 tensor, a seeded validation split, channels_last, a learning-rate
+schedule, early stopping on the validation loss, mixed precision on request,
+and a resumable training state. The run's settings are
+:class:`mnist_cnn.config.TrainConfig`; its files are written by
+:mod:`mnist_cnn.checkpoints`.
 
-Sources: pytorch/examples ``mnist/main.py`` (train/test structure); L. N. Smith, T. Topin,
-"Super-convergence", 2019 (OneCycle); I. Loshchilov, F. Hutter, "Decoupled weight decay
-regularization", ICLR 2019 (AdamW).
+Sources: pytorch/examples ``mnist/main.py`` (train/test structure); L. N.
+Smith, T. Topin, "Super-convergence", 2019 (OneCycle); I. Loshchilov, F.
+Hutter, "Decoupled weight decay regularization", ICLR 2019 (AdamW).
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ __all__ = [
 @dataclass(frozen=True)
 class EpochRecord:
     epoch: int
-    train_loss: float  # mean over the epoch's batches (with dropout/augmentation active)
+    # mean over the epoch's batches (with dropout/augmentation active)
+    train_loss: float
     train_acc: float  # accuracy on the batches as they were trained on
     val_loss: float
     val_acc: float
@@ -71,9 +75,11 @@ class FitResult:
     history: list[EpochRecord]
     mean: float
     std: float
-    best_epoch: int  # the epoch whose weights the model holds (early stopping restores it)
+    # the epoch whose weights the model holds (early stopping restores it)
+    best_epoch: int
     resumed_from: tuple[int, int] | None = (
-        None  # (epoch, steps already done in it) when fit resumed a saved state
+        # (epoch, steps already done in it) when fit resumed a saved state
+        None
     )
 
     @property
@@ -87,7 +93,8 @@ class FitResult:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """ "auto" picks CUDA, then Apple's MPS, then the CPU; anything else is passed to torch.device."""
+    """ "auto" picks CUDA, then Apple's MPS, then the CPU; anything else is
+    passed to torch.device."""
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -187,7 +194,8 @@ def predict_logits(
     images: torch.Tensor,  # (N, 28, 28) uint8
     mean: float,
     std: float,
-    batch_size: int = 256,  # 2-3x faster on CPUs than 1000: activations stay in the cache
+    # 2-3x faster on CPUs than 1000: activations stay in the cache
+    batch_size: int = 256,
     device: torch.device | str | None = None,
     channels_last: bool = False,
 ) -> torch.Tensor:
@@ -232,8 +240,9 @@ def evaluate(
 def normalization_constants(
     config: TrainConfig, mnist: data.MNIST
 ) -> tuple[float, float]:
-    """The (mean, std) a run of ``config`` normalises with: the article's 0.5/0.5, or measured on
-    exactly the images it trains on (the validation images and anything outside the subset excluded)."""
+    """The (mean, std) a run of ``config`` normalises with: the article's
+    0.5/0.5, or measured on exactly the images it trains on (the validation
+    images and anything outside the subset excluded)."""
     if config.normalization == "article":
         return ARTICLE_MEAN_STD
     train_idx, _ = data.train_val_split(
@@ -257,20 +266,24 @@ def fit(
 ) -> FitResult:
     """Train ``config.model`` on MNIST's training split minus the validation images.
 
-    Returns the model (holding the best validation-loss weights when early stopping is on), the
-    per-epoch history and the normalisation constants. ``on_epoch_end(record, model)`` may
-    return True to stop early (the benchmark uses it to stop at a target accuracy).
+    Returns the model (holding the best validation-loss weights when early
+    stopping is on), the per-epoch history and the normalisation constants.
+    ``on_epoch_end(record, model)`` may return True to stop early (the
+    benchmark uses it to stop at a target accuracy).
 
-    Resuming: with ``state_path`` and ``save_every`` > 0 the complete training state (weights,
-    optimizer, schedule, random generator, position in the epoch) is written atomically every
-    ``save_every`` steps and at the end of every epoch; ``resume=True`` continues from that file
-    if it exists, and ends with the same weights, bit for bit, as a run that was never stopped.
-    ``on_step(step)`` is called after every step (the tests use it to stop a run).
+    Resuming: with ``state_path`` and ``save_every`` > 0 the complete training
+    state (weights, optimizer, schedule, random generator, position in the
+    epoch) is written atomically every ``save_every`` steps and at the end of
+    every epoch; ``resume=True`` continues from that file if it exists, and
+    ends with the same weights, bit for bit, as a run that was never stopped.
+    ``on_step(step)`` is called after every step (the tests use it to stop a
+    run).
 
-    Under ``torchrun`` (see :mod:`mnist_cnn.distributed`) the model is wrapped in
-    DistributedDataParallel, each process trains on its shard of every batch of
-    ``config.batch_size`` images, the training metrics are summed over the processes, and only
-    the main process shows progress and writes the state file.
+    Under ``torchrun`` (see :mod:`mnist_cnn.distributed`) the model is wrapped
+    in DistributedDataParallel, each process trains on its shard of every batch
+    of ``config.batch_size`` images, the training metrics are summed over the
+    processes, and only the main process shows progress and writes the state
+    file.
     """
     from tqdm.auto import tqdm
 
@@ -306,7 +319,8 @@ def fit(
     model = build_model(config).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    # DDP averages the gradients of the processes after every backward pass; it starts by copying
+    # DDP averages the gradients of the processes after every backward pass; it
+    # starts by copying
     # rank 0's weights to all, so every process begins (and stays) identical.
     net = (
         nn.parallel.DistributedDataParallel(
@@ -478,8 +492,10 @@ def fit(
         distributed.average_buffers(
             model, ctx
         )  # batch norm statistics of all shards, in every process
-        # float64, so that one process computes exactly float(loss_sum) / seen and int(correct) / seen
-        # (on the CPU, except for NCCL, which reduces CUDA tensors; MPS has no float64)
+        # float64, so that one process computes exactly float(loss_sum) / seen
+        # and int(correct) / seen
+        # (on the CPU, except for NCCL, which reduces CUDA tensors; MPS has no
+        # float64)
         on = device if device.type == "cuda" else torch.device("cpu")
         totals = distributed.all_reduce_sum(
             torch.tensor(
@@ -522,7 +538,9 @@ def fit(
         stop = (
             on_epoch_end(record, model) if on_epoch_end is not None else False
         )
-        if save_every:  # the next epoch starts from here (after the last one: the finished run)
+        # the next epoch starts from here (after the last one: the finished
+        # run)
+        if save_every:
             save_state(
                 epoch + 1,
                 0,
@@ -548,11 +566,13 @@ def fit(
 def fit_or_load(
     config: TrainConfig, name: str, mnist: data.MNIST | None = None
 ) -> tuple[nn.Module, float, float, str]:
-    """The network ``config`` trains, shared between chapters through a checkpoint cache.
+    """The network ``config`` trains, shared between chapters through a
+    checkpoint cache.
 
-    Loads ``<cache>/<name>.pt`` (:func:`mnist_cnn.paths.cache_dir`) if it holds a readable checkpoint
-    of exactly ``config``; otherwise trains (deterministically) and writes it. Returns the model
-    (eval mode, contiguous memory as a loaded checkpoint is), the normalisation mean and std, and
+    Loads ``<cache>/<name>.pt`` (:func:`mnist_cnn.paths.cache_dir`) if it holds
+    a readable checkpoint of exactly ``config``; otherwise trains
+    (deterministically) and writes it. Returns the model (eval mode, contiguous
+    memory as a loaded checkpoint is), the normalisation mean and std, and
     "loaded" or "trained".
     """
     path = paths.cache_dir() / f"{name}.pt"

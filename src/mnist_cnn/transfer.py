@@ -1,8 +1,10 @@
-"""The chapter "Fine-tuning"'s experiment: six ways to adapt the MNIST network to a new task.
+"""The chapter "Fine-tuning"'s experiment: six ways to adapt the MNIST network
+to a new task.
 
-Explained in the chapter "Fine-tuning" (``book/finetune.ipynb``). Targets: scikit-learn's 8x8
-digits (another scanner, a similar task) and Fashion-MNIST (clothing, a dissimilar task). The
-tools it combines (freezing, new heads, LoRA) are :mod:`mnist_cnn.finetune`.
+Explained in the chapter "Fine-tuning" (``book/finetune.ipynb``). Targets:
+scikit-learn's 8x8 digits (another scanner, a similar task) and Fashion-MNIST
+(clothing, a dissimilar task). The tools it combines (freezing, new heads,
+LoRA) are :mod:`mnist_cnn.finetune`.
 """
 
 from __future__ import annotations
@@ -41,19 +43,23 @@ __all__ = [
 def pretrained_book_model(
     name: str = "pretrained-book",
 ) -> tuple[nn.Module, float, float, str]:
-    """The training chapter's network trained with the book's recipe (``TrainConfig()``, ~5 s on a CPU).
+    """The training chapter's network trained with the book's recipe
+    (``TrainConfig()``, ~5 s on a CPU).
 
-    Cached as ``<cache>/<name>.pt`` by :func:`mnist_cnn.training.fit_or_load`. Returns the model,
-    the normalisation mean and std, and "loaded" or "trained".
+    Cached as ``<cache>/<name>.pt`` by :func:`mnist_cnn.training.fit_or_load`.
+    Returns the model, the normalisation mean and std, and "loaded" or
+    "trained".
     """
     return training.fit_or_load(training.TrainConfig(), name)
 
 
 def load_sklearn_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's 1,797 8x8 digits (UCI, 16 grey levels) in MNIST's format: ``(N, 28, 28)`` uint8, ``(N,)``.
+    """scikit-learn's 1,797 8x8 digits (UCI, 16 grey levels) in MNIST's format:
+    ``(N, 28, 28)`` uint8, ``(N,)``.
 
-    Each 8x8 image is scaled to [0, 1] and sent through :func:`mnist_cnn.preprocess.to_mnist`
-    (crop, fit a 20x20 box, centre of mass in 28x28), the same steps MNIST's digits went through.
+    Each 8x8 image is scaled to [0, 1] and sent through
+    :func:`mnist_cnn.preprocess.to_mnist` (crop, fit a 20x20 box, centre of
+    mass in 28x28), the same steps MNIST's digits went through.
     """
     from sklearn.datasets import load_digits
 
@@ -70,7 +76,8 @@ def load_sklearn_digits() -> tuple[torch.Tensor, torch.Tensor]:
 def few_shot_indices(
     labels: torch.Tensor, per_class: int | None, seed: int
 ) -> torch.Tensor:
-    """Indices of ``per_class`` random examples of each class (all of them for ``None``)."""
+    """Indices of ``per_class`` random examples of each class (all of them for
+    ``None``)."""
     g = torch.Generator().manual_seed(seed)
     chosen = []
     for k in torch.unique(labels).tolist():
@@ -93,8 +100,9 @@ METHODS = (
 def start_model(
     method: str, pretrained: nn.Module, n_classes: int = 10, seed: int = 0
 ) -> nn.Module:
-    """The network a method starts from: a copy of ``pretrained`` (or a fresh BookCNN for
-    "from scratch") with a new head, frozen or wrapped as the method requires."""
+    """The network a method starts from: a copy of ``pretrained`` (or a fresh
+    BookCNN for "from scratch") with a new head, frozen or wrapped as the
+    method requires."""
     if method not in METHODS:
         raise ValueError(f"method={method!r}: expected one of {METHODS}.")
     torch.manual_seed(
@@ -119,8 +127,9 @@ def start_model(
 
 
 def method_lr(method: str, lr: float) -> float | dict[str, float]:
-    """The learning rate(s) of a method: discriminative learning rates grow block by block from
-    1/10 of ``lr`` (``block1``) to 3x ``lr`` (the head); other methods use ``lr`` throughout."""
+    """The learning rate(s) of a method: discriminative learning rates grow
+    block by block from 1/10 of ``lr`` (``block1``) to 3x ``lr`` (the head);
+    other methods use ``lr`` throughout."""
     if method == "discriminative lr":
         return {"": lr / 10, "block2": lr / 3, "block3": lr, "head": 3 * lr}
     return lr
@@ -135,7 +144,9 @@ class TransferResult:
     val_acc: float
     test_acc: float
     trainable: int
-    mnist_acc: float  # the fine-tuned backbone with the original MNIST head, on MNIST: forgetting
+    # the fine-tuned backbone with the original MNIST head, on MNIST:
+    # forgetting
+    mnist_acc: float
 
 
 def transfer(
@@ -153,12 +164,14 @@ def transfer(
     | None = None,  # normalised MNIST images, labels
     steps: int = 100,
 ) -> TransferResult:
-    """Train one method on ``per_class`` examples per class drawn (with ``seed``) from the pool;
-    report validation and test accuracy, and MNIST accuracy with the original head put back."""
+    """Train one method on ``per_class`` examples per class drawn (with
+    ``seed``) from the pool; report validation and test accuracy, and MNIST
+    accuracy with the original head put back."""
     pool_x, pool_y = splits["pool"]
     idx = few_shot_indices(pool_y, per_class, seed)
     x, y = data.normalize(pool_x[idx], mean, std), pool_y[idx]
-    # channels_last: the same arithmetic in another memory order; max pooling 3-6x faster on CPUs
+    # channels_last: the same arithmetic in another memory order; max pooling
+    # 3-6x faster on CPUs
     model = start_model(method, pretrained, seed=seed).to(
         memory_format=torch.channels_last
     )

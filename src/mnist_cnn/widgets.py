@@ -1,9 +1,9 @@
-"""Interactive explorers for the chapters "Convolution" and "Pooling", and the digit upload of
-"Applications and outlook" (ipywidgets).
+"""Interactive explorers for the chapters "Convolution" and "Pooling", and the
+digit upload of "Applications and outlook" (ipywidgets).
 
-Each explorer keeps its last result as an attribute (``feature_map``, ``pooled``) so the tests can
-check it against ``torch.nn.functional``; the chapters show a static figure beside each explorer
-for readers of the HTML.
+Each explorer keeps its last result as an attribute (``feature_map``,
+``pooled``) so the tests can check it against ``torch.nn.functional``; the
+chapters show a static figure beside each explorer for readers of the HTML.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ __all__ = ["ConvExplorer", "PoolExplorer", "DigitUpload"]
 
 
 def _png(fig: Figure) -> bytes:
-    """The figure as PNG bytes for an ``Image`` widget (no output capture, so nothing leaks into the cell)."""
+    """The figure as PNG bytes for an ``Image`` widget (no output capture, so
+    nothing leaks into the cell)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
     plt.close(fig)
@@ -35,7 +36,8 @@ def _digit(images: torch.Tensor, index: int) -> torch.Tensor:
 
 
 class ConvExplorer:
-    """Choose a digit and a 3x3 kernel (or type its nine numbers) and see the feature map."""
+    """Choose a digit and a 3x3 kernel (or type its nine numbers) and see the
+    feature map."""
 
     def __init__(
         self,
@@ -133,7 +135,8 @@ class ConvExplorer:
 
 
 class PoolExplorer:
-    """Choose a window size, a stride and max or average pooling and see the pooled digit."""
+    """Choose a window size, a stride and max or average pooling and see the
+    pooled digit."""
 
     def __init__(
         self,
@@ -197,9 +200,10 @@ class PoolExplorer:
 class DigitUpload:
     """Upload a photo or scan of one handwritten digit and see what the network reads.
 
-    The image goes through :func:`mnist_cnn.preprocess.to_mnist`, the same steps as
-    ``python -m mnist_cnn predict``; the widget shows the 28x28 digit the network sees and the ten
-    probabilities. A file that is not an image gives one message and changes nothing else.
+    The image goes through :func:`mnist_cnn.preprocess.to_mnist`, the same
+    steps as ``python -m mnist_cnn predict``; the widget shows the 28x28 digit
+    the network sees and the ten probabilities. A file that is not an image
+    gives one message and changes nothing else.
     """
 
     def __init__(
@@ -219,7 +223,9 @@ class DigitUpload:
         self.image = w.Image(format="png")
         self.digit = torch.empty(0)
         self.probabilities = torch.empty(0)
-        if draw:  # an empty chart until the first upload (an empty Image widget is a broken image)
+        # an empty chart until the first upload (an empty Image widget is a
+        # broken image)
+        if draw:
             self.image.value = _png(
                 plots.digit_probabilities(
                     torch.zeros(28, 28), torch.zeros(10), title="no digit yet"
@@ -231,7 +237,8 @@ class DigitUpload:
         self.widget = w.VBox([self.upload, self.message, self.image])
 
     def show(self, files: object) -> None:
-        """Read the uploaded file (ipywidgets 8 gives a tuple of dicts with ``name`` and ``content``)."""
+        """Read the uploaded file (ipywidgets 8 gives a tuple of dicts with
+        ``name`` and ``content``)."""
         if not files:
             return
         upload = list(files)[0]  # type: ignore[call-overload]
