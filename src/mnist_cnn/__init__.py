@@ -30,7 +30,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 try:
     __version__ = version("mnist-cnn")
-except (
-    PackageNotFoundError
-):  # imported from a source tree that was never installed
+except PackageNotFoundError:
+    # imported from a source tree that was never installed
     __version__ = "0+unknown"

@@ -51,7 +51,8 @@ def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
 
 
 def param_count(layer: nn.Module) -> int:
-    """Parameters of one layer from its formula (its own, not its children's)."""
+    """Parameters of one layer from its formula (its own, not its
+    children's)."""
     if isinstance(layer, nn.Conv2d):
         kh, kw = layer.kernel_size
         return layer.out_channels * (
@@ -62,9 +63,8 @@ def param_count(layer: nn.Module) -> int:
             layer.out_features if layer.bias is not None else 0
         )
     if isinstance(layer, nn.BatchNorm2d):
-        return (
-            2 * layer.num_features if layer.affine else 0
-        )  # scale and shift per channel
+        # scale and shift per channel
+        return 2 * layer.num_features if layer.affine else 0
     if any(True for _ in layer.parameters(recurse=False)):
         raise ValueError(
             f"layer: no parameter formula for {type(layer).__name__}."
@@ -145,9 +145,8 @@ def shape_trace(
 @dataclass(frozen=True)
 class ReceptiveField:
     name: str
-    size: (
-        int | None
-    )  # side of the input window one output unit sees; None: the whole input
+    # side of the input window one output unit sees; None: the whole input
+    size: int | None
     jump: int  # input pixels between neighbouring output units
     # input coordinate of the first pixel seen by output unit 0 (negative:
     # padding)

@@ -40,9 +40,8 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
             os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(
-            tmp, 0o666 & ~umask
-        )  # mkstemp makes 0600 files; give the usual permissions
+        # mkstemp makes 0600 files; give the usual permissions
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

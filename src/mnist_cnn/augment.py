@@ -31,22 +31,18 @@ def random_affine(
     the size (0.1 = up to 2.8 pixels)."""
     b = x.shape[0]
     kwargs = {"device": x.device, "generator": generator}
-    angle = (
-        (torch.rand(b, **kwargs) * 2 - 1) * degrees * torch.pi / 180
-    )  # (B,)
+    # (B,)
+    angle = (torch.rand(b, **kwargs) * 2 - 1) * degrees * torch.pi / 180
     zoom = scale[0] + torch.rand(b, **kwargs) * (scale[1] - scale[0])  # (B,)
-    shift = (
-        (torch.rand(b, 2, **kwargs) * 2 - 1) * translate * 2
-    )  # (B, 2) in grid units
+    # (B, 2) in grid units
+    shift = (torch.rand(b, 2, **kwargs) * 2 - 1) * translate * 2
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     row0 = torch.stack([cos, -sin, shift[:, 0]], 1)  # (B, 3)
     row1 = torch.stack([sin, cos, shift[:, 1]], 1)  # (B, 3)
-    theta = torch.stack([row0, row1], 1).to(
-        x.dtype
-    )  # (B, 2, 3): output -> input
-    grid = F.affine_grid(
-        theta, list(x.shape), align_corners=False
-    )  # (B, H, W, 2)
+    # (B, 2, 3): output -> input
+    theta = torch.stack([row0, row1], 1).to(x.dtype)
+    # (B, H, W, 2)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     out = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
     channels_last = x.is_contiguous(memory_format=torch.channels_last)
     keep = torch.channels_last if channels_last else torch.contiguous_format

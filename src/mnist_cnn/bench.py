@@ -252,9 +252,8 @@ class RecipeResult:
     epochs: int  # epochs trained
     train_seconds: float  # training only, evaluation excluded
     test_acc: float  # after the last epoch trained
-    seconds_to_target: (
-        float | None
-    )  # training seconds until the test accuracy first reached the target
+    # training seconds until the test accuracy first reached the target
+    seconds_to_target: float | None
 
 
 def train_recipe(
@@ -290,16 +289,18 @@ def train_recipe(
             state["std"],
         )
         print(
-            f"  {name}: epoch {record.epoch}, {elapsed:7.1f} s of training, test accuracy {last_acc:.4f}",
+            f"  {name}: epoch {record.epoch}, {elapsed:7.1f} s of training, "
+            f"test accuracy {last_acc:.4f}",
             flush=True,
         )
         if reached is None and last_acc >= target:
             reached = elapsed
         return reached is not None
 
+    # what fit will use
     state["mean"], state["std"] = training.normalization_constants(
         config, mnist
-    )  # what fit will use
+    )
     result = training.fit(
         config, mnist, progress=progress, on_epoch_end=after_epoch
     )
@@ -311,9 +312,8 @@ def train_recipe(
 @dataclass(frozen=True)
 class GpuResult:
     device: str
-    seconds_to_target: list[
-        float | None
-    ]  # per repeat: training seconds until the test accuracy reached the target
+    # per repeat: training seconds until the test accuracy reached the target
+    seconds_to_target: list[float | None]
     images_per_second: list[float]  # per repeat: training images per second
     test_acc: list[float]  # per repeat, after the last epoch trained
 
@@ -336,11 +336,12 @@ def gpu_benchmark(target: float = 0.99, repeats: int = 3) -> GpuResult | None:
         return None
     config = RECIPES["gpu"]
     mnist = data.load_mnist()
+    # warm-up
     training.fit(
         dataclasses.replace(config, epochs=1, train_subset=8192),
         mnist,
         progress=False,
-    )  # warm-up
+    )
     images_per_epoch = (
         (mnist.train_images.shape[0] - config.n_val)
         // config.batch_size
@@ -375,7 +376,8 @@ def report_train(
         to_target = f"{t:12.1f}" if t is not None else f"{'not reached':>12s}"
         ratio = f"{t / base:8.1f}x" if t is not None and base else f"{'-':>9s}"
         print(
-            f"{r.name:18s} {r.epochs:6d} {r.train_seconds:8.1f} {r.test_acc:9.4f} {to_target} {ratio}"
+            f"{r.name:18s} {r.epochs:6d} {r.train_seconds:8.1f} "
+            f"{r.test_acc:9.4f} {to_target} {ratio}"
         )
     return 0
 
@@ -384,15 +386,19 @@ def report_gpu(target: float = 0.99, repeats: int = 3) -> int:
     """``bench gpu``: seconds to ``target`` and training images/s on a CUDA GPU."""
     if not torch.cuda.is_available():
         print(
-            "bench gpu: no CUDA device here (torch.cuda.is_available() is False), so nothing to "
-            "measure. Run it on a machine with an NVIDIA GPU and a CUDA build of PyTorch; "
+            "bench gpu: no CUDA device here (torch.cuda.is_available() is "
+            "False), so nothing to "
+            "measure. Run it on a machine with an NVIDIA GPU and a CUDA "
+            "build of PyTorch; "
             "`bench train` measures the CPU."
         )
         return 0
     config = RECIPES["gpu"]
     print(
-        f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}; "
-        f"recipe: batch {config.batch_size}, lr {config.lr}, amp {config.amp}, "
+        f"torch {torch.__version__}, CUDA {torch.version.cuda}, "
+        f"{torch.cuda.get_device_name()}; "
+        f"recipe: batch {config.batch_size}, lr {config.lr}, amp "
+        f"{config.amp}, "
         f"up to {config.epochs} epochs; target {target:.1%}"
     )
     gpu = gpu_benchmark(target, repeats)
@@ -403,7 +409,8 @@ def report_gpu(target: float = 0.99, repeats: int = 3) -> int:
             f"{t:.3f} s to target" if t is not None else "target not reached"
         )
         print(
-            f"run {i}: {reached}, {ips:,.0f} training images/s, test accuracy {acc:.4f}"
+            f"run {i}: {reached}, {ips:,.0f} training images/s, test "
+            f"accuracy {acc:.4f}"
         )
     times = sorted(t for t in gpu.seconds_to_target if t is not None)
     if times:
@@ -419,12 +426,14 @@ def report_conv(batch: int = 8) -> int:
     timings = conv_timings(batch=batch)
     fastest = min(timings.values())
     print(
-        f"batch {batch} x 1 x 28 x 28, 8 filters 3x3, torch {torch.__version__}, "
+        f"batch {batch} x 1 x 28 x 28, 8 filters 3x3, torch "
+        f"{torch.__version__}, "
         f"{torch.get_num_threads()} threads"
     )
     for name, seconds in timings.items():
         print(
-            f"{name:20s} {seconds * 1e3:10.3f} ms  ({seconds / fastest:8.1f}x the fastest)"
+            f"{name:20s} {seconds * 1e3:10.3f} ms  "
+            f"({seconds / fastest:8.1f}x the fastest)"
         )
     return 0
 
@@ -441,7 +450,8 @@ def report_data(
         f"{torch.get_num_threads()} threads"
     )
     print(
-        f"torchvision MNIST + DataLoader : {result.torchvision_ips:12,.0f} images/s"
+        f"torchvision MNIST + DataLoader : {result.torchvision_ips:12,.0f} "
+        "images/s"
     )
     print(
         f"uint8 tensor + iterate_batches : {result.tensor_ips:12,.0f} images/s"

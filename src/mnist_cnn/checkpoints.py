@@ -85,11 +85,11 @@ def load_checkpoint(
         )
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
-    except (
-        Exception
-    ) as exc:  # truncated zip, random bytes, a pickle with code in it ...
+    # truncated zip, random bytes, a pickle with code in it ...
+    except Exception as exc:
         raise CheckpointError(
-            f"{path}: not a readable checkpoint ({type(exc).__name__}: {_first_line(exc)}). "
+            f"{path}: not a readable checkpoint ({type(exc).__name__}: "
+            f"{_first_line(exc)}). "
             "It is corrupt or not written by mnist_cnn; train again."
         ) from None
     if (
@@ -98,7 +98,8 @@ def load_checkpoint(
         or "state_dict" not in payload
     ):
         raise CheckpointError(
-            f"{path}: not an mnist_cnn checkpoint (format {_CHECKPOINT_FORMAT} expected)."
+            f"{path}: not an mnist_cnn checkpoint (format "
+            f"{_CHECKPOINT_FORMAT} expected)."
         )
     try:
         config = TrainConfig(**payload["config"])
@@ -116,8 +117,10 @@ def load_checkpoint(
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
         raise CheckpointError(
-            f"{path}: its weights do not fit the model {config.model!r} it names "
-            f"({_first_line(exc)}...). It was written by another version of mnist_cnn; train again."
+            f"{path}: its weights do not fit the model {config.model!r} it "
+            "names "
+            f"({_first_line(exc)}...). It was written by another version of "
+            "mnist_cnn; train again."
         ) from None
     model.to(device).eval()
     return model, {k: v for k, v in payload.items() if k != "state_dict"} | {
@@ -147,12 +150,14 @@ def load_training_state(
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:
         raise CheckpointError(
-            f"{path}: not a readable training state ({type(exc).__name__}: {_first_line(exc)}). "
+            f"{path}: not a readable training state ({type(exc).__name__}: "
+            f"{_first_line(exc)}). "
             "Delete it to start the run afresh."
         ) from None
     if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
         raise CheckpointError(
-            f"{path}: not an mnist_cnn training state. Delete it or pass another --state path."
+            f"{path}: not an mnist_cnn training state. Delete it or pass "
+            "another --state path."
         )
     if state["config"] != dataclasses.asdict(config):
         ours = dataclasses.asdict(config)
@@ -160,7 +165,8 @@ def load_training_state(
             k for k, v in ours.items() if state["config"].get(k) != v
         )
         raise CheckpointError(
-            f"{path}: written by a run with other settings ({', '.join(changed)}); "
+            f"{path}: written by a run with other settings "
+            f"({', '.join(changed)}); "
             "resume with the same settings, or delete it to start afresh."
         )
     state["generator"] = state["generator"].cpu()

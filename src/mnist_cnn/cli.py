@@ -64,13 +64,13 @@ def _train(args: argparse.Namespace) -> int:
     )
     mnist = data.load_mnist()
     ctx, device = distributed.context(training.resolve_device(cfg.device))
-    say = (
-        print if ctx.is_main else (lambda *a, **k: None)
-    )  # under torchrun only rank 0 talks
+    # under torchrun only rank 0 talks
+    say = print if ctx.is_main else (lambda *a, **k: None)
     processes = f", {ctx.world_size} processes" if ctx.active else ""
     threads = cfg.threads or torch.get_num_threads()
     say(
-        f"training {cfg.model} for {cfg.epochs} epochs on {device} ({threads} threads{processes})"
+        f"training {cfg.model} for {cfg.epochs} epochs on {device} "
+        f"({threads} threads{processes})"
     )
     state = (
         args.state
@@ -108,8 +108,10 @@ def _train(args: argparse.Namespace) -> int:
         if ctx.is_main:
             path = checkpoints.save_checkpoint(args.out, result, summary)
         say(
-            f"trained {len(result.history)} epochs in {result.train_seconds:.1f} s; validation "
-            f"accuracy {last.val_acc:.4f}; test accuracy {test_acc:.4f} (loss {test_loss:.4f})"
+            f"trained {len(result.history)} epochs in "
+            f"{result.train_seconds:.1f} s; validation "
+            f"accuracy {last.val_acc:.4f}; test accuracy {test_acc:.4f} "
+            f"(loss {test_loss:.4f})"
         )
         if ctx.is_main:
             say(f"checkpoint: {path}")
@@ -142,7 +144,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     report = metrics.per_class_report(labels, predictions)
     accuracy = metrics.accuracy(labels, predictions)
     print(
-        f"{args.split}: {labels.numel()} images, accuracy {accuracy:.4f}, loss {loss:.4f}"
+        f"{args.split}: {labels.numel()} images, accuracy {accuracy:.4f}, "
+        f"loss {loss:.4f}"
     )
     print("digit  precision  recall  f1      images")
     for k in range(10):
@@ -170,7 +173,8 @@ def _predict(args: argparse.Namespace) -> int:
         )
         probs = torch.softmax(logits, dim=1)[0]  # (10,)
         print(
-            f"{path}: {int(probs.argmax())} (probability {float(probs.max()):.3f})"
+            f"{path}: {int(probs.argmax())} (probability "
+            f"{float(probs.max()):.3f})"
         )
     return 2 if failed else 0
 

@@ -32,20 +32,14 @@ __all__ = [
 Optimizer = Literal["sgd", "momentum", "adam", "adamw", "adadelta"]
 Schedule = Literal["constant", "onecycle", "cosine", "step"]
 Precision = Literal["off", "bf16", "fp16"]  # mixed precision: fp16 needs CUDA
-Normalization = Literal[
-    "measured", "article"
-]  # mean/std measured, or the article's 0.5/0.5
+# mean/std measured, or the article's 0.5/0.5
+Normalization = Literal["measured", "article"]
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
-DEVICES = (
-    "auto",
-    "cpu",
-    "cuda",
-    "cuda:N",
-    "mps",
-)  # "auto": CUDA, then MPS, then the CPU
+# "auto": CUDA, then MPS, then the CPU
+DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 
 ARTICLE_MEAN_STD = (0.5, 0.5)  # the article's Normalize((0.5,), (0.5,))
 
@@ -56,9 +50,8 @@ class TrainConfig:
     recipe."""
 
     model: str = "book"  # a key of mnist_cnn.models.MODELS
-    model_kwargs: dict[str, Any] = field(
-        default_factory=dict
-    )  # e.g. {"dropout": 0.3}
+    # e.g. {"dropout": 0.3}
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
     optimizer: Optimizer = "adamw"
     lr: float = 0.01  # the peak learning rate for "onecycle"
     schedule: Schedule = "onecycle"

@@ -118,7 +118,8 @@ def _read_bytes(path: Path) -> bytes:
         return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as exc:
         raise DataFileError(
-            f"{path}: not a complete gzip file ({exc}). The file is truncated or corrupt; "
+            f"{path}: not a complete gzip file ({exc}). The file is "
+            "truncated or corrupt; "
             "delete it and copy it again (or let torchvision download it)."
         ) from exc
 
@@ -142,7 +143,8 @@ def read_idx(
     data = _read_bytes(path)
     if len(data) < 4:
         raise DataFileError(
-            f"{path}: {len(data)} bytes is too short for an IDX header (4 bytes at least)."
+            f"{path}: {len(data)} bytes is too short for an IDX header (4 "
+            "bytes at least)."
         )
     zero0, zero1, dtype_code, ndim = data[0], data[1], data[2], data[3]
     if (
@@ -152,13 +154,16 @@ def read_idx(
         or not 1 <= ndim <= 4
     ):
         raise DataFileError(
-            f"{path}: wrong magic number 0x{data[:4].hex()} (expected 0x000008NN: two zero bytes, "
-            "type 0x08 = uint8, then 1-4 dimensions). This is not an MNIST IDX file."
+            f"{path}: wrong magic number 0x{data[:4].hex()} (expected "
+            "0x000008NN: two zero bytes, "
+            "type 0x08 = uint8, then 1-4 dimensions). This is not an MNIST "
+            "IDX file."
         )
     header_len = 4 + 4 * ndim
     if len(data) < header_len:
         raise DataFileError(
-            f"{path}: header declares {ndim} dimensions but the file ends at byte {len(data)}."
+            f"{path}: header declares {ndim} dimensions but the file ends at "
+            f"byte {len(data)}."
         )
     dims = [
         int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
@@ -166,21 +171,24 @@ def read_idx(
     n_items = math.prod(dims)
     if len(data) != header_len + n_items:
         raise DataFileError(
-            f"{path}: header declares shape {tuple(dims)} = {n_items} bytes of data, "
-            f"but the file holds {len(data) - header_len}. The file is truncated or corrupt; copy it again."
+            f"{path}: header declares shape {tuple(dims)} = {n_items} bytes "
+            "of data, "
+            f"but the file holds {len(data) - header_len}. The file is "
+            "truncated or corrupt; copy it again."
         )
     if expected_sha256 is not None:
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected_sha256:
             raise DataFileError(
-                f"{path}: SHA-256 of the uncompressed bytes is {actual}, expected {expected_sha256}. "
-                "The file is not the official MNIST file; replace it with the one shipped in data/mnist/."
+                f"{path}: SHA-256 of the uncompressed bytes is {actual}, "
+                f"expected {expected_sha256}. "
+                "The file is not the official MNIST file; replace it with "
+                "the one shipped in data/mnist/."
             )
     if n_items == 0:
         return torch.empty(dims, dtype=torch.uint8)
-    flat = torch.frombuffer(
-        bytearray(data[header_len:]), dtype=torch.uint8
-    )  # (prod(dims),)
+    # (prod(dims),)
+    flat = torch.frombuffer(bytearray(data[header_len:]), dtype=torch.uint8)
     return flat.reshape(dims)
 
 
@@ -219,8 +227,10 @@ def load_split(
         path = _find(root, name)
         if path is None:
             raise MNISTNotFoundError(
-                f"{name}(.gz) not found in {root} nor in {root / 'MNIST' / 'raw'}. "
-                f"Copy the four MNIST files there, or set ${_ENV_ROOT} to the folder that holds them."
+                f"{name}(.gz) not found in {root} nor in "
+                f"{root / 'MNIST' / 'raw'}. "
+                f"Copy the four MNIST files there, or set ${_ENV_ROOT} to "
+                "the folder that holds them."
             )
         tensors.append(read_idx(path, checksums[name] if verify else None))
     images, labels = tensors
@@ -230,17 +240,22 @@ def load_split(
         or labels.ndim != 1
     ):
         raise DataFileError(
-            f"{root}: {split} images have shape {tuple(images.shape)} and labels {tuple(labels.shape)}; "
-            "expected (N, 28, 28) and (N,). The files are swapped or not MNIST."
+            f"{root}: {split} images have shape {tuple(images.shape)} and "
+            f"labels {tuple(labels.shape)}; "
+            "expected (N, 28, 28) and (N,). The files are swapped or not "
+            "MNIST."
         )
     if images.shape[0] != labels.shape[0]:
         raise DataFileError(
-            f"{root}: {images.shape[0]} {split} images but {labels.shape[0]} labels; "
-            "the image and label files must come from the same split. Copy both again."
+            f"{root}: {images.shape[0]} {split} images but {labels.shape[0]} "
+            "labels; "
+            "the image and label files must come from the same split. Copy "
+            "both again."
         )
     if labels.numel() and int(labels.max()) > 9:
         raise DataFileError(
-            f"{root}: {split} labels go up to {int(labels.max())}; MNIST labels are 0-9."
+            f"{root}: {split} labels go up to {int(labels.max())}; MNIST "
+            "labels are 0-9."
         )
     return images, labels.long()
 
@@ -274,11 +289,11 @@ def _find_or_download(
             getattr(torchvision.datasets, dataset)(
                 str(target), train=train, download=True
             )
-    except (
-        Exception
-    ) as exc:  # torchvision raises RuntimeError/URLError/OSError when offline
+    # torchvision raises RuntimeError/URLError/OSError when offline
+    except Exception as exc:
         raise MNISTNotFoundError(
-            f"{dataset} is not in {where} (missing: {', '.join(missing)}) and downloading it "
+            f"{dataset} is not in {where} (missing: {', '.join(missing)}) "
+            "and downloading it "
             f"with torchvision failed: {exc}. Offline? {hint}"
         ) from exc
     return target
@@ -330,11 +345,11 @@ def compute_mean_std(images: torch.Tensor) -> tuple[float, float]:
     scaled to [0, 1]."""
     if images.dtype != torch.uint8 or images.numel() == 0:
         raise ValueError(
-            f"images: expected a non-empty uint8 tensor, got {images.dtype} with {images.numel()} elements."
+            f"images: expected a non-empty uint8 tensor, got {images.dtype} "
+            f"with {images.numel()} elements."
         )
-    x = images.to(torch.float64).div_(
-        255
-    )  # (N, 28, 28), float64 so the sum does not drift
+    # (N, 28, 28), float64 so the sum does not drift
+    x = images.to(torch.float64).div_(255)
     return float(x.mean()), float(x.std(unbiased=False))
 
 
@@ -359,11 +374,13 @@ def iterate_batches(
     """
     if images.dtype != torch.uint8 or images.ndim != 3:
         raise ValueError(
-            f"images: expected uint8 (N, H, W), got {images.dtype} {tuple(images.shape)}."
+            f"images: expected uint8 (N, H, W), got {images.dtype} "
+            f"{tuple(images.shape)}."
         )
     if labels.shape != images.shape[:1]:
         raise ValueError(
-            f"labels: shape {tuple(labels.shape)} does not match {images.shape[0]} images."
+            f"labels: shape {tuple(labels.shape)} does not match "
+            f"{images.shape[0]} images."
         )
     if batch_size < 1:
         raise ValueError(
@@ -407,11 +424,13 @@ def batch_indices(
     """
     if world_size < 1 or not 0 <= rank < world_size:
         raise ValueError(
-            f"rank={rank}, world_size={world_size}: need 0 <= rank < world_size."
+            f"rank={rank}, world_size={world_size}: need 0 <= rank < "
+            "world_size."
         )
     if batch_size % world_size:
         raise ValueError(
-            f"batch_size={batch_size}: must be a multiple of the number of processes ({world_size})."
+            f"batch_size={batch_size}: must be a multiple of the number of "
+            f"processes ({world_size})."
         )
     n = order.shape[0]
     for first in range(start * batch_size, n, batch_size):
@@ -421,9 +440,10 @@ def batch_indices(
         if world_size > 1:
             if idx.numel() < world_size:
                 break  # too few images left to give every process one
+            # (B / world_size,)
             idx = idx[: idx.numel() - idx.numel() % world_size][
                 rank::world_size
-            ]  # (B / world_size,)
+            ]
         yield idx
 
 
@@ -456,9 +476,8 @@ def normalize(
     28, 28)`` float32, computed on the images' device."""
     if images.dtype != torch.uint8:
         raise ValueError(f"images: expected uint8 pixels, got {images.dtype}.")
-    x = (
-        images.unsqueeze(1).to(torch.float32).div_(255).sub_(mean).div_(std)
-    )  # (N, 1, 28, 28)
+    # (N, 1, 28, 28)
+    x = images.unsqueeze(1).to(torch.float32).div_(255).sub_(mean).div_(std)
     memory_format = (
         torch.channels_last if channels_last else torch.contiguous_format
     )
@@ -490,14 +509,17 @@ def prepare_torchvision_root(
         src = _find(source, name)
         if src is None:
             raise MNISTNotFoundError(
-                f"{name}(.gz) not found in {source}; copy the four MNIST files there first."
+                f"{name}(.gz) not found in {source}; copy the four MNIST "
+                "files there first."
             )
         data = _read_bytes(src)
         actual = hashlib.sha256(data).hexdigest()
         if actual != IDX_SHA256[name]:
             raise DataFileError(
-                f"{src}: SHA-256 of the uncompressed bytes is {actual}, expected {IDX_SHA256[name]}; "
-                f"nothing was written to {raw}. Replace the file with the official one."
+                f"{src}: SHA-256 of the uncompressed bytes is {actual}, "
+                f"expected {IDX_SHA256[name]}; "
+                f"nothing was written to {raw}. Replace the file with the "
+                "official one."
             )
         write_atomically(dst, lambda f, data=data: f.write(data))
     return raw
@@ -540,9 +562,8 @@ FASHION_IDX_SHA256: dict[str, str] = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
-_FASHION_DEBIAN = Path(
-    "/usr/share/datasets/fashion-mnist"
-)  # Debian's dataset-fashion-mnist package
+# Debian's dataset-fashion-mnist package
+_FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
 
 def load_fashion_mnist(
@@ -565,7 +586,8 @@ def load_fashion_mnist(
         repo = default_root().parent / "fashion-mnist"
         candidates = ([Path(env)] if env else []) + [_FASHION_DEBIAN, repo]
     hint = (
-        "Install Debian's dataset-fashion-mnist (apt install dataset-fashion-mnist) "
+        "Install Debian's dataset-fashion-mnist (apt install "
+        "dataset-fashion-mnist) "
         "or set $FASHION_MNIST_DATA to a folder with its four IDX files."
     )
     folder = _find_or_download("FashionMNIST", candidates, download, hint)

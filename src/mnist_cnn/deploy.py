@@ -45,7 +45,8 @@ def _example(example: torch.Tensor | None) -> torch.Tensor:
     )
     if x.ndim != 4:
         raise ValueError(
-            f"example: expected a batch (N, C, H, W), got shape {tuple(x.shape)}"
+            "example: expected a batch (N, C, H, W), got shape "
+            f"{tuple(x.shape)}"
         )
     return x.contiguous()
 
@@ -71,9 +72,8 @@ def export_torchscript(
 ) -> Path:
     """Trace ``model`` (in eval mode, on the CPU) with ``example`` ``(N, 1, 28,
     28)`` and save it to ``path``."""
-    model = (
-        copy.deepcopy(model).cpu().eval()
-    )  # the caller's model stays where and as it is
+    # the caller's model stays where and as it is
+    model = copy.deepcopy(model).cpu().eval()
     x = _example(example)
     with _quiet_jit():
         traced = torch.jit.trace(model, x)
@@ -108,10 +108,11 @@ def export_onnx(
     model = copy.deepcopy(model).cpu().eval()
     x = _example(example)
     batch = torch.export.Dim("batch", min=1)
+    # the exporter narrates each pass
     with (
         contextlib.redirect_stdout(io.StringIO()),
         warnings.catch_warnings(),
-    ):  # the exporter narrates each pass
+    ):
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
             model,
@@ -124,12 +125,10 @@ def export_onnx(
         )
     assert program is not None
     proto = program.model_proto
-    for node in (
-        proto.graph.node
-    ):  # debugging metadata: module names and the Python stack of the caller,
-        del node.metadata_props[
-            :
-        ]  # which differs from run to run (a notebook cell's temporary file name)
+    # debugging metadata: module names and the Python stack of the caller,
+    for node in proto.graph.node:
+        # which differs from run to run (a notebook cell's temporary file name)
+        del node.metadata_props[:]
         node.doc_string = ""
     return _write(path, proto.SerializeToString())
 

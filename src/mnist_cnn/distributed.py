@@ -55,7 +55,8 @@ def _env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ValueError(
-            f"environment variable {name}={value!r}: expected an integer (set by torchrun)."
+            f"environment variable {name}={value!r}: expected an integer "
+            "(set by torchrun)."
         ) from None
 
 
@@ -74,8 +75,10 @@ def context(device: torch.device) -> tuple[Context, torch.device]:
     if device.type == "cuda":
         if local_rank >= torch.cuda.device_count():
             raise ValueError(
-                f"LOCAL_RANK={local_rank}: this machine has {torch.cuda.device_count()} CUDA device(s); "
-                "start at most that many processes per node (--nproc_per_node)."
+                f"LOCAL_RANK={local_rank}: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s); "
+                "start at most that many processes per node "
+                "(--nproc_per_node)."
             )
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)

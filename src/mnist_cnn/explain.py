@@ -39,7 +39,8 @@ def _targets(
         t = t.expand(n)
     if t.shape != (n,) or int(t.min()) < 0 or int(t.max()) >= logits.shape[1]:
         raise ValueError(
-            f"target: expected a class in 0..{logits.shape[1] - 1} or one per image ({n}), got {target!r}"
+            f"target: expected a class in 0..{logits.shape[1] - 1} or one "
+            f"per image ({n}), got {target!r}"
         )
     return t
 
@@ -62,9 +63,8 @@ def saliency(
     with models.eval_mode(model):
         logits = model(x)  # (N, classes)
     t = _targets(logits, target)
-    (grad,) = torch.autograd.grad(
-        logits.gather(1, t[:, None]).sum(), x
-    )  # (N, C, H, W)
+    # (N, C, H, W)
+    (grad,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), x)
     return grad.abs().amax(dim=1)  # (N, H, W)
 
 
@@ -108,22 +108,23 @@ def grad_cam(
         handle.remove()
     if len(captured) != 1 or captured[0].ndim != 4:
         raise ValueError(
-            "layer: expected it to run once and output feature maps (N, K, h, w)"
+            "layer: expected it to run once and output feature maps (N, K, "
+            "h, w)"
         )
     activations = captured[0]  # (N, K, h, w)
     t = _targets(logits, target)
+    # (N, K, h, w)
     (grads,) = torch.autograd.grad(
         logits.gather(1, t[:, None]).sum(), activations
-    )  # (N, K, h, w)
-    weights = grads.mean(
-        dim=(2, 3)
-    )  # (N, K): α_k, the average gradient of each map
-    cam = F.relu(
-        (weights[:, :, None, None] * activations).sum(dim=1)
-    ).detach()  # (N, h, w)
+    )
+    # (N, K): α_k, the average gradient of each map
+    weights = grads.mean(dim=(2, 3))
+    # (N, h, w)
+    cam = F.relu((weights[:, :, None, None] * activations).sum(dim=1)).detach()
+    # (N, H, W)
     up = F.interpolate(
         cam[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False
-    )[:, 0]  # (N, H, W)
+    )[:, 0]
     peak = up.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
     return GradCAM(
         heatmap=up / peak, cam=cam, weights=weights.detach(), target=t

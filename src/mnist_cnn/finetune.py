@@ -54,7 +54,8 @@ def head_name(model: nn.Module) -> str:
     linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
     if not linears:
         raise ValueError(
-            f"model: a {type(model).__name__} has no nn.Linear head to replace."
+            f"model: a {type(model).__name__} has no nn.Linear head to "
+            "replace."
         )
     return linears[-1]
 
@@ -89,14 +90,14 @@ class LoRALinear(nn.Module):
             raise ValueError(f"r={r}: the rank must be a positive integer.")
         self.base, self.r, self.scale = base, r, alpha / r
         base.requires_grad_(False)
+        # (r, in)
         self.A = nn.Parameter(
             torch.randn(r, base.in_features) / math.sqrt(base.in_features)
-        )  # (r, in)
+        )
         self.B = nn.Parameter(torch.zeros(base.out_features, r))  # (out, r)
 
-    def forward(
-        self, x: torch.Tensor
-    ) -> torch.Tensor:  # (..., in) -> (..., out)
+    # (..., in) -> (..., out)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.base(x) + self.scale * F.linear(
             F.linear(x, self.A), self.B
         )
@@ -135,20 +136,22 @@ class LoRAConv2d(nn.Module):
         self.base, self.r, self.scale = base, r, alpha / r
         base.requires_grad_(False)
         fan_in = base.in_channels * base.kernel_size[0] * base.kernel_size[1]
+        # (r, C_in, kH, kW)
         self.A = nn.Parameter(
             torch.randn(r, base.in_channels, *base.kernel_size)
             / math.sqrt(fan_in)
-        )  # (r, C_in, kH, kW)
+        )
         self.B = nn.Parameter(torch.zeros(base.out_channels, r))  # (C_out, r)
 
     def delta(self) -> torch.Tensor:
+        # (C_out, C_in, kH, kW)
         return self.scale * (self.B @ self.A.flatten(1)).view_as(
             self.base.weight
-        )  # (C_out, C_in, kH, kW)
+        )
 
-    def forward(
-        self, x: torch.Tensor
-    ) -> torch.Tensor:  # (N, C_in, H, W) -> (N, C_out, H', W')
+    # (N, C_in, H, W) -> (N, C_out, H', W')
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # (N, r, H', W')
         low = F.conv2d(
             x,
             self.A,
@@ -156,7 +159,7 @@ class LoRAConv2d(nn.Module):
             self.base.stride,
             self.base.padding,
             self.base.dilation,
-        )  # (N, r, H', W')
+        )
         return self.base(x) + self.scale * F.conv2d(
             low, self.B[:, :, None, None]
         )
@@ -241,7 +244,8 @@ def train_steps(
             )
             if prefix not in lr:
                 raise ValueError(
-                    f"lr: no learning rate for parameter {name!r}; add a '' entry as the default."
+                    f"lr: no learning rate for parameter {name!r}; add a '' "
+                    "entry as the default."
                 )
             groups.setdefault(lr[prefix], []).append(p)
         params = [{"params": ps, "lr": rate} for rate, ps in groups.items()]

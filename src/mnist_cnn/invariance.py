@@ -20,11 +20,11 @@ def shift(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     h, w = images.shape[-2:]
     if abs(dy) >= h or abs(dx) >= w:
         raise ValueError(
-            f"shift (dy={dy}, dx={dx}) is as large as the image {h}x{w}; nothing would remain."
+            f"shift (dy={dy}, dx={dx}) is as large as the image {h}x{w}; "
+            "nothing would remain."
         )
-    padded = F.pad(
-        images, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0))
-    )  # (..., H + |dy|, W + |dx|)
+    # (..., H + |dy|, W + |dx|)
+    padded = F.pad(images, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))
     top, left = max(-dy, 0), max(-dx, 0)
     return padded[..., top : top + h, left : left + w]
 
@@ -42,6 +42,7 @@ def relative_change(
     norm = before.norm()
     if norm == 0:
         raise ValueError(
-            "features: all zero for these images; the relative change is undefined."
+            "features: all zero for these images; the relative change is "
+            "undefined."
         )
     return float((after - before).norm() / norm)

@@ -38,7 +38,8 @@ def _check(
     y, p = _np(labels), _np(predictions)
     if y.shape != p.shape or y.ndim != 1 or y.size == 0:
         raise ValueError(
-            f"labels {y.shape} and predictions {p.shape}: expected two equal, non-empty 1-D arrays."
+            f"labels {y.shape} and predictions {p.shape}: expected two "
+            "equal, non-empty 1-D arrays."
         )
     return y, p
 
@@ -64,12 +65,10 @@ def confusion_matrix(
 
 @dataclass(frozen=True)
 class ClassReport:
-    precision: (
-        np.ndarray
-    )  # (n_classes,): of the images predicted as k, the fraction that are k
-    recall: (
-        np.ndarray
-    )  # (n_classes,): of the images of class k, the fraction predicted as k
+    # (n_classes,): of the images predicted as k, the fraction that are k
+    precision: np.ndarray
+    # (n_classes,): of the images of class k, the fraction predicted as k
+    recall: np.ndarray
     f1: np.ndarray  # (n_classes,): harmonic mean of precision and recall
     support: np.ndarray  # (n_classes,): images of each class
 
@@ -103,14 +102,16 @@ def roc_curves(
     y, prob = _np(labels), _np(probabilities)
     if prob.ndim != 2 or prob.shape[0] != y.shape[0]:
         raise ValueError(
-            f"probabilities {prob.shape}: expected (N, n_classes) with N = {y.shape[0]}."
+            f"probabilities {prob.shape}: expected (N, n_classes) with N = "
+            f"{y.shape[0]}."
         )
     curves = []
     for k in range(prob.shape[1]):
         positive = (y == k).astype(int)
         if positive.min() == positive.max():
             raise ValueError(
-                f"class {k}: needs both positive and negative examples for a ROC curve."
+                f"class {k}: needs both positive and negative examples for a "
+                "ROC curve."
             )
         fpr, tpr, _ = skm.roc_curve(positive, prob[:, k])
         curves.append(

@@ -82,17 +82,15 @@ class ArticleSimpleCNN(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(
-            in_channels=1, out_channels=8, kernel_size=3
-        )  # (N, 8, 26, 26)
+        # (N, 8, 26, 26)
+        self.conv1 = nn.Conv2d(in_channels=1, out_channels=8, kernel_size=3)
         self.pool = nn.MaxPool2d(2, stride=2)  # (N, 8, 13, 13)
         self.fc1 = nn.Linear(8 * 13 * 13, 10)  # the article wrote 8 * 7 * 7
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, 1, 28, 28)
         x = self.pool(F.relu(self.conv1(x)))  # (N, 8, 13, 13)
-        x = torch.flatten(
-            x, 1
-        )  # (N, 1352); the article's view(-1, 392) mixes up the batch
+        # (N, 1352); the article's view(-1, 392) mixes up the batch
+        x = torch.flatten(x, 1)
         return self.fc1(x)  # (N, 10) logits
 
 
@@ -117,9 +115,8 @@ class ArticleCNN(nn.Module):
         self.pool1 = nn.MaxPool2d(2)  # (N, c1, 14, 14)
         self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)  # (N, c2, 14, 14)
         self.pool2 = nn.MaxPool2d(2)  # (N, c2, 7, 7)
-        self.drop1 = nn.Dropout(
-            dropout
-        )  # the article's remedy for overfitting (section 9); off by default
+        # the article's remedy for overfitting (section 9); off by default
+        self.drop1 = nn.Dropout(dropout)
         self.fc1 = nn.Linear(c2 * 7 * 7, hidden)  # (N, hidden)
         self.drop2 = nn.Dropout(dropout)
         self.fc2 = nn.Linear(hidden, 10)  # (N, 10)
@@ -132,7 +129,8 @@ class ArticleCNN(nn.Module):
 
 
 class LeNet5(nn.Module):
-    """LeNet-5 (LeCun et al. 1998), adapted to 28x28 input and to today's training.
+    """LeNet-5 (LeCun et al. 1998), adapted to 28x28 input and to training
+    today.
 
     Adaptations: the paper pads the 28x28 digits to 32x32; here C1 pads by 2,
     which is the same. C3 connects to all six S2 maps (the paper's sparse
@@ -148,9 +146,8 @@ class LeNet5(nn.Module):
         self.s2 = nn.AvgPool2d(2)  # (N, 6, 14, 14)
         self.c3 = nn.Conv2d(6, 16, 5)  # (N, 16, 10, 10)
         self.s4 = nn.AvgPool2d(2)  # (N, 16, 5, 5)
-        self.c5 = nn.Conv2d(
-            16, 120, 5
-        )  # (N, 120, 1, 1): a "convolution" that sees the whole map
+        # (N, 120, 1, 1): a "convolution" that sees the whole map
+        self.c5 = nn.Conv2d(16, 120, 5)
         self.f6 = nn.Linear(120, 84)  # (N, 84)
         self.output = nn.Linear(84, 10)  # (N, 10) logits
 
@@ -197,9 +194,8 @@ class BookCNN(nn.Module):
         self.block3 = conv_block(c2, c3, pool=False)  # (N, c3, 7, 7)
         head: OrderedDict[str, nn.Module] = OrderedDict()
         head["flatten"] = nn.Flatten()  # (N, c3 * 49)
-        head["dropout"] = nn.Dropout(
-            dropout
-        )  # off by default: ~10 % of a CPU step
+        # off by default: ~10 % of a CPU step
+        head["dropout"] = nn.Dropout(dropout)
         head["fc"] = nn.Linear(c3 * 7 * 7, 10)  # (N, 10) logits
         self.head = nn.Sequential(head)
 
@@ -223,9 +219,8 @@ class ExamplesNet(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 32, 3, 1)  # (N, 32, 26, 26)
         self.conv2 = nn.Conv2d(32, 64, 3, 1)  # (N, 64, 24, 24)
-        self.pool = nn.MaxPool2d(
-            2
-        )  # (N, 64, 12, 12); the original calls F.max_pool2d, the same operation
+        # (N, 64, 12, 12); the original calls F.max_pool2d, the same operation
+        self.pool = nn.MaxPool2d(2)
         self.dropout1 = nn.Dropout(0.25)
         self.dropout2 = nn.Dropout(0.5)
         self.fc1 = nn.Linear(9216, 128)  # 64 * 12 * 12 -> 128

@@ -72,7 +72,8 @@ def conv_output_size(
     span = d * (k - 1) + 1  # how many input positions one window covers
     if span > n + 2 * p:
         raise ValueError(
-            f"k={k} (dilated to {span}) is larger than the padded input n + 2p = {n + 2 * p}."
+            f"k={k} (dilated to {span}) is larger than the padded input n + "
+            f"2p = {n + 2 * p}."
         )
     return (n + 2 * p - span) // s + 1
 
@@ -84,7 +85,8 @@ def pool_output_size(
     the window size."""
     if p * 2 > k:
         raise ValueError(
-            f"p={p}: padding must be at most half the window k={k} (as in PyTorch)."
+            f"p={p}: padding must be at most half the window k={k} (as in "
+            "PyTorch)."
         )
     return conv_output_size(n, k, k if s is None else s, p, d)
 
@@ -98,16 +100,19 @@ def _check_conv(
         )
     if weight.ndim != 4:
         raise ValueError(
-            f"weight: expected (C_out, C_in, kH, kW), got shape {tuple(weight.shape)}."
+            "weight: expected (C_out, C_in, kH, kW), got shape "
+            f"{tuple(weight.shape)}."
         )
     if weight.shape[1] != x.shape[1]:
         raise ValueError(
-            f"weight: has {weight.shape[1]} input channels but x has {x.shape[1]} "
+            f"weight: has {weight.shape[1]} input channels but x has "
+            f"{x.shape[1]} "
             f"(weight {tuple(weight.shape)}, x {tuple(x.shape)})."
         )
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(
-            f"bias: expected shape ({weight.shape[0]},), got {tuple(bias.shape)}."
+            f"bias: expected shape ({weight.shape[0]},), got "
+            f"{tuple(bias.shape)}."
         )
 
 
@@ -129,7 +134,8 @@ def _out_hw(
         )
     except ValueError as exc:
         raise ValueError(
-            f"kernel {kernel} does not fit input {tuple(x.shape[2:])} with padding {padding}: {exc}"
+            f"kernel {kernel} does not fit input {tuple(x.shape[2:])} with "
+            f"padding {padding}: {exc}"
         ) from None
 
 
@@ -151,9 +157,8 @@ def conv2d_loop(
     _check_conv(x, weight, bias)
     kh, kw = weight.shape[2:]
     h_out, w_out = _out_hw(x, (kh, kw), stride, padding, dilation)
-    xp = F.pad(
-        x, (padding[1], padding[1], padding[0], padding[0])
-    )  # (N, C_in, H + 2p, W + 2p)
+    # (N, C_in, H + 2p, W + 2p)
+    xp = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
     rows = []
     for i in range(h_out):
         row = []
@@ -161,15 +166,15 @@ def conv2d_loop(
             top, left = i * stride[0], j * stride[1]
             # the input values under the kernel: x_pad[n, c, i*s + m*d, j*s +
             # q*d] for all m, q
+            # (N, C_in, kH, kW)
             window = xp[
                 :,
                 :,
                 top : top + dilation[0] * (kh - 1) + 1 : dilation[0],
                 left : left + dilation[1] * (kw - 1) + 1 : dilation[1],
-            ]  # (N, C_in, kH, kW)
-            row.append(
-                torch.einsum("ncmq,kcmq->nk", window, weight)
-            )  # sum over c, m, q -> (N, C_out)
+            ]
+            # sum over c, m, q -> (N, C_out)
+            row.append(torch.einsum("ncmq,kcmq->nk", window, weight))
         rows.append(torch.stack(row, dim=-1))  # (N, C_out, W_out)
     out = torch.stack(rows, dim=-2)  # (N, C_out, H_out, W_out)
     return out if bias is None else out + bias.view(1, -1, 1, 1)
@@ -201,19 +206,16 @@ def im2col(
         )
     h_out, w_out = _out_hw(x, kernel, stride, padding, dilation)
     n, c = x.shape[:2]
-    xp = F.pad(
-        x, (padding[1], padding[1], padding[0], padding[0])
-    )  # (N, C, H + 2p, W + 2p)
+    # (N, C, H + 2p, W + 2p)
+    xp = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
     span_h, span_w = (
         dilation[0] * (kernel[0] - 1) + 1,
         dilation[1] * (kernel[1] - 1) + 1,
     )
-    windows = xp.unfold(2, span_h, stride[0]).unfold(
-        3, span_w, stride[1]
-    )  # (N, C, H_out, W_out, span_h, span_w)
-    windows = windows[
-        ..., :: dilation[0], :: dilation[1]
-    ]  # (N, C, H_out, W_out, kH, kW)
+    # (N, C, H_out, W_out, span_h, span_w)
+    windows = xp.unfold(2, span_h, stride[0]).unfold(3, span_w, stride[1])
+    # (N, C, H_out, W_out, kH, kW)
+    windows = windows[..., :: dilation[0], :: dilation[1]]
     return windows.permute(0, 1, 4, 5, 2, 3).reshape(
         n, c * kernel[0] * kernel[1], h_out * w_out
     )
@@ -227,7 +229,8 @@ def conv2d(
     padding: Pair = 0,
     dilation: Pair = 1,
 ) -> torch.Tensor:
-    """The same formula as one matrix multiply: ``W (C_out, C_in*kH*kW) @ im2col(x)``."""
+    """The same formula as one matrix multiply:
+    ``W (C_out, C_in*kH*kW) @ im2col(x)``."""
     stride, padding, dilation = (
         _pair(stride, "stride", 1),
         _pair(padding, "padding", 0),
@@ -237,15 +240,13 @@ def conv2d(
     h_out, w_out = _out_hw(
         x, tuple(weight.shape[2:]), stride, padding, dilation
     )
-    cols = im2col(
-        x, tuple(weight.shape[2:]), stride, padding, dilation
-    )  # (N, C_in*kH*kW, L)
+    # (N, C_in*kH*kW, L)
+    cols = im2col(x, tuple(weight.shape[2:]), stride, padding, dilation)
     out = weight.reshape(weight.shape[0], -1) @ cols  # (N, C_out, L)
     if bias is not None:
         out = out + bias.view(1, -1, 1)
-    return out.view(
-        x.shape[0], weight.shape[0], h_out, w_out
-    )  # (N, C_out, H_out, W_out)
+    # (N, C_out, H_out, W_out)
+    return out.view(x.shape[0], weight.shape[0], h_out, w_out)
 
 
 def conv2d_input_grad(
@@ -289,9 +290,8 @@ def conv2d_input_grad(
     # `full` covers the padded input up to the last row/column a window
     # reached; the rest got no gradient.
     hp, wp = input_hw[0] + 2 * padding[0], input_hw[1] + 2 * padding[1]
-    grad_padded = F.pad(
-        full, (0, wp - full.shape[3], 0, hp - full.shape[2])
-    )  # (N, C_in, H + 2p, W + 2p)
+    # (N, C_in, H + 2p, W + 2p)
+    grad_padded = F.pad(full, (0, wp - full.shape[3], 0, hp - full.shape[2]))
     return grad_padded[
         :,
         :,
@@ -312,14 +312,14 @@ def conv2d_weight_grad(
     i*s + m*d, j*s + q*d]."""
     kernel = _pair(kernel_size, "kernel_size", 1)
     cols = im2col(x, kernel, stride, padding, dilation)  # (N, C_in*kH*kW, L)
-    g = grad_out.reshape(
-        grad_out.shape[0], grad_out.shape[1], -1
-    )  # (N, C_out, L)
+    # (N, C_out, L)
+    g = grad_out.reshape(grad_out.shape[0], grad_out.shape[1], -1)
+    # (C_out, C_in, kH, kW)
     return (
         (g @ cols.transpose(1, 2))
         .sum(0)
         .view(grad_out.shape[1], x.shape[1], *kernel)
-    )  # (C_out, C_in, kH, kW)
+    )
 
 
 def _pool_windows(
@@ -329,7 +329,8 @@ def _pool_windows(
     padding: Pair,
     fill: float,
 ) -> torch.Tensor:
-    """Windows of ``x`` padded with ``fill``: ``(N, C, H_out, W_out, kH*kW)``."""
+    """Windows of ``x`` padded with ``fill``:
+    ``(N, C, H_out, W_out, kH*kW)``."""
     kernel = _pair(kernel_size, "kernel_size", 1)
     stride = kernel if stride is None else _pair(stride, "stride", 1)
     padding = _pair(padding, "padding", 0)
@@ -339,15 +340,16 @@ def _pool_windows(
         )
     if any(2 * padding[a] > kernel[a] for a in range(2)):
         raise ValueError(
-            f"padding={padding}: must be at most half of kernel_size={kernel} (as in PyTorch)."
+            f"padding={padding}: must be at most half of "
+            f"kernel_size={kernel} (as in PyTorch)."
         )
     _out_hw(x, kernel, stride, padding, (1, 1))
-    xp = F.pad(
-        x, (padding[1], padding[1], padding[0], padding[0]), value=fill
-    )  # (N, C, H + 2p, W + 2p)
+    # (N, C, H + 2p, W + 2p)
+    xp = F.pad(x, (padding[1], padding[1], padding[0], padding[0]), value=fill)
+    # (N, C, H_out, W_out, kH, kW)
     windows = xp.unfold(2, kernel[0], stride[0]).unfold(
         3, kernel[1], stride[1]
-    )  # (N, C, H_out, W_out, kH, kW)
+    )
     return windows.flatten(-2)
 
 
@@ -359,9 +361,10 @@ def max_pool2d(
 ) -> torch.Tensor:
     """``pool(x)[n, c, i, j] = max over (m, q) of x_pad[n, c, i*s + m, j*s +
     q]``, padding with -inf."""
+    # (N, C, H_out, W_out)
     return _pool_windows(x, kernel_size, stride, padding, float("-inf")).amax(
         -1
-    )  # (N, C, H_out, W_out)
+    )
 
 
 def avg_pool2d(
@@ -372,9 +375,8 @@ def avg_pool2d(
 ) -> torch.Tensor:
     """The mean of each window, padding with zeros that count (PyTorch's
     ``count_include_pad=True``)."""
-    return _pool_windows(x, kernel_size, stride, padding, 0.0).mean(
-        -1
-    )  # (N, C, H_out, W_out)
+    # (N, C, H_out, W_out)
+    return _pool_windows(x, kernel_size, stride, padding, 0.0).mean(-1)
 
 
 def max_pool2d_input_grad(
@@ -395,22 +397,22 @@ def max_pool2d_input_grad(
     positions = torch.arange(
         (h + 2 * padding_hw[0]) * wp, device=x.device, dtype=torch.float64
     ).view(1, 1, h + 2 * padding_hw[0], wp)
-    position_windows = _pool_windows(
-        positions, kernel, stride_hw, (0, 0), 0.0
-    )  # (1, 1, H_out, W_out, kH*kW)
+    # (1, 1, H_out, W_out, kH*kW)
+    position_windows = _pool_windows(positions, kernel, stride_hw, (0, 0), 0.0)
+    # (N, C, H_out, W_out, 1)
     winner = _pool_windows(
         x, kernel, stride_hw, padding_hw, float("-inf")
-    ).argmax(-1, keepdim=True)  # (N, C, H_out, W_out, 1)
+    ).argmax(-1, keepdim=True)
+    # (N, C, H_out, W_out)
     target = (
         position_windows.expand(n, c, -1, -1, -1)
         .gather(-1, winner)
         .squeeze(-1)
         .long()
-    )  # (N, C, H_out, W_out)
+    )
     grad_padded = grad_out.new_zeros(n, c, (h + 2 * padding_hw[0]) * wp)
-    grad_padded.scatter_add_(
-        2, target.flatten(2), grad_out.flatten(2)
-    )  # windows that overlap add up
+    # windows that overlap add up
+    grad_padded.scatter_add_(2, target.flatten(2), grad_out.flatten(2))
     grad_padded = grad_padded.view(n, c, h + 2 * padding_hw[0], wp)
     return grad_padded[
         :,
@@ -434,7 +436,8 @@ def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 def log_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """``z_i - log sum_j exp(z_j)`` with the same max shift (the log-sum-exp trick)."""
+    """``z_i - log sum_j exp(z_j)`` with the same max shift (the log-sum-exp
+    trick)."""
     shifted = logits - logits.amax(dim, keepdim=True)
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
@@ -451,13 +454,15 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         torch.int32,
     ):
         raise ValueError(
-            f"target: expected {logits.shape[0]} integer class indices, got {target.dtype} {tuple(target.shape)}."
+            f"target: expected {logits.shape[0]} integer class indices, got "
+            f"{target.dtype} {tuple(target.shape)}."
         )
     if target.numel() and (
         int(target.min()) < 0 or int(target.max()) >= logits.shape[1]
     ):
         raise ValueError(
-            f"target: class indices must lie in [0, {logits.shape[1] - 1}], got {int(target.min())}..{int(target.max())}."
+            f"target: class indices must lie in [0, {logits.shape[1] - 1}], "
+            f"got {int(target.min())}..{int(target.max())}."
         )
     return (
         -log_softmax(logits, dim=1).gather(1, target.long().view(-1, 1)).mean()
@@ -471,15 +476,12 @@ def _classic_kernels() -> dict[str, torch.Tensor]:
         "box blur": torch.full((3, 3), 1 / 9),
         "gaussian blur": torch.outer(gauss, gauss) / 16,
         "sharpen": torch.tensor([[0.0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
-        "sobel x": torch.tensor(
-            [[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]
-        ),  # responds to vertical edges
-        "sobel y": torch.tensor(
-            [[-1.0, -2, -1], [0, 0, 0], [1, 2, 1]]
-        ),  # responds to horizontal edges
-        "laplacian": torch.tensor(
-            [[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]
-        ),  # responds to edges in any direction
+        # responds to vertical edges
+        "sobel x": torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+        # responds to horizontal edges
+        "sobel y": torch.tensor([[-1.0, -2, -1], [0, 0, 0], [1, 2, 1]]),
+        # responds to edges in any direction
+        "laplacian": torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]),
     }
 
 

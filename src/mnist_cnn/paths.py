@@ -24,8 +24,10 @@ def repository() -> Path:
     root = Path(env) if env else Path(__file__).resolve().parents[2]
     if not (root / "_config.yml").is_file() or not (root / "book").is_dir():
         raise FileNotFoundError(
-            f"{root}: not the book's repository (no _config.yml and book/). Install the package from a clone "
-            "(`pip install -e .` in it) or set MNIST_CNN_HOME to the clone's folder."
+            f"{root}: not the book's repository (no _config.yml and book/). "
+            "Install the package from a clone "
+            "(`pip install -e .` in it) or set MNIST_CNN_HOME to the clone's "
+            "folder."
         )
     return root
 

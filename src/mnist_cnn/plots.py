@@ -291,9 +291,8 @@ def digit_probabilities(
 
 def explanations(
     images: torch.Tensor,  # (N, 28, 28)
-    maps: Sequence[
-        tuple[str, torch.Tensor]
-    ],  # (title, (N, 28, 28)) per column
+    # (title, (N, 28, 28)) per column
+    maps: Sequence[tuple[str, torch.Tensor]],
     row_titles: Sequence[str] | None = None,
     size: float = 1.5,
 ) -> Figure:

@@ -37,7 +37,8 @@ def load_grey(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ImageInputError(
-            f"{path}: no such file. Give the path of a PNG or JPEG image of one digit."
+            f"{path}: no such file. Give the path of a PNG or JPEG image of "
+            "one digit."
         )
     return _grey(path, str(path))
 
@@ -59,29 +60,33 @@ def _grey(source: Path | io.BytesIO, name: str) -> np.ndarray:
                 background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 img = Image.alpha_composite(background, rgba)
             grey = img.convert("L")
-    except (
-        Image.DecompressionBombError
-    ) as exc:  # a few kB of PNG that would decode to gigabytes
+    # a few kB of PNG that would decode to gigabytes
+    except Image.DecompressionBombError as exc:
         raise ImageInputError(
-            f"{name}: image too large to open safely ({exc}). Scale it down to a few "
+            f"{name}: image too large to open safely ({exc}). Scale it down "
+            "to a few "
             "megapixels; a digit needs far fewer."
         ) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise ImageInputError(
-            f"{name}: not an image that can be read ({type(exc).__name__}). Give a PNG or JPEG file."
+            f"{name}: not an image that can be read ({type(exc).__name__}). "
+            "Give a PNG or JPEG file."
         ) from None
     return np.asarray(grey, dtype=np.float32) / 255.0
 
 
 def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
-    """A grey image ``(H, W)`` in [0, 1] -> a ``(28, 28)`` uint8 MNIST-style digit.
+    """A grey image ``(H, W)`` in [0, 1] -> a ``(28, 28)`` uint8 MNIST digit.
 
-    1. Make the ink bright on a dark background: if the border is mostly light, invert; then
-       stretch the grey levels so that the background (the border's median) is 0 and the
-       brightest ink 1, as in MNIST (a photo's paper is grey, not black).
+    1. Make the ink bright on a dark background: if the border is mostly
+       light, invert; then stretch the grey levels so that the background
+       (the border's median) is 0 and the brightest ink 1, as in MNIST (a
+       photo's paper is grey, not black).
     2. Crop to the bounding box of the ink (pixels above ``ink_threshold``).
-    3. Resize so that the longer side is 20 pixels, keeping the aspect ratio (anti-aliased).
-    4. Place it in a 28x28 image so that its centre of mass is at pixel (14, 14), as in MNIST.
+    3. Resize so that the longer side is 20 pixels, keeping the aspect ratio
+       (anti-aliased).
+    4. Place it in a 28x28 image so that its centre of mass is at pixel
+       (14, 14), as in MNIST.
     """
     if (
         not isinstance(grey, np.ndarray)
@@ -90,7 +95,8 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
     ):
         shape = getattr(grey, "shape", type(grey).__name__)
         raise ImageInputError(
-            f"image: expected a 2-D grey image (H, W) as a NumPy array, got {shape}. "
+            "image: expected a 2-D grey image (H, W) as a NumPy array, got "
+            f"{shape}. "
             "Use load_grey(path) to read a file."
         )
     if (
@@ -113,27 +119,27 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
             "" if finite.size == grey.size else " and NaN or infinite values"
         )
         raise ImageInputError(
-            f"image: expected grey levels as floats in [0, 1], got {grey.dtype} in {seen}{extra}. "
+            "image: expected grey levels as floats in [0, 1], got "
+            f"{grey.dtype} in {seen}{extra}. "
             "Divide 8-bit images by 255."
         )
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    ink = (
-        1.0 - grey if float(np.median(border)) > 0.5 else grey
-    )  # (H, W), ink bright
+    # (H, W), ink bright
+    ink = 1.0 - grey if float(np.median(border)) > 0.5 else grey
     background = float(
         np.median(np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]]))
     )
+    # background 0, ink up to 1
     ink = np.clip(
         (ink - background) / max(float(ink.max()) - background, 1e-6), 0.0, 1.0
-    )  # background 0, ink up to 1
+    )
     rows, cols = np.nonzero(ink > ink_threshold)
     if rows.size == 0:
         raise ImageInputError(
             "image: no digit found (the image is blank or has no contrast)."
         )
-    crop = ink[
-        rows.min() : rows.max() + 1, cols.min() : cols.max() + 1
-    ]  # (h, w)
+    # (h, w)
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     h, w = crop.shape
     scale = 20.0 / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
@@ -152,9 +158,8 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
     )
     dy = int(np.clip(round(14.0 - com_y), -top, 28 - new_h - top))
     dx = int(np.clip(round(14.0 - com_x), -left, 28 - new_w - left))
-    canvas = np.roll(
-        canvas, (dy, dx), axis=(0, 1)
-    )  # the clip keeps the ink from wrapping around
+    # the clip keeps the ink from wrapping around
+    canvas = np.roll(canvas, (dy, dx), axis=(0, 1))
     return torch.from_numpy(np.clip(canvas, 0, 255).round().astype(np.uint8))
 
 

@@ -108,7 +108,8 @@ def resolve_device(device: str = "auto") -> torch.device:
         chosen = torch.device(device)
     except RuntimeError:
         raise ValueError(
-            f"device={device!r}: not a device name; use one of {', '.join(DEVICES)}."
+            f"device={device!r}: not a device name; use one of "
+            f"{', '.join(DEVICES)}."
         ) from None
     if chosen.type == "cuda" and (
         not torch.cuda.is_available()
@@ -116,7 +117,8 @@ def resolve_device(device: str = "auto") -> torch.device:
     ):
         found = torch.cuda.device_count() if torch.cuda.is_available() else 0
         raise ValueError(
-            f"device={device!r}: this machine has {found} CUDA device(s); use auto or cpu."
+            f"device={device!r}: this machine has {found} CUDA device(s); "
+            "use auto or cpu."
         )
     if chosen.type == "mps" and not (
         getattr(torch.backends, "mps", None) is not None
@@ -208,12 +210,10 @@ def predict_logits(
     outs = []
     with models.eval_mode(model), torch.inference_mode():
         for start in range(0, images.shape[0], batch_size):
-            chunk = images[start : start + batch_size].to(
-                device
-            )  # (B, 28, 28) uint8
-            x = data.normalize(
-                chunk, mean, std, channels_last
-            )  # (B, 1, 28, 28)
+            # (B, 28, 28) uint8
+            chunk = images[start : start + batch_size].to(device)
+            # (B, 1, 28, 28)
+            x = data.normalize(chunk, mean, std, channels_last)
             outs.append(model(x).float().cpu())
     return torch.cat(outs)
 
@@ -264,7 +264,8 @@ def fit(
     resume: bool = False,
     on_step: Callable[[int], None] | None = None,
 ) -> FitResult:
-    """Train ``config.model`` on MNIST's training split minus the validation images.
+    """Train ``config.model`` on MNIST's training split minus the validation
+    images.
 
     Returns the model (holding the best validation-loss weights when early
     stopping is on), the per-epoch history and the normalisation constants.
@@ -292,7 +293,8 @@ def fit(
     device = resolve_device(config.device)
     if config.amp == "fp16" and device.type != "cuda":
         raise ValueError(
-            f"amp='fp16' needs a CUDA device, not {device.type}; use amp='bf16' or 'off'."
+            f"amp='fp16' needs a CUDA device, not {device.type}; use "
+            "amp='bf16' or 'off'."
         )
     if save_every < 0 or (save_every and state_path is None):
         raise ValueError(
@@ -309,10 +311,11 @@ def fit(
     )
     if config.train_subset is not None:
         train_idx = train_idx[: config.train_subset]
+    # (N, 28, 28) uint8
     train_x, train_y = (
         mnist.train_images[train_idx].to(device),
         mnist.train_labels[train_idx].to(device),
-    )  # (N, 28, 28) uint8
+    )
     val_x, val_y = mnist.train_images[val_idx], mnist.train_labels[val_idx]
     mean, std = normalization_constants(config, mnist)
 
@@ -331,9 +334,8 @@ def fit(
     )
     optimizer = _optimizer(config, model.parameters())
     n = train_x.shape[0]
-    drop_last = (
-        n >= 2 * config.batch_size
-    )  # avoid a tiny last batch for batch norm
+    # avoid a tiny last batch for batch norm
+    drop_last = n >= 2 * config.batch_size
     steps_per_epoch = (
         n // config.batch_size
         if drop_last
@@ -404,9 +406,8 @@ def fit(
 
     for epoch in range(start_epoch, config.epochs + 1):
         net.train()
-        if (
-            saved is not None and start_step > 0 and epoch == start_epoch
-        ):  # resume inside this epoch
+        # resume inside this epoch
+        if saved is not None and start_step > 0 and epoch == start_epoch:
             order = saved["order"].to(device)
             loss_sum, correct = (t.to(device) for t in saved["sums"])
             seen, seconds_before, first_step = (
@@ -415,9 +416,8 @@ def fit(
                 start_step,
             )
         else:
-            order = data.shuffled_order(
-                n, generator, device
-            )  # the same order in every process
+            # the same order in every process
+            order = data.shuffled_order(n, generator, device)
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.int64)
             seen, seconds_before, first_step = 0, 0.0, 0
@@ -439,6 +439,7 @@ def fit(
             leave=False,
         )
         for step, idx in enumerate(bar, start=first_step + 1):
+            # (B, 1, 28, 28), (B,)
             x, y = data.make_batch(
                 train_x,
                 train_y,
@@ -446,27 +447,25 @@ def fit(
                 mean,
                 std,
                 channels_last=config.channels_last,
-            )  # (B, 1, 28, 28), (B,)
+            )
             if config.augment:
                 x = augment.random_affine(x, generator)
-            optimizer.zero_grad(
-                set_to_none=True
-            )  # 1. forget the previous batch's gradients
+            # 1. forget the previous batch's gradients
+            optimizer.zero_grad(set_to_none=True)
             with _autocast(config, device):
                 logits = net(x)  # 2. forward: (B, 10)
+                # 3. loss
                 loss = F.cross_entropy(
                     logits, y, label_smoothing=config.label_smoothing
-                )  # 3. loss
-            scaler.scale(
-                loss
-            ).backward()  # 4. backward: d loss / d every weight (all-reduced under DDP)
+                )
+            # 4. backward: d loss / d every weight (all-reduced under DDP)
+            scaler.scale(loss).backward()
             scaler.step(optimizer)  # 5. step: update the weights
             scaler.update()
             if scheduler is not None and per_batch:
                 scheduler.step()
-            loss_sum += (
-                loss.detach() * y.shape[0]
-            )  # stays on the device: no .item() per step
+            # stays on the device: no .item() per step
+            loss_sum += loss.detach() * y.shape[0]
             correct += (logits.argmax(1) == y).sum()
             seen += y.shape[0]
             if (
@@ -489,9 +488,8 @@ def fit(
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = seconds_before + time.perf_counter() - start
-        distributed.average_buffers(
-            model, ctx
-        )  # batch norm statistics of all shards, in every process
+        # batch norm statistics of all shards, in every process
+        distributed.average_buffers(model, ctx)
         # float64, so that one process computes exactly float(loss_sum) / seen
         # and int(correct) / seen
         # (on the CPU, except for NCCL, which reduces CUDA tensors; MPS has no
@@ -526,7 +524,8 @@ def fit(
         history.append(record)
         if progress and ctx.is_main:
             tqdm.write(
-                f"epoch {epoch}: train loss {record.train_loss:.4f} acc {record.train_acc:.4f} | "
+                f"epoch {epoch}: train loss {record.train_loss:.4f} acc "
+                f"{record.train_acc:.4f} | "
                 f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seconds:.1f} s"
             )
         if val_loss < best_loss:

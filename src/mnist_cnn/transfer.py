@@ -64,12 +64,13 @@ def load_sklearn_digits() -> tuple[torch.Tensor, torch.Tensor]:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
+    # (1797, 28, 28)
     images = torch.stack(
         [
             preprocess.to_mnist(img.astype(np.float32) / 16.0)
             for img in bunch.images
         ]
-    )  # (1797, 28, 28)
+    )
     return images, torch.as_tensor(bunch.target, dtype=torch.int64)
 
 
@@ -105,9 +106,8 @@ def start_model(
     method requires."""
     if method not in METHODS:
         raise ValueError(f"method={method!r}: expected one of {METHODS}.")
-    torch.manual_seed(
-        seed
-    )  # the new head's (and the scratch model's) initialisation
+    # the new head's (and the scratch model's) initialisation
+    torch.manual_seed(seed)
     base = (
         type(pretrained)()
         if method == "from scratch"
@@ -152,9 +152,8 @@ class TransferResult:
 def transfer(
     method: str,
     pretrained: nn.Module,
-    splits: dict[
-        str, tuple[torch.Tensor, torch.Tensor]
-    ],  # "pool", "val", "test": uint8, labels
+    # "pool", "val", "test": uint8, labels
+    splits: dict[str, tuple[torch.Tensor, torch.Tensor]],
     per_class: int | None,
     seed: int,
     lr: float,
@@ -184,9 +183,8 @@ def transfer(
     if mnist_eval is not None and method != "from scratch":
         probe = merge_lora(copy.deepcopy(model))  # the fine-tuned backbone ...
         original = pretrained.get_submodule(head_name(pretrained))
-        probe.set_submodule(
-            head_name(probe), copy.deepcopy(original)
-        )  # ... with the MNIST head
+        # ... with the MNIST head
+        probe.set_submodule(head_name(probe), copy.deepcopy(original))
         mnist_acc = model_accuracy(probe, *mnist_eval)
     trainable = count_trainable(model)
     return TransferResult(

@@ -30,9 +30,10 @@ def _png(fig: Figure) -> bytes:
 
 
 def _digit(images: torch.Tensor, index: int) -> torch.Tensor:
+    # (1, 1, 28, 28) in [0, 1]
     return (
         images[index].to(torch.float32).div(255).view(1, 1, *images.shape[1:])
-    )  # (1, 1, 28, 28) in [0, 1]
+    )
 
 
 class ConvExplorer:
@@ -88,9 +89,10 @@ class ConvExplorer:
         self.update()
 
     def weights(self) -> torch.Tensor:
+        # (C_out, C_in, 3, 3)
         return torch.tensor(
             [c.value for c in self.cells], dtype=torch.float32
-        ).view(1, 1, 3, 3)  # (C_out, C_in, 3, 3)
+        ).view(1, 1, 3, 3)
 
     def _fill_cells(self) -> None:
         if self.kernel.value == "custom":
@@ -114,9 +116,8 @@ class ConvExplorer:
 
     def update(self) -> None:
         x = _digit(self.images, self.digit.value)
-        self.feature_map = ops.conv2d(x, self.weights(), padding=1)[
-            0, 0
-        ]  # (28, 28)
+        # (28, 28)
+        self.feature_map = ops.conv2d(x, self.weights(), padding=1)[0, 0]
         if self.draw:
             fig = plots.image_table(
                 [[x[0, 0], self.feature_map]],
@@ -129,7 +130,8 @@ class ConvExplorer:
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = (
-            f"ConvExplorer(digit={self.digit.value}, kernel={self.kernel.value!r})"
+            f"ConvExplorer(digit={self.digit.value}, "
+            f"kernel={self.kernel.value!r})"
         )
         return bundle
 
@@ -174,9 +176,8 @@ class PoolExplorer:
     def update(self) -> None:
         x = _digit(self.images, self.digit.value)
         pool = ops.max_pool2d if self.mode.value == "max" else ops.avg_pool2d
-        self.pooled = pool(x, self.size.value, self.stride.value)[
-            0, 0
-        ]  # (H_out, W_out)
+        # (H_out, W_out)
+        self.pooled = pool(x, self.size.value, self.stride.value)[0, 0]
         if self.draw:
             h, w_ = self.pooled.shape
             fig = plots.image_table(
@@ -192,7 +193,9 @@ class PoolExplorer:
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = (
-            f"PoolExplorer(digit={self.digit.value}, window={self.size.value}, stride={self.stride.value}, {self.mode.value})"
+            f"PoolExplorer(digit={self.digit.value}, "
+            f"window={self.size.value}, stride={self.stride.value}, "
+            f"{self.mode.value})"
         )
         return bundle
 
@@ -218,7 +221,8 @@ class DigitUpload:
             accept="image/*", multiple=False, description="digit image"
         )
         self.message = w.Label(
-            "Choose a PNG or JPEG of one digit, dark on light or light on dark."
+            "Choose a PNG or JPEG of one digit, dark on light or light on "
+            "dark."
         )
         self.image = w.Image(format="png")
         self.digit = torch.empty(0)
@@ -244,20 +248,20 @@ class DigitUpload:
         upload = list(files)[0]  # type: ignore[call-overload]
         name = upload.get("name", "upload")
         try:
-            grey = preprocess.grey_from_bytes(
-                bytes(upload["content"]), name
-            )  # (H, W) in [0, 1]
+            # (H, W) in [0, 1]
+            grey = preprocess.grey_from_bytes(bytes(upload["content"]), name)
             digit = preprocess.to_mnist(grey)  # (28, 28) uint8
         except preprocess.ImageInputError as exc:
             self.message.value = str(exc)
             return
         self.digit = digit
+        # (10,)
         self.probabilities = torch.softmax(
             training.predict_logits(
                 self.model, digit[None], self.mean, self.std
             ),
             dim=1,
-        )[0]  # (10,)
+        )[0]
         guess = int(self.probabilities.argmax())
         self.message.value = f"{name}: the network reads a {guess} (probability {float(self.probabilities[guess]):.2f})"
         if self.draw:
