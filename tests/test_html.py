@@ -160,6 +160,15 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
           widgets_drawn: document.querySelectorAll('.jupyter-widgets.widget-container, .widget-box').length,
           widget_errors: document.querySelectorAll('.jupyter-widgets-error-widget, .widget-error').length,
           launch: [...document.querySelectorAll('a[href*="colab.research.google.com"], a[href*="mybinder.org"]')].map(a => a.href),
+          // code the page shows (cells, included functions) and printed outputs alike
+          scrolling: [...document.querySelectorAll('div.highlight pre')]
+            .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth)
+            .map(p => ({first: p.innerText.split('\n').find(l => l.length > 0) || '',
+                        longest: Math.max(...p.innerText.split('\n').map(l => l.length)),
+                        over: p.scrollWidth - p.clientWidth})),
+          small_figures: [...document.querySelectorAll('div.cell_output img')]
+            .filter(i => i.naturalWidth > 0 && i.clientWidth < 0.5 * i.naturalWidth)
+            .map(i => ({src: i.currentSrc.split('/').pop(), shown: i.clientWidth, natural: i.naturalWidth})),
         };
     }"""
     )
@@ -219,6 +228,10 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
         assert any("mybinder.org" in u for u in report["launch"]), (
             f"{page}: no Binder launch button"
         )
+    assert report["scrolling"] == [], (
+        f"{page}: {len(report['scrolling'])} code block(s) scroll sideways at 1280 px "
+        f"(the book's column holds 79 characters): {report['scrolling'][:3]}"
+    )
     assert report["widget_errors"] == 0, (
         f"{page}: {report['widget_errors']} widget(s) failed to render"
     )

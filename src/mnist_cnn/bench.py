@@ -240,9 +240,7 @@ def _recipes() -> dict[str, Any]:
     }
 
 
-# : The training recipes the benchmark compares, by name (see ``_recipes`` for
-# their settings).
-
+#: The training recipes the benchmark compares, by name (see ``_recipes``).
 RECIPES: dict[str, Any] = _recipes()
 
 

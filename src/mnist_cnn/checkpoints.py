@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -22,16 +22,25 @@ from mnist_cnn import models
 from mnist_cnn.atomic import write_atomically
 from mnist_cnn.config import TrainConfig
 
-if TYPE_CHECKING:
-    from mnist_cnn.training import FitResult
-
 __all__ = [
     "CheckpointError",
+    "Trained",
     "save_checkpoint",
     "load_checkpoint",
     "save_training_state",
     "load_training_state",
 ]
+
+
+class Trained(Protocol):
+    """What a checkpoint stores: a training run's model, its settings and the
+    normalisation it was trained with (:class:`mnist_cnn.training.FitResult`)."""
+
+    model: nn.Module
+    config: TrainConfig
+    mean: float
+    std: float
+
 
 _CHECKPOINT_FORMAT = 1
 _STATE_FORMAT = "mnist_cnn training state 1"
@@ -50,7 +59,7 @@ def _first_line(exc: BaseException, limit: int = 200) -> str:
 
 def save_checkpoint(
     path: str | os.PathLike[str],
-    result: FitResult,
+    result: Trained,
     metrics: dict[str, float] | None = None,
 ) -> Path:
     """Write weights, config, normalisation and metrics to ``path`` atomically."""
