@@ -15,6 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 __all__ = [
+    "COLUMN_INCHES",
+    "fit_column",
     "digit_grid",
     "class_counts",
     "image_table",
@@ -25,6 +27,21 @@ __all__ = [
     "digit_probabilities",
     "explanations",
 ]
+
+#: The width of the book's text column: 688 px, the width at which a chapter
+#: draws a figure, at matplotlib's 100 dots per inch.
+COLUMN_INCHES = 6.88
+
+
+def fit_column(fig: Figure, pad: float = 0.3) -> Figure:
+    """Shrink a figure wider than the page column to the column's width (same
+    aspect ratio), so that the page shows it at its own size: its fonts keep
+    the point sizes they were given instead of being scaled down with it."""
+    width, height = fig.get_size_inches()
+    if width > COLUMN_INCHES:
+        fig.set_size_inches(COLUMN_INCHES, height * COLUMN_INCHES / width)
+        fig.tight_layout(pad=pad)
+    return fig
 
 
 def digit_grid(
@@ -62,7 +79,7 @@ def digit_grid(
                 )
                 ax.set_title(title, fontsize=9 if len(title) < 4 else 7, pad=2)
     fig.tight_layout(pad=0.2)
-    return fig
+    return fit_column(fig)
 
 
 def class_counts(
@@ -81,7 +98,7 @@ def class_counts(
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    return fig
+    return fit_column(fig)
 
 
 def image_table(
@@ -91,6 +108,7 @@ def image_table(
     signed: Sequence[bool]
     | None = None,  # per column: draw with a diverging map centred on 0
     size: float = 1.4,
+    cell_titles: Sequence[Sequence[str]] | None = None,  # rows[r][c]'s title
 ) -> Figure:
     """A table of images; signed columns (feature maps) use red/blue around
     zero, others grey."""
@@ -111,10 +129,12 @@ def image_table(
             ax.set_yticks([])
             if r == 0 and col_titles is not None:
                 ax.set_title(col_titles[c], fontsize=9)
+            if cell_titles is not None:
+                ax.set_title(cell_titles[r][c], fontsize=9)
             if c == 0 and row_titles is not None:
                 ax.set_ylabel(row_titles[r], fontsize=9)
     fig.tight_layout(pad=0.3)
-    return fig
+    return fit_column(fig)
 
 
 def sliding_window(
@@ -173,7 +193,7 @@ def sliding_window(
         fontsize=10,
     )
     fig.tight_layout()
-    return fig
+    return fit_column(fig)
 
 
 def pool_routing(x: torch.Tensor, grad_in: torch.Tensor, k: int = 2) -> Figure:
@@ -210,7 +230,7 @@ def pool_routing(x: torch.Tensor, grad_in: torch.Tensor, k: int = 2) -> Figure:
         ax.set_yticks([])
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return fig
+    return fit_column(fig)
 
 
 def confusion_heatmap(
@@ -241,7 +261,7 @@ def confusion_heatmap(
     ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="mistakes")
     fig.tight_layout()
-    return fig
+    return fit_column(fig)
 
 
 def roc_plot(curves: Sequence, zoom: float = 0.05) -> Figure:
@@ -261,7 +281,7 @@ def roc_plot(curves: Sequence, zoom: float = 0.05) -> Figure:
     axes[0].set_title("one-vs-rest ROC curves", fontsize=10)
     axes[1].set_title("the top-left corner", fontsize=10)
     fig.tight_layout()
-    return fig
+    return fit_column(fig)
 
 
 def digit_probabilities(
@@ -286,7 +306,7 @@ def digit_probabilities(
     ax_bar.set_ylim(0, 1)
     ax_bar.set_title("probability per class", fontsize=9)
     fig.tight_layout(pad=0.3)
-    return fig
+    return fit_column(fig)
 
 
 def explanations(
@@ -325,4 +345,4 @@ def explanations(
             ax.set_xticks([])
             ax.set_yticks([])
     fig.tight_layout(pad=0.3)
-    return fig
+    return fit_column(fig)
