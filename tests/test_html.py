@@ -167,7 +167,7 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
                         longest: Math.max(...p.innerText.split('\n').map(l => l.length)),
                         over: p.scrollWidth - p.clientWidth})),
           small_figures: [...document.querySelectorAll('div.cell_output img')]
-            .filter(i => i.naturalWidth > 0 && i.clientWidth < 0.5 * i.naturalWidth)
+            .filter(i => i.naturalWidth > 0 && i.clientWidth < 0.9 * i.naturalWidth)
             .map(i => ({src: i.currentSrc.split('/').pop(), shown: i.clientWidth, natural: i.naturalWidth})),
         };
     }"""
@@ -231,6 +231,12 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
     assert report["scrolling"] == [], (
         f"{page}: {len(report['scrolling'])} code block(s) scroll sideways at 1280 px "
         f"(the book's column holds 79 characters): {report['scrolling'][:3]}"
+    )
+    # a figure shrunk to fit the column shrinks its text with it (test_plots.py
+    # checks the text sizes of a figure drawn at its own size)
+    assert report["small_figures"] == [], (
+        f"{page}: figures drawn below 90 % of their size: "
+        f"{report['small_figures'][:3]}"
     )
     assert report["widget_errors"] == 0, (
         f"{page}: {report['widget_errors']} widget(s) failed to render"

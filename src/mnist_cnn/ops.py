@@ -35,6 +35,7 @@ __all__ = [
     "softmax",
     "log_softmax",
     "cross_entropy",
+    "CLASSIC_KERNELS",
 ]
 
 Pair = int | tuple[int, int]
@@ -488,4 +489,3 @@ def _classic_kernels() -> dict[str, torch.Tensor]:
 # Hand-designed 3x3 kernels from image processing, (3, 3) float32; a CNN learns
 # kernels like these.
 CLASSIC_KERNELS: dict[str, torch.Tensor] = _classic_kernels()
-__all__ += ["CLASSIC_KERNELS"]

@@ -36,10 +36,12 @@ COLUMN_INCHES = 6.88
 def fit_column(fig: Figure, pad: float = 0.3) -> Figure:
     """Shrink a figure wider than the page column to the column's width (same
     aspect ratio), so that the page shows it at its own size: its fonts keep
-    the point sizes they were given instead of being scaled down with it."""
+    the point sizes they were given instead of being scaled down with it.
+    A fifth of an inch is left for titles that stick out of the axes."""
     width, height = fig.get_size_inches()
-    if width > COLUMN_INCHES:
-        fig.set_size_inches(COLUMN_INCHES, height * COLUMN_INCHES / width)
+    target = COLUMN_INCHES - 0.2
+    if width > target:
+        fig.set_size_inches(target, height * target / width)
         fig.tight_layout(pad=pad)
     return fig
 

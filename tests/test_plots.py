@@ -1,0 +1,114 @@
+"""mnist_cnn.plots: every figure fits the page column, so its text is drawn at the size it was
+given. Reference: the column's width in the built page (688 px, measured by the browser test)
+at matplotlib's 100 dots per inch, and a smallest legible font of 7 points (9.7 px)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from mnist_cnn import metrics, plots  # noqa: E402
+
+COLUMN_PX = 688  # the width a chapter gives a figure (tests/test_html.py)
+DPI = 100  # matplotlib's default, used by the notebooks' inline backend
+SMALLEST_PT = 7
+
+g = torch.Generator().manual_seed(0)
+IMAGES = torch.randint(0, 256, (40, 28, 28), generator=g, dtype=torch.uint8)
+MAPS = torch.rand(4, 28, 28, generator=g)
+LABELS = torch.randint(0, 10, (500,), generator=g)
+PROBS = torch.softmax(torch.randn(500, 10, generator=g) * 3, dim=1)
+
+# each figure as a chapter draws it (the widest calls in the book)
+FIGURES = {
+    "digit_grid, 40 digits": lambda: plots.digit_grid(IMAGES, list(range(40))),
+    "digit_grid, 12 titled columns": lambda: plots.digit_grid(
+        IMAGES[:24], [f"7→2 ({i / 30:.2f})" for i in range(24)], ncols=12
+    ),
+    "class_counts": lambda: plots.class_counts(
+        {"train": torch.arange(10) + 5000, "test": torch.arange(10) + 900}
+    ),
+    "image_table, 10 columns": lambda: plots.image_table(
+        [list(IMAGES[:10].float()), list(IMAGES[10:20].float())],
+        row_titles=["photo", "network sees"],
+        col_titles=[f"read {i} (0.93)" for i in range(10)],
+        size=1.4,
+    ),
+    "image_table, 5 wide columns": lambda: plots.image_table(
+        [list(IMAGES[:5].float())],
+        col_titles=[f"max k=4 s=4: {i}x{i}" for i in range(5)],
+        size=2.2,
+    ),
+    "sliding_window": lambda: plots.sliding_window(
+        5, 3, s=2, p=1, positions=[(0, 0), (0, 1), (2, 2)]
+    ),
+    "pool_routing": lambda: plots.pool_routing(
+        MAPS[0, :8, :8], MAPS[1, :8, :8]
+    ),
+    "confusion_heatmap": lambda: plots.confusion_heatmap(
+        metrics.confusion_matrix(LABELS, PROBS.argmax(1))
+    ),
+    "roc_plot": lambda: plots.roc_plot(metrics.roc_curves(LABELS, PROBS)),
+    "digit_probabilities": lambda: plots.digit_probabilities(
+        IMAGES[0], PROBS[0], title="a digit"
+    ),
+    "explanations": lambda: plots.explanations(
+        IMAGES[:4],
+        [("saliency", MAPS), ("Grad-CAM", MAPS)],
+        row_titles=[f"{i} read as {i + 1}" for i in range(4)],
+    ),
+}
+
+
+def drawn_width_px(fig: Figure) -> float:
+    """Width of the PNG the notebook stores (bbox_inches="tight", as the inline backend)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    buffer.seek(0)
+    return plt.imread(buffer).shape[1]
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_figure_fits_the_column_and_its_text_is_legible(name: str) -> None:
+    fig = FIGURES[name]()
+    try:
+        width = drawn_width_px(fig)
+        # a PNG wider than the column is shrunk by the page, and its text with it
+        assert width <= COLUMN_PX * 1.02, f"{name}: {width} px wide"
+        shown = min(1.0, COLUMN_PX / width)
+        texts = [
+            t
+            for t in fig.findobj(Text)
+            if t.get_text().strip() and t.get_visible()
+        ]
+        assert texts, f"{name}: no text found (the test would pass vacuously)"
+        smallest = min(t.get_fontsize() * shown for t in texts)
+        assert smallest >= SMALLEST_PT, (
+            f"{name}: text drawn at {smallest:.1f} pt "
+            f"({smallest * DPI / 72:.1f} px)"
+        )
+    finally:
+        plt.close(fig)
+
+
+def test_fit_column_keeps_narrow_figures_and_shrinks_wide_ones() -> None:
+    narrow = plt.figure(figsize=(4, 3))
+    wide = plt.figure(figsize=(13.76, 3))
+    try:
+        assert tuple(plots.fit_column(narrow).get_size_inches()) == (4, 3)
+        w, h = plots.fit_column(wide).get_size_inches()
+        assert np.isclose(w, plots.COLUMN_INCHES - 0.2)
+        assert np.isclose(h, 3 * w / 13.76)
+    finally:
+        plt.close(narrow)
+        plt.close(wide)
