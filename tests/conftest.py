@@ -1,15 +1,17 @@
-"""Shared fixtures: the real MNIST tensors (loaded once), an IDX writer, a network blocker."""
+"""Shared fixtures: the real MNIST tensors (loaded once), one small trained network (a checkpoint
+written by the command line, and the same network as a ``FitResult``), an IDX writer, a network
+blocker."""
 
 from __future__ import annotations
 
 import gzip
-import socket
 from pathlib import Path
 
 import pytest
 import torch
 
-from mnist_cnn import data
+from mnist_cnn import checkpoints, cli, data, training
+from tests.offline import sitecustomize as offline
 
 
 def write_idx(
@@ -34,16 +36,43 @@ def mnist() -> data.MNIST:
     return data.load_mnist()
 
 
+# One training run for every test that needs a trained network: `python -m mnist_cnn train`
+# for one epoch on 10,000 images (about 1 s of training, 98 % test accuracy), so the checkpoint
+# holds the metrics the command line writes.
+TRAIN_ARGS = ["train", "--epochs", "1", "--train-subset", "10000", "--quiet"]
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint of the book's network written by the command line (read it, never write it)."""
+    out = tmp_path_factory.mktemp("trained") / "book.pt"
+    assert cli.main([*TRAIN_ARGS, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained(checkpoint: Path) -> training.FitResult:
+    """The network of ``checkpoint`` as a ``FitResult`` (eval mode; no history)."""
+    model, meta = checkpoints.load_checkpoint(checkpoint)
+    return training.FitResult(
+        model,
+        meta["config"],
+        [],
+        meta["mean"],
+        meta["std"],
+        meta["config"].epochs,
+    )
+
+
 @pytest.fixture()
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every attempt to open a network connection fail, as on an offline machine."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise OSError("network disabled by the test (offline)")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    """Make every attempt to open a network connection fail, loopback included, as on an offline
+    machine: tests/offline/sitecustomize.py's blocker, allowing no host, undone after the test."""
+    offline.block_network(
+        monkeypatch.setattr,
+        allow=lambda host: False,
+        by="the no_network fixture (tests/conftest.py)",
+    )
 
 
 @pytest.fixture()

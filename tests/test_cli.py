@@ -1,5 +1,6 @@
-"""The CLI end to end: train -> evaluate -> predict on real digits drawn as PNG/JPEG, and every
-bad input named in the issue ends with one message and exit code 2, never a traceback."""
+"""The CLI end to end: train -> evaluate -> predict on real digits drawn as PNG/JPEG, and the
+module entry point. (Bad inputs, each ending with one message and exit code 2: the matrix in
+test_reliability.py. The checkpoint: conftest.py, one `train` run for the whole session.)"""
 
 from __future__ import annotations
 
@@ -11,15 +12,6 @@ import pytest
 from PIL import Image
 
 from mnist_cnn import checkpoints, cli, data
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("ck") / "book.pt"
-    assert (
-        cli.main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
-    )
-    return out
 
 
 def run(
@@ -82,79 +74,6 @@ def test_predict_reads_images_of_any_size_and_background(
         "probability 0." in line or "probability 1.000" in line
         for line in out.splitlines()
     )
-
-
-def test_bad_inputs_exit_2_with_one_message(
-    capsys, tmp_path: Path, checkpoint: Path
-) -> None:
-    (tmp_path / "text.png").write_text("hello")
-    (tmp_path / "corrupt.pt").write_bytes(b"\x00" * 100)
-    cases = [
-        (
-            [
-                "predict",
-                "--checkpoint",
-                str(checkpoint),
-                str(tmp_path / "missing.png"),
-            ],
-            "missing.png: no such file",
-        ),
-        (
-            [
-                "predict",
-                "--checkpoint",
-                str(checkpoint),
-                str(tmp_path / "text.png"),
-            ],
-            "text.png: not an image",
-        ),
-        (
-            [
-                "predict",
-                "--checkpoint",
-                str(tmp_path / "corrupt.pt"),
-                str(tmp_path / "text.png"),
-            ],
-            "corrupt.pt: not a readable checkpoint",
-        ),
-        (
-            ["evaluate", "--checkpoint", str(tmp_path / "none.pt")],
-            "none.pt: no such checkpoint file",
-        ),
-        (
-            ["evaluate", "--checkpoint", str(checkpoint), "--model", "lenet5"],
-            "holds a 'book' model, not 'lenet5'",
-        ),
-        (
-            ["train", "--epochs", "0", "--out", str(tmp_path / "x.pt")],
-            "epochs=0: must be a positive integer",
-        ),
-        (
-            [
-                "train",
-                "--device",
-                "cuda:99",
-                "--epochs",
-                "1",
-                "--out",
-                str(tmp_path / "x.pt"),
-            ],
-            "device='cuda:99': this machine has",
-        ),
-        (
-            ["train", "--device", "tpu", "--out", str(tmp_path / "x.pt")],
-            "device='tpu': not a device name",
-        ),
-        (
-            ["train", "--lr", "-1", "--out", str(tmp_path / "x.pt")],
-            "lr=-1.0: must be a positive number",
-        ),
-    ]
-    for argv, message in cases:
-        code, out, err = run(capsys, *argv)
-        assert code == 2, argv
-        assert err.count("error: ") == 1 and message in err, (argv, err)
-    assert not (tmp_path / "x.pt").exists()
 
 
 def test_module_entry_point_and_help() -> None:

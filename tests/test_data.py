@@ -4,7 +4,6 @@ MNIST label counts, numpy statistics. Exact equality unless a tolerance is state
 from __future__ import annotations
 
 import gzip
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from torchvision import datasets, transforms
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-from mnist_cnn import atomic, data
+from mnist_cnn import data
 from tests.conftest import write_idx
 
 # The published MNIST label histograms (also in data/mnist/README.md).
@@ -411,15 +410,3 @@ def test_fashion_mnist_from_debian_is_verified_and_balanced() -> None:
     assert fashion.train_images.shape == (60000, 28, 28)
     assert torch.bincount(fashion.train_labels).tolist() == [6000] * 10
     assert torch.bincount(fashion.test_labels).tolist() == [1000] * 10
-
-
-def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    path = atomic.write_atomically(
-        tmp_path / "x.bin", lambda f: f.write(b"abc")
-    )
-    assert path.read_bytes() == b"abc" and (path.stat().st_mode & 0o777) == (
-        0o666 & ~umask
-    )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin"]

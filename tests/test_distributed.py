@@ -29,7 +29,10 @@ def torchrun_env() -> dict[str, str]:
     return os.environ | {
         "GLOO_SOCKET_IFNAME": "lo",
         "OMP_NUM_THREADS": "1",
-        "PYTHONPATH": str(ROOT / "src"),
+        # src first; keep tests/offline (the network block) that conftest.py put there
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p
+        ),
     }
 
 

@@ -129,3 +129,35 @@ def test_exported_model_gives_pytorchs_logits_for_any_batch_size(
         torch.testing.assert_close(
             run(path, x), expected, rtol=1e-4, atol=1e-5
         )
+
+
+def test_torchscript_export_of_a_model_in_train_mode_is_the_eval_network(
+    tmp_path,
+) -> None:
+    """Exporting from the middle of training (train mode, dropout 0.5, batch norm with running
+    statistics) gives the inference network: the file's logits are the eval-mode model's, and
+    the caller's model is still in train mode with its statistics untouched."""
+    torch.manual_seed(5)
+    model = BookCNN(dropout=0.5)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    model.train()
+    buffers = {k: v.clone() for k, v in model.state_dict().items()}
+    path = deploy.export_torchscript(
+        model, tmp_path / "m.pt", torch.randn(4, 1, 28, 28)
+    )
+    assert model.training and all(m.training for m in model.modules())
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, buffers[name]), name
+    x = torch.randn(5, 1, 28, 28)
+    model.eval()
+    with torch.no_grad():
+        expected = model(x)
+    torch.testing.assert_close(
+        deploy.torchscript_logits(path, x), expected, rtol=1e-4, atol=1e-5
+    )
+    torch.testing.assert_close(  # deterministic: no dropout in the file
+        deploy.torchscript_logits(path, x), expected, rtol=1e-4, atol=1e-5
+    )

@@ -1,16 +1,17 @@
 """mnist_cnn.finetune: LoRA against its base model and its formula, freezing against a real
-optimizer step, heads, the trainable-parameter counts, the few-shot sampler, the 8x8 digits."""
+optimizer step, heads, the trainable-parameter counts. (The experiment, mnist_cnn.transfer:
+test_transfer.py.)"""
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from mnist_cnn import data, finetune, models, training, transfer
+from mnist_cnn import finetune, models
 
 
 def book(seed: int = 0) -> nn.Module:
@@ -56,6 +57,39 @@ def test_lora_linear_formula() -> None:
         x @ (base.weight + 3.0 * layer.B @ layer.A).T + base.bias
     )  # W + (alpha/r) B A
     torch.testing.assert_close(layer(x), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {},
+        {"stride": 2, "padding": 1},
+        {"padding": 2, "dilation": 2},
+    ],
+)
+def test_lora_conv2d_formula(geometry: dict) -> None:
+    """The layer is the base convolution with the weight W + (alpha/r) (B @ A.flatten(1)) reshaped
+    to W's shape, computed here with F.conv2d; rank 2 and alpha 6, so alpha/r = 3."""
+    torch.manual_seed(0)
+    base = nn.Conv2d(3, 5, 3, bias=True, **geometry)
+    layer = finetune.LoRAConv2d(base, r=2, alpha=6)
+    with torch.no_grad():
+        layer.B.normal_()  # as if trained (B = 0 hides the scale)
+    x = torch.randn(2, 3, 9, 9)
+    update = (layer.B @ layer.A.flatten(1)).view_as(base.weight)
+    expected = F.conv2d(
+        x,
+        base.weight + 3.0 * update,
+        base.bias,
+        base.stride,
+        base.padding,
+        base.dilation,
+    )
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            layer.merged()(x), expected, atol=1e-5, rtol=1e-5
+        )
 
 
 def test_trainable_parameter_count_equals_the_formula() -> None:
@@ -129,108 +163,3 @@ def test_discriminative_learning_rates_make_parameter_groups() -> None:
         )
     with pytest.raises(ValueError, match="rank must be a positive integer"):
         finetune.LoRALinear(nn.Linear(2, 2), r=0)
-
-
-def test_few_shot_indices_and_digits() -> None:
-    labels = torch.arange(10).repeat(7)
-    idx = transfer.few_shot_indices(labels, 3, seed=0)
-    assert torch.equal(torch.bincount(labels[idx]), torch.full((10,), 3))
-    assert not torch.equal(idx, transfer.few_shot_indices(labels, 3, seed=1))
-    assert transfer.few_shot_indices(labels, None, seed=0).numel() == 70
-    images, targets = transfer.load_sklearn_digits()
-    assert (
-        images.shape == (1797, 28, 28)
-        and images.dtype == torch.uint8
-        and targets.shape == (1797,)
-    )
-    rows, cols = torch.nonzero(images[0] > 0, as_tuple=True)
-    assert (
-        rows.max() - rows.min() + 1 <= 21 and cols.max() - cols.min() + 1 <= 21
-    )  # MNIST's 20x20 box
-
-
-def test_transfer_linear_probe_forgets_nothing(mnist) -> None:
-    """With a frozen backbone (and frozen batch-norm statistics), putting the original head back
-    must give exactly the pretrained network's MNIST accuracy."""
-    pretrained = book(1)
-    images, labels = mnist.train_images[:600], mnist.train_labels[:600]
-    splits = {
-        "pool": (images[:400], labels[:400]),
-        "val": (images[400:500], labels[400:500]),
-        "test": (images[500:], labels[500:]),
-    }
-    mnist_eval = (
-        data.normalize(mnist.test_images[:300], 0.13, 0.31),
-        mnist.test_labels[:300],
-    )
-    reference = finetune.model_accuracy(pretrained, *mnist_eval)
-    probe = transfer.transfer(
-        "linear probe",
-        pretrained,
-        splits,
-        5,
-        0,
-        1e-2,
-        0.13,
-        0.31,
-        mnist_eval,
-        steps=5,
-    )
-    assert (
-        probe.mnist_acc == reference and probe.trainable == 32 * 49 * 10 + 10
-    )
-    full = transfer.transfer(
-        "full fine-tuning",
-        pretrained,
-        splits,
-        5,
-        0,
-        1e-2,
-        0.13,
-        0.31,
-        mnist_eval,
-        steps=5,
-    )
-    assert full.trainable == sum(p.numel() for p in pretrained.parameters())
-    scratch = transfer.transfer(
-        "from scratch",
-        pretrained,
-        splits,
-        5,
-        0,
-        1e-2,
-        0.13,
-        0.31,
-        mnist_eval,
-        steps=5,
-    )
-    assert (
-        scratch.mnist_acc != scratch.mnist_acc
-    )  # NaN: a scratch model has no MNIST head to put back
-    with pytest.raises(ValueError, match="method='adapters'"):
-        transfer.start_model("adapters", pretrained)
-
-
-def test_cached_model_is_the_same_trained_or_loaded(
-    tmp_path, monkeypatch
-) -> None:
-    """A chapter must print the same numbers whether the shared checkpoint existed or not."""
-    monkeypatch.setenv("MNIST_CNN_CACHE", str(tmp_path))
-    config = training.TrainConfig(train_subset=500)
-    trained, mean, std, how = training.fit_or_load(config, "pre")
-    loaded, mean2, std2, how2 = training.fit_or_load(config, "pre")
-    assert (how, how2) == ("trained", "loaded") and (mean, std) == (
-        mean2,
-        std2,
-    )
-    x = torch.randn(4, 1, 28, 28)
-    with torch.no_grad():
-        assert torch.equal(trained(x), loaded(x))
-    assert (
-        training.fit_or_load(dataclasses.replace(config, seed=1), "pre")[3]
-        == "trained"
-    )  # another recipe: trained again
-    (tmp_path / "other.pt").write_bytes(b"junk")
-    assert (
-        training.fit_or_load(config, "other")[3] == "trained"
-    )  # an unreadable file is replaced

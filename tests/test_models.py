@@ -1,15 +1,14 @@
-"""mnist_cnn.models and mnist_cnn.anatomy against PyTorch: the article's bugs reproduce, the fixed
-models give (N, 10), and every formula (parameters, MACs, receptive field) equals what PyTorch
-counts or what gradients show."""
+"""mnist_cnn.models: the article's bugs reproduce, the fixed models give (N, 10), and the book's
+network is the architecture the book describes, layer by layer. (The formulas of
+mnist_cnn.anatomy: test_anatomy.py.)"""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
-from mnist_cnn import anatomy, models
+from mnist_cnn import models
 
 ALL = list(models.MODELS.items())
 
@@ -69,126 +68,49 @@ def test_channels_last_gives_the_same_logits(
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name, cls", ALL)
-def test_param_formula_equals_numel(name: str, cls: type[nn.Module]) -> None:
-    model = cls()
-    trace = anatomy.shape_trace(model)
-    for info in trace:
-        layer = model.get_submodule(info.name)
-        assert info.params == sum(
-            p.numel() for p in layer.parameters(recurse=False)
-        ), info.name
-    assert sum(i.params for i in trace) == sum(
-        p.numel() for p in model.parameters()
-    )
+# The book's network as the chapter "Model" describes it, written out by hand: (layer name, type,
+# output shape for one 28x28 image). Three 3x3 convolutions with 16, 32 and 32 channels, the
+# first two pooled before batch norm and ReLU, then 32 * 7 * 7 = 1568 features -> 10 logits.
+BOOK_LAYERS = [
+    ("block1.conv", nn.Conv2d, (1, 16, 28, 28)),
+    ("block1.pool", nn.MaxPool2d, (1, 16, 14, 14)),
+    ("block1.bn", nn.BatchNorm2d, (1, 16, 14, 14)),
+    ("block1.relu", nn.ReLU, (1, 16, 14, 14)),
+    ("block2.conv", nn.Conv2d, (1, 32, 14, 14)),
+    ("block2.pool", nn.MaxPool2d, (1, 32, 7, 7)),
+    ("block2.bn", nn.BatchNorm2d, (1, 32, 7, 7)),
+    ("block2.relu", nn.ReLU, (1, 32, 7, 7)),
+    ("block3.conv", nn.Conv2d, (1, 32, 7, 7)),
+    ("block3.bn", nn.BatchNorm2d, (1, 32, 7, 7)),
+    ("block3.relu", nn.ReLU, (1, 32, 7, 7)),
+    ("head.flatten", nn.Flatten, (1, 1568)),
+    ("head.dropout", nn.Dropout, (1, 1568)),
+    ("head.fc", nn.Linear, (1, 10)),
+]
 
 
-@pytest.mark.parametrize("name, cls", ALL)
-def test_mac_formula_equals_flop_counter(
-    name: str, cls: type[nn.Module]
-) -> None:
-    """Reference: torch.utils.flop_counter.FlopCounterMode, per layer; one MAC = 2 FLOPs."""
-    model = cls().eval()
-    trace = anatomy.shape_trace(model, (3, 1, 28, 28))
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        model(torch.zeros(3, 1, 28, 28))
-    counts = counter.get_flop_counts()
-    prefix = type(model).__name__
-    for info in trace:
-        counted = sum(counts.get(f"{prefix}.{info.name}", {}).values())
-        if info.kind in ("Conv2d", "Linear"):
-            assert counted == 2 * info.macs, info.name
-    assert counter.get_total_flops() == 2 * sum(i.macs for i in trace)
-
-
-@pytest.mark.parametrize("name, cls", ALL)
-def test_receptive_field_formula_equals_gradient_footprint(
-    name: str, cls: type[nn.Module]
-) -> None:
-    model = cls()
-    trace = {i.name: i for i in anatomy.shape_trace(model)}
-    checked = 0
-    for field in anatomy.receptive_fields(model):
-        info = trace[field.name]
-        if info.kind not in ("Conv2d", "MaxPool2d", "AvgPool2d"):
-            continue
-        centre = info.out_shape[2] // 2
-        rows, cols = anatomy.empirical_receptive_field(model, field.name)
-        assert rows == field.window(centre, 28) and cols == field.window(
-            centre, 28
-        ), field
-        checked += 1
-    assert checked >= 2
-
-
-def test_receptive_field_numbers_by_hand() -> None:
-    """ArticleCNN: 3 -> pool 4 -> 3x3 at jump 2 adds 4 -> 8 -> pool adds 2 -> 10 (Araujo et al. recurrence)."""
-    sizes = [
-        f.size
-        for f in anatomy.receptive_fields(models.ArticleCNN())
-        if f.name in ("conv1", "pool1", "conv2", "pool2")
-    ]
-    assert sizes == [3, 4, 8, 10]
-    assert (
-        anatomy.receptive_fields(models.LeNet5())[-1].size is None
-    )  # the output layer sees everything
-
-
-def test_shape_trace_of_the_article_model() -> None:
-    trace = anatomy.shape_trace(models.ArticleSimpleCNN(), (2, 1, 28, 28))
-    assert [(i.name, i.out_shape) for i in trace] == [
-        ("conv1", (2, 8, 26, 26)),
-        ("pool", (2, 8, 13, 13)),
-        ("fc1", (2, 10)),
-    ]
-
-
-def test_reinit_and_activation_stats() -> None:
-    model = anatomy.reinit_normal(models.ArticleCNN(), std=0.01, seed=0)
-    for layer in model.modules():
-        if isinstance(layer, nn.Conv2d):
-            assert (
-                abs(float(layer.weight.detach().std()) - 0.01) < 0.003
-                and float(layer.bias.detach().abs().sum()) == 0
+def test_book_cnn_is_the_architecture_the_book_describes() -> None:
+    model = models.BookCNN().eval()
+    seen: list[tuple[str, type, tuple[int, ...]]] = []
+    hooks = [
+        layer.register_forward_hook(
+            lambda m, _i, out, name=name: seen.append(
+                (name, type(m), tuple(out.shape))
             )
-    x = torch.randn(16, 1, 28, 28)
-    stats = anatomy.activation_stats(model, x)
-    assert [s[0] for s in stats] == ["conv1", "conv2", "fc1", "fc2"]
+        )
+        for name, layer in model.named_modules()
+        if not list(layer.children())
+    ]
     with torch.no_grad():
-        out = model.conv1(x)
-    assert stats[0][1] == pytest.approx(float(out.mean()), abs=1e-7) and stats[
-        0
-    ][2] == pytest.approx(float(out.std()), rel=1e-5)
-    assert (
-        stats[-1][2] < stats[0][2]
-    )  # too-small weights: the signal shrinks layer by layer
-
-
-def test_param_count_refuses_unknown_layers() -> None:
-    with pytest.raises(ValueError, match="no parameter formula for LayerNorm"):
-        anatomy.param_count(nn.LayerNorm(4))
-
-
-def test_he_init_uses_sqrt_two_over_fan_in() -> None:
-    model = anatomy.reinit_normal(
-        models.ArticleCNN(c1=64, c2=64), std="he", seed=1
-    )
-    w = model.conv2.weight.detach()  # fan_in = 64 * 9
-    assert float(w.std()) == pytest.approx((2 / (64 * 9)) ** 0.5, rel=0.02)
-    with pytest.raises(ValueError, match="std='xavier'"):
-        anatomy.reinit_normal(model, std="xavier")
-
-
-def test_pytorch_default_init_bound_is_one_over_sqrt_fan_in() -> None:
-    """Kaiming-uniform with a=sqrt(5): bound = gain * sqrt(3 / fan_in) with gain = sqrt(2 / (1 + 5)) = 1/sqrt(fan_in)."""
-    torch.manual_seed(0)
-    conv = nn.Conv2d(16, 32, 3)
-    bound = 1 / (16 * 9) ** 0.5
-    w = conv.weight.detach()
-    assert (
-        float(w.abs().max()) <= bound and float(w.abs().max()) > 0.99 * bound
-    )
-    assert float(w.std()) == pytest.approx(
-        bound / 3**0.5, rel=0.05
-    )  # std of U(-b, b) is b / sqrt(3)
+        model(torch.zeros(1, 1, 28, 28))
+    for hook in hooks:
+        hook.remove()
+    assert seen == BOOK_LAYERS
+    # parameters by formula: a 3x3 convolution without bias k*k*c_in*c_out, a batch norm 2*c
+    # (scale and shift), the linear layer 1568 * 10 weights + 10 biases
+    conv = [3 * 3 * 1 * 16, 3 * 3 * 16 * 32, 3 * 3 * 32 * 32]
+    bn = [2 * 16, 2 * 32, 2 * 32]
+    fc = 1568 * 10 + 10
+    expected = sum(conv) + sum(bn) + fc
+    assert expected == 29_818
+    assert sum(p.numel() for p in model.parameters()) == expected

@@ -422,3 +422,57 @@ def test_cross_entropy_rejects_bad_targets(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         ops.cross_entropy(logits, target)
+
+
+# --- the classic kernels (chapter "Convolution") ----------------------------------------------
+
+
+def test_classic_kernels_have_their_textbook_properties() -> None:
+    k = ops.CLASSIC_KERNELS
+    for name in ("identity", "box blur", "gaussian blur", "sharpen"):
+        assert float(k[name].sum()) == pytest.approx(
+            1.0
+        )  # keep the mean brightness
+    for name in ("sobel x", "sobel y", "laplacian"):
+        assert float(k[name].sum()) == 0.0  # no response on a flat area
+    assert torch.equal(k["sobel y"], k["sobel x"].T)
+
+
+def correlate(image: torch.Tensor, name: str) -> torch.Tensor:
+    """F.conv2d (cross-correlation, as conv layers and the chapter compute it), valid part only."""
+    kernel = ops.CLASSIC_KERNELS[name].double().view(1, 1, 3, 3)
+    return F.conv2d(image.double().view(1, 1, *image.shape), kernel)[0, 0]
+
+
+def test_classic_kernels_respond_with_the_books_signs() -> None:
+    """On images with a known answer. A ramp rising to the right (slope 1 per pixel): Sobel x
+    gives (1 + 2 + 1) * (f(x+1) - f(x-1)) = +8 (positive: dark-to-bright from left to right, red
+    in the chapter's figure), Sobel y gives 0; the same ramp rising downwards swaps them. The
+    paraboloid x^2 + y^2: the Laplacian [[0, 1, 0], [1, -4, 1], [0, 1, 0]] gives the sum of the
+    second differences, 2 + 2 = +4, everywhere; on a flat image every edge kernel gives 0."""
+    rows, cols = torch.meshgrid(
+        torch.arange(9.0), torch.arange(11.0), indexing="ij"
+    )
+    right, down = cols, rows
+    full = lambda v: torch.full((7, 9), float(v), dtype=torch.float64)  # noqa: E731
+    torch.testing.assert_close(correlate(right, "sobel x"), full(8))
+    torch.testing.assert_close(correlate(right, "sobel y"), full(0))
+    torch.testing.assert_close(correlate(down, "sobel y"), full(8))
+    torch.testing.assert_close(correlate(down, "sobel x"), full(0))
+    torch.testing.assert_close(
+        correlate(3 * right - 2 * down, "sobel x"), full(24)
+    )  # linear in the image: slope 3 to the right
+    torch.testing.assert_close(
+        correlate(3 * right - 2 * down, "sobel y"), full(-16)
+    )
+    bowl = (rows - 4) ** 2 + (cols - 5) ** 2
+    torch.testing.assert_close(correlate(bowl, "laplacian"), full(4))
+    for name in ("sobel x", "sobel y", "laplacian"):
+        torch.testing.assert_close(
+            correlate(full(5)[:3, :3], name)[0, 0],
+            torch.tensor(0.0, dtype=torch.float64),
+        )
+    for name in ("identity", "box blur", "gaussian blur", "sharpen"):
+        torch.testing.assert_close(  # a linear ramp is kept as it is
+            correlate(right, name), right[1:-1, 1:-1].double()
+        )

@@ -129,6 +129,17 @@ def test_tests_run_offline() -> None:
     server.close()
 
 
+def test_no_network_fixture_refuses_loopback_too(no_network: None) -> None:
+    """The ``no_network`` fixture (tests/conftest.py) is the same blocker as
+    tests/offline/sitecustomize.py, allowing no host at all: an offline machine."""
+    import socket
+
+    with pytest.raises(OSError, match="blocked by the no_network fixture"):
+        socket.create_connection(("127.0.0.1", 9), timeout=2)
+    with pytest.raises(OSError, match="blocked by the no_network fixture"):
+        socket.getaddrinfo("localhost", 80)
+
+
 def test_dependency_floor_is_what_the_tests_run_on() -> None:
     """pyproject.toml promises torch and torchvision no older than the versions tested: the floor is
     the installed release (major.minor), and so is the Python floor. Testing an older release means

@@ -1,6 +1,7 @@
 """Reliability and security (README, section "Reliability"): a bad-input matrix over the entry
 points, model files that cannot run code, resuming a killed run bit for bit, atomic writes under a
-kill, and determinism across processes. (No network: conftest.py blocks it for every test.)
+kill, and determinism across processes. (No network: conftest.py blocks it for every test. The
+good checkpoint, ``checkpoint``: tests/conftest.py, one training run for the whole session.)
 """
 
 from __future__ import annotations
@@ -34,13 +35,6 @@ from mnist_cnn.models import BookCNN
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--train-subset", "3000", "--threads", "1", "--quiet"]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("ck") / "book.pt"
-    assert cli.main(["train", "--epochs", "1", *SMALL, "--out", str(out)]) == 0
-    return out
 
 
 def png_bomb(path: Path, width: int = 40_000, height: int = 40_000) -> Path:

@@ -1,17 +1,16 @@
-"""mnist_cnn.training: config validation, determinism, early stopping, evaluation against a direct
-F.cross_entropy computation, checkpoints (round trip, atomic write, every bad file)."""
+"""mnist_cnn.training: determinism, early stopping, the loss it trains with and evaluation against
+direct F.cross_entropy computations, the device choice, the chapters' checkpoint cache. (The
+configuration: test_config.py; checkpoint files: test_checkpoints.py.)"""
 
 from __future__ import annotations
 
 import dataclasses
-import pickle
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_cnn import augment, checkpoints, data, training
+from mnist_cnn import data, training
 
 SMALL = dict(
     train_subset=1024, n_val=1000, batch_size=128, epochs=2, progress=False
@@ -21,25 +20,6 @@ SMALL = dict(
 def small_config(**overrides) -> training.TrainConfig:
     kwargs = {k: v for k, v in SMALL.items() if k != "progress"} | overrides
     return training.TrainConfig(**kwargs)
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"model": "resnet"}, r"model='resnet': expected one of"),
-        ({"optimizer": "lion"}, r"optimizer='lion'"),
-        ({"epochs": 0}, r"epochs=0: must be a positive integer"),
-        ({"batch_size": -1}, r"batch_size=-1"),
-        ({"lr": -0.1}, r"lr=-0.1: must be a positive number"),
-        ({"lr": float("nan")}, r"lr=nan"),
-        ({"schedule": "linear"}, r"schedule='linear'"),
-        ({"amp": "fp8"}, r"amp='fp8'"),
-        ({"patience": 0}, r"patience=0"),
-    ],
-)
-def test_config_rejects_bad_values(kwargs: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        training.TrainConfig(**kwargs)
 
 
 def test_fit_is_deterministic_and_learns(mnist: data.MNIST) -> None:
@@ -121,121 +101,102 @@ def test_article_normalisation_and_fp16_on_cpu(mnist: data.MNIST) -> None:
             )
 
 
-def test_random_affine_identity_and_range() -> None:
-    x = torch.randn(8, 1, 28, 28)
-    same = augment.random_affine(
-        x, degrees=0.0, translate=0.0, scale=(1.0, 1.0)
-    )
-    torch.testing.assert_close(
-        same, x, atol=1e-5, rtol=0
-    )  # identity transform, bilinear at pixel centres
-    moved = augment.random_affine(x, torch.Generator().manual_seed(0))
-    assert moved.shape == x.shape and not torch.allclose(moved, x)
-    assert (
-        moved.min() >= x.min() - 1e-6 and moved.max() <= x.max() + 1e-6
-    )  # interpolation never overshoots
-
-
-# --- checkpoints ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def trained(mnist: data.MNIST) -> training.FitResult:
-    return training.fit(small_config(epochs=1), mnist, progress=False)
-
-
-def test_checkpoint_round_trip(
-    tmp_path: Path, trained: training.FitResult, mnist: data.MNIST
+@pytest.mark.parametrize("smoothing", [0.1, 0.0])
+def test_training_loss_uses_the_configured_label_smoothing(
+    mnist: data.MNIST, smoothing: float
 ) -> None:
-    path = checkpoints.save_checkpoint(
-        tmp_path / "sub" / "m.pt", trained, {"val_acc": 0.5}
+    """One step on one batch of 128 images: the epoch's training loss is the loss of the freshly
+    initialised network (train mode, batch statistics) on those images, which the order of the
+    batch does not change; computed here with F.cross_entropy(..., label_smoothing=...)."""
+    config = training.TrainConfig(
+        train_subset=128,
+        n_val=100,
+        channels_last=False,
+        label_smoothing=smoothing,
     )
-    assert sorted(p.name for p in path.parent.iterdir()) == [
-        "m.pt"
-    ]  # no temporary file left
-    model, meta = checkpoints.load_checkpoint(path)
-    assert meta["config"] == trained.config and meta["metrics"] == {
-        "val_acc": 0.5
-    }
-    ref = training.predict_logits(
-        trained.model, mnist.test_images[:50], trained.mean, trained.std
+    result = training.fit(config, mnist, progress=False)
+    train_idx, _ = data.train_val_split(60000, config.n_val, config.seed)
+    images = mnist.train_images[train_idx[:128]]
+    labels = mnist.train_labels[train_idx[:128]]
+    x = (images.float().div(255).unsqueeze(1) - result.mean) / result.std
+    model = training.build_model(config).train()  # the same seeded weights
+    with torch.no_grad():
+        expected = F.cross_entropy(model(x), labels, label_smoothing=smoothing)
+    assert result.history[0].train_loss == pytest.approx(
+        float(expected), rel=1e-5
     )
-    out = training.predict_logits(
-        model, mnist.test_images[:50], meta["mean"], meta["std"]
-    )
-    torch.testing.assert_close(
-        out, ref, atol=1e-5, rtol=1e-5
-    )  # channels_last vs NCHW kernels differ in rounding
 
 
-def test_checkpoint_errors(
-    tmp_path: Path, trained: training.FitResult
+@pytest.fixture()
+def devices(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Pretend this machine has ``cuda`` CUDA devices and MPS or not."""
+
+    def set_devices(cuda: int, mps: bool) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda > 0)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+    return set_devices
+
+
+@pytest.mark.parametrize(
+    "cuda, mps, expected",
+    [
+        (2, True, "cuda"),  # CUDA first, even with MPS
+        (1, False, "cuda"),
+        (0, True, "mps"),
+        (0, False, "cpu"),
+    ],
+)
+def test_resolve_device_auto_prefers_cuda_then_mps(
+    devices, cuda: int, mps: bool, expected: str
 ) -> None:
-    with pytest.raises(
-        checkpoints.CheckpointError, match="no such checkpoint file"
-    ):
-        checkpoints.load_checkpoint(tmp_path / "missing.pt")
-    (tmp_path / "random.pt").write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(
-        checkpoints.CheckpointError, match="not a readable checkpoint.*corrupt"
-    ):
-        checkpoints.load_checkpoint(tmp_path / "random.pt")
-    good = checkpoints.save_checkpoint(tmp_path / "good.pt", trained)
-    (tmp_path / "truncated.pt").write_bytes(good.read_bytes()[:3000])
-    with pytest.raises(
-        checkpoints.CheckpointError, match="not a readable checkpoint"
-    ):
-        checkpoints.load_checkpoint(tmp_path / "truncated.pt")
-    with pytest.raises(
-        checkpoints.CheckpointError,
-        match=r"holds a 'book' model, not 'lenet5'",
-    ):
-        checkpoints.load_checkpoint(good, expect_model="lenet5")
+    devices(cuda, mps)
+    assert training.resolve_device("auto") == torch.device(expected)
+    assert training.resolve_device() == torch.device(expected)
 
 
-@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
-def test_checkpoint_with_code_or_wrong_weights_is_refused(
-    tmp_path: Path, trained: training.FitResult
-) -> None:
-    class Evil:
-        def __reduce__(self):
-            return (print, ("this would run on load",))
-
-    torch.save(
-        {"format": 1, "state_dict": {}, "payload": Evil()},
-        tmp_path / "evil.pt",
-    )
-    with pytest.raises(
-        checkpoints.CheckpointError, match="not a readable checkpoint"
-    ):
-        checkpoints.load_checkpoint(
-            tmp_path / "evil.pt"
-        )  # weights_only=True refuses arbitrary objects
-    path = checkpoints.save_checkpoint(tmp_path / "m.pt", trained)
-    payload = torch.load(path, weights_only=True)
-    payload["config"]["model"] = (
-        "lenet5"  # BookCNN weights labelled as LeNet-5
-    )
-    torch.save(payload, tmp_path / "mislabelled.pt")
-    with pytest.raises(
-        checkpoints.CheckpointError, match="do not fit the model 'lenet5'"
-    ):
-        checkpoints.load_checkpoint(tmp_path / "mislabelled.pt")
-    with open(tmp_path / "list.pt", "wb") as f:
-        pickle.dump([1, 2, 3], f)
-    with pytest.raises(checkpoints.CheckpointError):
-        checkpoints.load_checkpoint(tmp_path / "list.pt")
-
-
-def test_resolve_device() -> None:
-    expected = (
-        "cuda"
-        if torch.cuda.is_available()
-        else ("mps" if torch.backends.mps.is_available() else "cpu")
-    )
-    assert training.resolve_device("auto").type == expected
+def test_resolve_device(devices) -> None:
+    devices(1, False)
     assert training.resolve_device("cpu") == torch.device("cpu")
-    with pytest.raises(ValueError, match="device='cuda:99': this machine has"):
-        training.resolve_device("cuda:99")
+    assert training.resolve_device("cuda") == torch.device("cuda")
+    assert training.resolve_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(
+        ValueError, match=r"device='cuda:3': this machine has 1 CUDA device"
+    ):
+        training.resolve_device("cuda:3")
+    with pytest.raises(ValueError, match=r"device='mps': MPS is not"):
+        training.resolve_device("mps")
     with pytest.raises(ValueError, match="device='gpu': not a device name"):
         training.resolve_device("gpu")
+    devices(0, True)
+    assert training.resolve_device("mps") == torch.device("mps")
+    with pytest.raises(
+        ValueError, match=r"device='cuda': this machine has 0 CUDA device"
+    ):
+        training.resolve_device("cuda")
+
+
+def test_cached_model_is_the_same_trained_or_loaded(
+    tmp_path, monkeypatch
+) -> None:
+    """A chapter must print the same numbers whether the shared checkpoint existed or not."""
+    monkeypatch.setenv("MNIST_CNN_CACHE", str(tmp_path))
+    config = training.TrainConfig(train_subset=500)
+    trained, mean, std, how = training.fit_or_load(config, "pre")
+    loaded, mean2, std2, how2 = training.fit_or_load(config, "pre")
+    assert (how, how2) == ("trained", "loaded") and (mean, std) == (
+        mean2,
+        std2,
+    )
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(trained(x), loaded(x))
+    assert (
+        training.fit_or_load(dataclasses.replace(config, seed=1), "pre")[3]
+        == "trained"
+    )  # another recipe: trained again
+    (tmp_path / "other.pt").write_bytes(b"junk")
+    assert (
+        training.fit_or_load(config, "other")[3] == "trained"
+    )  # an unreadable file is replaced

@@ -37,7 +37,8 @@ def _glue_ranges(source: str) -> list[tuple[int, int]]:
 
 def _is_glue_output(output: nbformat.NotebookNode) -> bool:
     return output.get("output_type") == "display_data" and any(
-        k.startswith("application/papermill.record") for k in output.get("data", {})
+        k.startswith("application/papermill.record")
+        for k in output.get("data", {})
     )
 
 
@@ -60,7 +61,9 @@ def split(path: Path) -> int:
             rest.pop()
         cell.source = "\n".join(rest)
         new_tags = ["remove-cell"] + sorted(tags & {"nbval-tolerance"})
-        hidden = nbformat.v4.new_code_cell(glue_src, metadata={"tags": new_tags})
+        hidden = nbformat.v4.new_code_cell(
+            glue_src, metadata={"tags": new_tags}
+        )
         hidden.outputs = [o for o in cell.outputs if _is_glue_output(o)]
         cell.outputs = [o for o in cell.outputs if not _is_glue_output(o)]
         hidden.execution_count = cell.execution_count
@@ -81,7 +84,11 @@ def main(argv: list[str]) -> int:
             nb = nbformat.read(path, as_version=4)
             for i, c in enumerate(nb.cells):
                 hidden = set(c.metadata.get("tags", [])) & HIDDEN
-                if c.cell_type == "code" and not hidden and _glue_ranges(c.source):
+                if (
+                    c.cell_type == "code"
+                    and not hidden
+                    and _glue_ranges(c.source)
+                ):
                     print(f"{path}: cell {i} shows glue(...) calls")
                     left += 1
         else:

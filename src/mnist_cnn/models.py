@@ -186,7 +186,7 @@ class BookCNN(nn.Module):
     """
 
     def __init__(
-        self, c1: int = 16, c2: int = 24, c3: int = 32, dropout: float = 0.0
+        self, c1: int = 16, c2: int = 32, c3: int = 32, dropout: float = 0.0
     ) -> None:
         super().__init__()
         self.block1 = conv_block(1, c1, pool=True)  # (N, c1, 14, 14)

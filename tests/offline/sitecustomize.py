@@ -6,6 +6,9 @@ build — imports this module at start-up. Connections to anything but this mach
 Unix sockets) and name look-ups of other hosts raise ``OSError`` with a message that says so. The
 suite and the build pass with it: they need no network when the data is present.
 Switch it off with ``MNIST_CNN_ALLOW_NETWORK=1``.
+
+The blocking is written once, in :func:`block_network`; the ``no_network`` fixture of
+``tests/conftest.py`` calls it too (stricter: loopback refused as well, undone after the test).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Callable
 
 _LOCAL_NAMES = {
     "localhost",
@@ -21,9 +25,11 @@ _LOCAL_NAMES = {
     "",
     None,
 }
+_MARK = "_mnist_cnn_offline"  # set on the functions block_network installs
 
 
-def _is_local(host: object) -> bool:
+def is_local(host: object) -> bool:
+    """True for this machine: loopback and unspecified addresses, localhost, its host name."""
     if host in _LOCAL_NAMES or (
         isinstance(host, str) and host == socket.gethostname()
     ):
@@ -35,37 +41,55 @@ def _is_local(host: object) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
-def _refuse(what: str) -> OSError:
-    return OSError(
-        f"network blocked by tests/offline/sitecustomize.py: {what}. The tests and the book build "
-        "must not need the network; set MNIST_CNN_ALLOW_NETWORK=1 to allow it."
-    )
+def block_network(
+    patch: Callable[[object, str, object], None] = setattr,
+    allow: Callable[[object], bool] = is_local,
+    by: str = "tests/offline/sitecustomize.py",
+) -> None:
+    """Make ``connect``, ``connect_ex`` (IPv4/IPv6) and ``getaddrinfo`` raise ``OSError`` for every
+    host ``allow`` refuses (``socket.create_connection`` goes through both). ``patch(obj, name,
+    value)`` installs each function: ``setattr`` for good, or pytest's ``monkeypatch.setattr`` to
+    undo it after a test. ``by`` names the blocker in the message."""
 
+    def refuse(what: str) -> OSError:
+        return OSError(
+            f"network blocked by {by}: {what}. The tests and the book build must not need "
+            "the network; set MNIST_CNN_ALLOW_NETWORK=1 to allow it."
+        )
 
-if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
-    _connect = socket.socket.connect
-    _connect_ex = socket.socket.connect_ex
-    _getaddrinfo = socket.getaddrinfo
+    original_connect = socket.socket.connect
+    original_connect_ex = socket.socket.connect_ex
+    original_getaddrinfo = socket.getaddrinfo
+
+    def check(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not allow(
+            address[0]  # type: ignore[index]
+        ):
+            raise refuse(f"connect to {address!r}")
 
     def connect(self: socket.socket, address: object) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(
-            address[0]
-        ):  # type: ignore[index]
-            raise _refuse(f"connect to {address!r}")
-        return _connect(self, address)  # type: ignore[arg-type]
+        check(self, address)
+        return original_connect(self, address)  # type: ignore[arg-type]
 
     def connect_ex(self: socket.socket, address: object) -> int:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(
-            address[0]
-        ):  # type: ignore[index]
-            raise _refuse(f"connect to {address!r}")
-        return _connect_ex(self, address)  # type: ignore[arg-type]
+        check(self, address)
+        return original_connect_ex(self, address)  # type: ignore[arg-type]
 
     def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:  # type: ignore[type-arg]
-        if not _is_local(host):
-            raise _refuse(f"look up {host!r}")
-        return _getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+        if not allow(host):
+            raise refuse(f"look up {host!r}")
+        return original_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    for function in (connect, connect_ex, getaddrinfo):
+        setattr(function, _MARK, True)
+    patch(socket.socket, "connect", connect)
+    patch(socket.socket, "connect_ex", connect_ex)
+    patch(socket, "getaddrinfo", getaddrinfo)
+
+
+# Once per process: at start-up (PYTHONPATH), or when the root conftest.py runs this file in
+# pytest's process; importing the module (tests/conftest.py does) adds nothing.
+if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1" and not getattr(
+    socket.socket.connect, _MARK, False
+):
+    block_network()
