@@ -2,7 +2,7 @@
 
 The page shows the lesson; the glue (and its outputs) still run under nbval. The new cell is
 tagged ``remove-cell`` (myst-nb reads glued values from every code cell, removed or not) and
-inherits ``nbval-tolerance`` from the cell it came from. Idempotent; ``--check`` lists cells
+inherits ``nbval-tolerance`` and ``nbval-ignore-output`` from the cell it came from. Idempotent; ``--check`` lists cells
 that still hold top-level glue and fails.
 """
 
@@ -60,7 +60,8 @@ def split(path: Path) -> int:
         while rest and not rest[-1].strip():
             rest.pop()
         cell.source = "\n".join(rest)
-        new_tags = ["remove-cell"] + sorted(tags & {"nbval-tolerance"})
+        kept = tags & {"nbval-tolerance", "nbval-ignore-output"}
+        new_tags = ["remove-cell"] + sorted(kept)
         hidden = nbformat.v4.new_code_cell(
             glue_src, metadata={"tags": new_tags}
         )
