@@ -28,8 +28,8 @@ __all__ = [
     "explanations",
 ]
 
-#: The width of the book's text column: 688 px, the width at which a chapter
-#: draws a figure, at matplotlib's 100 dots per inch.
+#: The width of the book's text column in inches (688 px, the width at which a
+#: chapter draws a figure, at matplotlib's 100 dots per inch).
 COLUMN_INCHES = 6.88
 
 
