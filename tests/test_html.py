@@ -163,8 +163,8 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
           // code the page shows (cells, included functions) and printed outputs alike
           scrolling: [...document.querySelectorAll('div.highlight pre')]
             .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth)
-            .map(p => ({first: p.innerText.split('\n').find(l => l.length > 0) || '',
-                        longest: Math.max(...p.innerText.split('\n').map(l => l.length)),
+            .map(p => ({first: p.innerText.split('\\n').find(l => l.length > 0) || '',
+                        longest: Math.max(...p.innerText.split('\\n').map(l => l.length)),
                         over: p.scrollWidth - p.clientWidth})),
           small_figures: [...document.querySelectorAll('div.cell_output img')]
             .filter(i => i.naturalWidth > 0 && i.clientWidth < 0.9 * i.naturalWidth)
