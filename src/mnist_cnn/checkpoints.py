@@ -32,6 +32,21 @@ __all__ = [
 ]
 
 
+def _torch_load(
+    path: Path, device: torch.device | str, what: str, advice: str
+) -> Any:
+    """``torch.load`` with ``weights_only=True``: tensors and plain data only.
+    Anything it refuses (a truncated zip, random bytes, a pickle with code in
+    it) ends in one :class:`CheckpointError` naming the file and ``advice``."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{path}: not a readable {what} ({type(exc).__name__}: "
+            f"{_first_line(exc)}). {advice}"
+        ) from None
+
+
 class Trained(Protocol):
     """What a checkpoint stores: a training run's model, its settings and the
     normalisation it was trained with (:class:`mnist_cnn.training.FitResult`)."""
@@ -92,15 +107,12 @@ def load_checkpoint(
             f"{path}: no such checkpoint file. "
             f"Train one with `python -m mnist_cnn train --out {path}`."
         )
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    # truncated zip, random bytes, a pickle with code in it ...
-    except Exception as exc:
-        raise CheckpointError(
-            f"{path}: not a readable checkpoint ({type(exc).__name__}: "
-            f"{_first_line(exc)}). "
-            "It is corrupt or not written by mnist_cnn; train again."
-        ) from None
+    payload = _torch_load(
+        path,
+        device,
+        "checkpoint",
+        "It is corrupt or not written by mnist_cnn; train again.",
+    )
     if (
         not isinstance(payload, dict)
         or payload.get("format") != _CHECKPOINT_FORMAT
@@ -155,14 +167,9 @@ def load_training_state(
     ``weights_only=True``; refused (:class:`CheckpointError`) if unreadable or
     of another configuration."""
     path = Path(path)
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(
-            f"{path}: not a readable training state ({type(exc).__name__}: "
-            f"{_first_line(exc)}). "
-            "Delete it to start the run afresh."
-        ) from None
+    state = _torch_load(
+        path, device, "training state", "Delete it to start the run afresh."
+    )
     if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
         raise CheckpointError(
             f"{path}: not an mnist_cnn training state. Delete it or pass "
