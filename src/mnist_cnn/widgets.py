@@ -36,6 +36,12 @@ def _digit(images: torch.Tensor, index: int) -> torch.Tensor:
     )
 
 
+def _digit_menu(labels: torch.Tensor, n_digits: int) -> w.Dropdown:
+    """A menu of the first ``n_digits`` images, each named by its label."""
+    options = [(f"#{i}: a {int(labels[i])}", i) for i in range(n_digits)]
+    return w.Dropdown(options=options, value=0, description="digit")
+
+
 class ConvExplorer:
     """Choose a digit and a 3x3 kernel (or type its nine numbers) and see the
     feature map."""
@@ -48,13 +54,7 @@ class ConvExplorer:
         draw: bool = True,
     ) -> None:
         self.images, self.labels, self.draw = images, labels, draw
-        self.digit = w.Dropdown(
-            options=[
-                (f"#{i}: a {int(labels[i])}", i) for i in range(n_digits)
-            ],
-            value=0,
-            description="digit",
-        )
+        self.digit = _digit_menu(labels, n_digits)
         self.kernel = w.Dropdown(
             options=list(ops.CLASSIC_KERNELS) + ["custom"],
             value="sobel x",
@@ -148,13 +148,7 @@ class PoolExplorer:
         draw: bool = True,
     ) -> None:
         self.images, self.labels, self.draw = images, labels, draw
-        self.digit = w.Dropdown(
-            options=[
-                (f"#{i}: a {int(labels[i])}", i) for i in range(n_digits)
-            ],
-            value=0,
-            description="digit",
-        )
+        self.digit = _digit_menu(labels, n_digits)
         self.size = w.IntSlider(value=2, min=1, max=7, description="window")
         self.stride = w.IntSlider(value=2, min=1, max=7, description="stride")
         self.mode = w.ToggleButtons(
