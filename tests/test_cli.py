@@ -97,3 +97,25 @@ def test_module_entry_point_and_help() -> None:
         and "invalid choice: 'lion'" in done.stderr
         and "Traceback" not in done.stderr
     )
+
+
+def test_train_options_are_trainconfig_with_its_names_and_defaults() -> None:
+    """Reference: TrainConfig itself. Every option `train` offers defaults to
+    the dataclass's value, and its choices are the names config declares."""
+    import dataclasses
+
+    from mnist_cnn import config
+
+    parser = cli._parser()
+    args = parser.parse_args(["train"])
+    defaults = config.TrainConfig()
+    for name in cli._TRAIN_FIELDS:
+        assert getattr(args, name) == getattr(defaults, name), name
+    assert args.no_channels_last == (not defaults.channels_last)
+    train = parser._subparsers._group_actions[0].choices["train"]  # type: ignore[union-attr]
+    choices = {a.dest: a.choices for a in train._actions if a.choices}
+    assert tuple(choices["optimizer"]) == config.OPTIMIZERS
+    assert tuple(choices["schedule"]) == config.SCHEDULES
+    assert tuple(choices["amp"]) == config.PRECISIONS
+    settable = {f.name for f in dataclasses.fields(config.TrainConfig)}
+    assert set(cli._TRAIN_FIELDS) <= settable
