@@ -181,9 +181,13 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _train_parser(p: argparse.ArgumentParser) -> None:
     d = config.TrainConfig()  # every default comes from the dataclass
-    p.add_argument("--model", default=d.model, choices=list(models.MODELS))
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument(
+        "--model", default=d.model, choices=list(models.MODELS), help="network"
+    )
+    p.add_argument("--epochs", type=int, default=d.epochs, help="passes")
+    p.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="images a step"
+    )
     p.add_argument(
         "--lr",
         type=float,
@@ -191,11 +195,26 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
         help="peak learning rate for onecycle",
     )
     p.add_argument(
-        "--optimizer", default=d.optimizer, choices=config.OPTIMIZERS
+        "--optimizer",
+        default=d.optimizer,
+        choices=config.OPTIMIZERS,
+        help="rule",
     )
-    p.add_argument("--schedule", default=d.schedule, choices=config.SCHEDULES)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    p.add_argument(
+        "--schedule",
+        default=d.schedule,
+        choices=config.SCHEDULES,
+        help="of lr",
+    )
+    p.add_argument(
+        "--weight-decay", type=float, default=d.weight_decay, help="λ"
+    )
+    p.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=d.label_smoothing,
+        help="target 1 - s on the right class",
+    )
     p.add_argument(
         "--augment",
         action="store_true",
@@ -208,7 +227,7 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
         default=d.patience,
         help="early stopping on the validation loss",
     )
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.seed, help="all randomness")
     p.add_argument(
         "--device",
         default=d.device,
@@ -221,28 +240,39 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
         help="mixed precision",
     )
     p.add_argument(
-        "--no-channels-last", action="store_true", default=not d.channels_last
+        "--no-channels-last",
+        action="store_true",
+        default=not d.channels_last,
+        help="NCHW memory layout",
     )
-    p.add_argument("--threads", type=int, default=d.threads)
+    p.add_argument(
+        "--threads", type=int, default=d.threads, help="None: torch's choice"
+    )
     p.add_argument(
         "--train-subset",
         type=int,
         default=d.train_subset,
         help="train on only the first N training images",
     )
-    p.add_argument("--out", type=Path, default=Path("checkpoints/model.pt"))
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("checkpoints/model.pt"),
+        help="checkpoint to write",
+    )
     p.add_argument(
         "--save-every",
         type=int,
         default=0,
         metavar="STEPS",
-        help="write the resumable training state every STEPS steps and every epoch",
+        help="write the training state every STEPS steps and every epoch "
+        "(0: never)",
     )
     p.add_argument(
         "--state",
         type=Path,
         default=None,
-        help="the training state file (default: OUT.state)",
+        help="the training state file (None: OUT.state)",
     )
     p.add_argument(
         "--resume",
@@ -310,7 +340,7 @@ def _bench_parser(p: argparse.ArgumentParser) -> None:
             "--threads",
             type=int,
             default=None,
-            help="torch.set_num_threads (default: torch's choice)",
+            help="torch.set_num_threads (None: torch's choice)",
         )
 
 
