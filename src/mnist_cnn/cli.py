@@ -198,13 +198,13 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
         "--optimizer",
         default=d.optimizer,
         choices=config.OPTIMIZERS,
-        help="rule",
+        help="update rule",
     )
     p.add_argument(
         "--schedule",
         default=d.schedule,
         choices=config.SCHEDULES,
-        help="of lr",
+        help="learning-rate schedule",
     )
     p.add_argument(
         "--weight-decay", type=float, default=d.weight_decay, help="λ"
