@@ -10,6 +10,8 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.config` -- chapter "Training": the option names and the typed ``TrainConfig``.
 * :mod:`mnist_cnn.optim` -- chapter "Training": the optimizers and the
   one-cycle schedule from their equations.
+* :mod:`mnist_cnn.layers` -- chapter "Training": batch normalisation and
+  dropout from their formulas.
 * :mod:`mnist_cnn.training` -- chapters "Training", "Evaluation", "Overfitting": fit, evaluate.
 * :mod:`mnist_cnn.checkpoints` -- chapter "Training": checkpoints and resumable training states.
 * :mod:`mnist_cnn.atomic` -- files written so that a crash never leaves half of one.
