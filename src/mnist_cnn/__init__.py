@@ -13,6 +13,9 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.layers` -- chapter "Training": batch normalisation and
   dropout from their formulas.
 * :mod:`mnist_cnn.training` -- chapters "Training", "Evaluation", "Overfitting": fit, evaluate.
+* :mod:`mnist_cnn.progress` -- a training run's position, saved and restored
+  for resuming.
+* :mod:`mnist_cnn.precision` -- chapter "Applications": mixed precision.
 * :mod:`mnist_cnn.checkpoints` -- chapter "Training": checkpoints and resumable training states.
 * :mod:`mnist_cnn.atomic` -- files written so that a crash never leaves half of one.
 * :mod:`mnist_cnn.augment` -- chapter "Overfitting": random rotation, scale and shift.

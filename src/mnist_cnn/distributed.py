@@ -23,6 +23,7 @@ import torch.distributed as dist
 __all__ = [
     "Context",
     "context",
+    "wrap",
     "all_reduce_sum",
     "average_buffers",
     "barrier",
@@ -87,6 +88,19 @@ def context(device: torch.device) -> tuple[Context, torch.device]:
             backend="nccl" if device.type == "cuda" else "gloo"
         )
     return Context(rank, world_size, local_rank), device
+
+
+def wrap(
+    model: torch.nn.Module, ctx: Context, device: torch.device
+) -> torch.nn.Module:
+    """The model as each process trains it: under torchrun, wrapped in
+    DistributedDataParallel, which starts by copying rank 0's weights to every
+    process and averages the gradients after every backward pass, so the
+    copies stay identical; otherwise the model itself."""
+    if not ctx.active:
+        return model
+    ids = [device.index] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
 
 def all_reduce_sum(tensor: torch.Tensor, ctx: Context) -> torch.Tensor:

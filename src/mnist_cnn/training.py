@@ -17,12 +17,10 @@ Hutter, "Decoupled weight decay regularization", ICLR 2019 (AdamW).
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +33,17 @@ from mnist_cnn import augment, data, distributed, models, paths
 from mnist_cnn.checkpoints import (
     CheckpointError,
     load_checkpoint,
-    load_training_state,
     save_checkpoint,
-    save_training_state,
 )
 from mnist_cnn.config import ARTICLE_MEAN_STD, DEVICES, TrainConfig
+from mnist_cnn.precision import MixedPrecision
+from mnist_cnn.progress import (
+    EpochRecord,
+    Progress,
+    Sums,
+    load_progress,
+    save_progress,
+)
 
 __all__ = [
     "TrainConfig",
@@ -48,24 +52,13 @@ __all__ = [
     "resolve_device",
     "build_model",
     "normalization_constants",
-    "fit",
+    "train_one_epoch",
     "evaluate",
     "predict_logits",
+    "fit",
     "make_scheduler",
     "fit_or_load",
 ]
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    epoch: int
-    # mean over the epoch's batches (with dropout/augmentation active)
-    train_loss: float
-    train_acc: float  # accuracy on the batches as they were trained on
-    val_loss: float
-    val_acc: float
-    seconds: float  # training time of this epoch, evaluation excluded
-    lr: float  # learning rate at the end of the epoch
 
 
 @dataclass
@@ -182,15 +175,6 @@ def make_scheduler(
     return None, False
 
 
-def _autocast(config: TrainConfig, device: torch.device) -> Any:
-    if config.amp == "off":
-        return torch.autocast(device.type, enabled=False)
-    return torch.autocast(
-        device.type,
-        dtype=torch.float16 if config.amp == "fp16" else torch.bfloat16,
-    )
-
-
 def predict_logits(
     model: nn.Module,
     images: torch.Tensor,  # (N, 28, 28) uint8
@@ -253,6 +237,230 @@ def normalization_constants(
     return data.compute_mean_std(mnist.train_images[train_idx])
 
 
+def train_one_epoch(
+    net: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],  # (x, y) batches
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    sums: Sums,
+    amp: MixedPrecision,
+    after_step: Callable[[], None] = lambda: None,
+) -> Sums:
+    """One pass over ``batches``: the five steps of every training loop.
+    ``sums`` collects the loss and the right answers on the device;
+    ``after_step`` runs after each step (the schedule, saving the state)."""
+    net.train()  # dropout on; batch norm uses and updates batch statistics
+    for x, y in batches:
+        optimizer.zero_grad(set_to_none=True)  # 1. forget the last gradients
+        with amp.autocast():  # float32 unless mixed precision is asked for
+            logits = net(x)  # 2. forward: (B, 10) scores
+            loss = loss_fn(logits, y)  # 3. loss: one number for the batch
+        amp.backward(loss)  # 4. backward: d loss / d every weight
+        amp.step(optimizer)  # 5. step: move every weight against its gradient
+        sums.add(loss, logits, y)
+        after_step()
+    return sums
+
+
+@dataclass
+class _Run:
+    """What one call of :func:`fit` sets up once."""
+
+    config: TrainConfig
+    ctx: distributed.Context
+    device: torch.device
+    model: nn.Module
+    net: nn.Module  # the model, wrapped for data parallelism under torchrun
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    per_batch: bool  # the schedule steps after every batch (else every epoch)
+    amp: MixedPrecision
+    generator: torch.Generator  # the order of the images, augmentation
+    train: tuple[torch.Tensor, torch.Tensor]  # uint8 images, labels on device
+    val: tuple[torch.Tensor, torch.Tensor]
+    mean: float
+    std: float
+    drop_last: bool
+    steps_per_epoch: int
+
+    def parts(self) -> dict[str, Any]:
+        """What a saved training state holds besides the run's progress."""
+        return {
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "scheduler": self.scheduler,
+            "scaler": self.amp.scaler,
+            "generator": self.generator,
+        }
+
+
+def _steps_per_epoch(
+    n: int, batch_size: int, ctx: distributed.Context
+) -> tuple[bool, int]:
+    """Whether the last partial batch is dropped, and the steps an epoch
+    takes (under torchrun every process must take the same number)."""
+    if n >= 2 * batch_size:  # drop a tiny last batch: bad for batch norm
+        return True, n // batch_size
+    if ctx.active:
+        return False, n // batch_size + int(n % batch_size >= ctx.world_size)
+    return False, math.ceil(n / batch_size)
+
+
+def _setup(config: TrainConfig, mnist: data.MNIST | None) -> _Run:
+    """Device, data, model, optimizer, schedule and generator of a run."""
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    amp = MixedPrecision(config.amp, device)  # refuses fp16 without CUDA
+    ctx, device = distributed.context(device)
+    if device.type == "cuda":  # fixed input sizes: let cuDNN pick kernels
+        torch.backends.cudnn.benchmark = True
+    mnist = mnist if mnist is not None else data.load_mnist()
+    n_all = mnist.train_images.shape[0]
+    train_idx, val_idx = data.train_val_split(n_all, config.n_val, config.seed)
+    if config.train_subset is not None:
+        train_idx = train_idx[: config.train_subset]
+    images, labels = mnist.train_images, mnist.train_labels
+    train = (images[train_idx].to(device), labels[train_idx].to(device))
+    model = build_model(config).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = _optimizer(config, model.parameters())
+    drop_last, steps = _steps_per_epoch(
+        train[0].shape[0], config.batch_size, ctx
+    )
+    scheduler, per_batch = make_scheduler(config, optimizer, steps)
+    mean, std = normalization_constants(config, mnist)
+    return _Run(
+        config=config,
+        ctx=ctx,
+        device=device,
+        model=model,
+        net=distributed.wrap(model, ctx, device),
+        optimizer=optimizer,
+        scheduler=scheduler,
+        per_batch=per_batch,
+        amp=amp,
+        generator=torch.Generator(device=device).manual_seed(config.seed),
+        train=train,
+        val=(images[val_idx], labels[val_idx]),
+        mean=mean,
+        std=std,
+        drop_last=drop_last,
+        steps_per_epoch=steps,
+    )
+
+
+def _batches(
+    run: _Run, order: torch.Tensor, first: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The epoch's batches from step ``first`` on: this process's share of
+    each, normalised (and augmented) on the device."""
+    cfg, ctx = run.config, run.ctx
+    for idx in data.batch_indices(
+        order, cfg.batch_size, run.drop_last, ctx.rank, ctx.world_size, first
+    ):
+        x, y = data.make_batch(
+            *run.train, idx, run.mean, run.std, channels_last=cfg.channels_last
+        )  # (B, 1, 28, 28), (B,)
+        if cfg.augment:
+            x = augment.random_affine(x, run.generator)
+        yield x, y
+
+
+def _epoch_record(
+    run: _Run, epoch: int, sums: Sums, seconds: float
+) -> EpochRecord:
+    """Sum the processes' training figures and evaluate on validation."""
+    distributed.average_buffers(run.model, run.ctx)  # all shards' BN stats
+    # float64, so that one process computes exactly float(loss) / seen (on the
+    # CPU, except for NCCL, which reduces CUDA tensors; MPS has no float64)
+    on = run.device if run.device.type == "cuda" else torch.device("cpu")
+    local = [float(sums.loss), float(sums.correct), float(sums.seen)]
+    totals = torch.tensor(local, dtype=torch.float64, device=on)
+    loss, correct, seen = distributed.all_reduce_sum(totals, run.ctx).tolist()
+    val_loss, val_acc = evaluate(
+        run.model,
+        *run.val,
+        run.mean,
+        run.std,
+        device=run.device,
+        channels_last=run.config.channels_last,
+    )
+    lr = run.optimizer.param_groups[0]["lr"]
+    return EpochRecord(
+        epoch, loss / seen, correct / seen, val_loss, val_acc, seconds, lr
+    )
+
+
+def _train_epoch(
+    run: _Run,
+    state: Progress,
+    show: bool,
+    save: Callable[[], None] | None,  # writes the state (mid-epoch too)
+    save_every: int,
+    on_step: Callable[[int], None] | None,
+) -> EpochRecord:
+    """Train epoch ``state.epoch`` (from where ``state`` stopped) and record
+    it; the schedule steps and the state is saved as ``run`` asks."""
+    from tqdm.auto import tqdm
+
+    cfg, epoch, steps = run.config, state.epoch, run.steps_per_epoch
+    if state.order is None:  # a new epoch: the same order in every process
+        state.order = data.shuffled_order(
+            run.train[0].shape[0], run.generator, run.device
+        )
+        state.sums = Sums.zeros(run.device)
+    before, start = state.seconds, time.perf_counter()
+
+    def after_step() -> None:
+        state.step += 1
+        if run.scheduler is not None and run.per_batch:
+            run.scheduler.step()
+        state.seconds = before + time.perf_counter() - start
+        if save and state.step % save_every == 0 and state.step < steps:
+            save()
+        if on_step is not None:
+            on_step((epoch - 1) * steps + state.step)
+
+    batches = tqdm(
+        _batches(run, state.order, state.step),
+        total=steps,
+        initial=state.step,
+        desc=f"epoch {epoch}/{cfg.epochs}",
+        disable=not (show and run.ctx.is_main),
+        leave=False,
+    )
+    loss_fn = _loss_function(cfg)
+    sums = train_one_epoch(
+        run.net,
+        batches,
+        run.optimizer,
+        loss_fn,
+        state.sums,
+        run.amp,
+        after_step,
+    )  # type: ignore[arg-type]
+    if run.scheduler is not None and not run.per_batch:
+        run.scheduler.step()
+    if run.device.type == "cuda":
+        torch.cuda.synchronize()
+    return _epoch_record(
+        run, epoch, sums, before + time.perf_counter() - start
+    )
+
+
+def _loss_function(
+    config: TrainConfig,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Cross-entropy, with ``config.label_smoothing`` of the target moved
+    evenly onto the other classes."""
+    smoothing = config.label_smoothing
+    return lambda logits, y: F.cross_entropy(
+        logits, y, label_smoothing=smoothing
+    )
+
+
 def fit(
     config: TrainConfig,
     mnist: data.MNIST | None = None,
@@ -265,300 +473,67 @@ def fit(
     on_step: Callable[[int], None] | None = None,
 ) -> FitResult:
     """Train ``config.model`` on MNIST's training split minus the validation
-    images.
+    images: set up, then :func:`train_one_epoch` and a validation pass per
+    epoch, with early stopping when ``config.patience`` is set.
 
-    Returns the model (holding the best validation-loss weights when early
-    stopping is on), the per-epoch history and the normalisation constants.
-    ``on_epoch_end(record, model)`` may return True to stop early (the
-    benchmark uses it to stop at a target accuracy).
-
-    Resuming: with ``state_path`` and ``save_every`` > 0 the complete training
-    state (weights, optimizer, schedule, random generator, position in the
-    epoch) is written atomically every ``save_every`` steps and at the end of
-    every epoch; ``resume=True`` continues from that file if it exists, and
-    ends with the same weights, bit for bit, as a run that was never stopped.
-    ``on_step(step)`` is called after every step (the tests use it to stop a
-    run).
-
-    Under ``torchrun`` (see :mod:`mnist_cnn.distributed`) the model is wrapped
-    in DistributedDataParallel, each process trains on its shard of every batch
-    of ``config.batch_size`` images, the training metrics are summed over the
-    processes, and only the main process shows progress and writes the state
-    file.
+    ``on_epoch_end(record, model)`` may return True to stop (the benchmark
+    stops at a target accuracy). With ``state_path`` and ``save_every`` > 0
+    the training state is written every ``save_every`` steps and every epoch;
+    ``resume=True`` continues from it, bitwise as if never stopped.
+    ``on_step(step)`` runs after every step (tests stop runs with it). Under
+    ``torchrun`` each process trains on its shard of every batch
+    (:mod:`mnist_cnn.distributed`).
     """
     from tqdm.auto import tqdm
 
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    device = resolve_device(config.device)
-    if config.amp == "fp16" and device.type != "cuda":
-        raise ValueError(
-            f"amp='fp16' needs a CUDA device, not {device.type}; use "
-            "amp='bf16' or 'off'."
-        )
     if save_every < 0 or (save_every and state_path is None):
         raise ValueError(
             f"save_every={save_every}: must be >= 0, and needs state_path."
         )
-    ctx, device = distributed.context(device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = (
-            True  # fixed input sizes: let cuDNN pick the fastest kernels
-        )
-    mnist = mnist if mnist is not None else data.load_mnist()
-    train_idx, val_idx = data.train_val_split(
-        mnist.train_images.shape[0], config.n_val, config.seed
-    )
-    if config.train_subset is not None:
-        train_idx = train_idx[: config.train_subset]
-    # (N, 28, 28) uint8
-    train_x, train_y = (
-        mnist.train_images[train_idx].to(device),
-        mnist.train_labels[train_idx].to(device),
-    )
-    val_x, val_y = mnist.train_images[val_idx], mnist.train_labels[val_idx]
-    mean, std = normalization_constants(config, mnist)
-
-    model = build_model(config).to(device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    # DDP averages the gradients of the processes after every backward pass; it
-    # starts by copying
-    # rank 0's weights to all, so every process begins (and stays) identical.
-    net = (
-        nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
-        if ctx.active
-        else model
-    )
-    optimizer = _optimizer(config, model.parameters())
-    n = train_x.shape[0]
-    # avoid a tiny last batch for batch norm
-    drop_last = n >= 2 * config.batch_size
-    steps_per_epoch = (
-        n // config.batch_size
-        if drop_last
-        else math.ceil(n / config.batch_size)
-    )
-    if ctx.active and not drop_last:
-        steps_per_epoch = n // config.batch_size + int(
-            n % config.batch_size >= ctx.world_size
-        )
-    scheduler, per_batch = make_scheduler(config, optimizer, steps_per_epoch)
-    scaler = torch.amp.GradScaler(enabled=config.amp == "fp16")
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-
-    history: list[EpochRecord] = []
-    best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
-    start_epoch, start_step, saved = 1, 0, None
+    run = _setup(config, mnist)
+    state = Progress()
     if resume and state_path is not None and Path(state_path).is_file():
-        saved = load_training_state(state_path, config, device)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(saved["scheduler"])
-        scaler.load_state_dict(saved["scaler"])
-        generator.set_state(saved["generator"])
-        history = [EpochRecord(**r) for r in saved["history"]]
-        best_loss, best_epoch, best_state, stale = (
-            saved["best_loss"],
-            saved["best_epoch"],
-            saved["best_state"],
-            saved["stale"],
-        )
-        start_epoch, start_step = saved["epoch"], saved["step"]
+        state = load_progress(state_path, config, run.device, run.parts())
 
-    def save_state(
-        epoch: int,
-        step: int,
-        order: torch.Tensor,
-        sums: list[torch.Tensor],
-        seen: int,
-        seconds: float,
-    ) -> None:
-        if ctx.is_main:
-            save_training_state(
-                state_path,
-                {  # type: ignore[arg-type]
-                    "config": dataclasses.asdict(config),
-                    "epoch": epoch,
-                    "step": step,
-                    "order": order.cpu(),
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict()
-                    if scheduler is not None
-                    else {},
-                    "scaler": scaler.state_dict(),
-                    "generator": generator.get_state(),
-                    "sums": [t.cpu() for t in sums],
-                    "seen": seen,
-                    "seconds": seconds,
-                    "history": [dataclasses.asdict(r) for r in history],
-                    "best_loss": best_loss,
-                    "best_epoch": best_epoch,
-                    "best_state": best_state,
-                    "stale": stale,
-                },
-            )
-        distributed.barrier(ctx)
+    def save() -> None:  # the main process writes; every process waits
+        if run.ctx.is_main:
+            save_progress(state_path, config, state, run.parts())  # type: ignore[arg-type]
+        distributed.barrier(run.ctx)
 
-    for epoch in range(start_epoch, config.epochs + 1):
-        net.train()
-        # resume inside this epoch
-        if saved is not None and start_step > 0 and epoch == start_epoch:
-            order = saved["order"].to(device)
-            loss_sum, correct = (t.to(device) for t in saved["sums"])
-            seen, seconds_before, first_step = (
-                saved["seen"],
-                saved["seconds"],
-                start_step,
-            )
-        else:
-            # the same order in every process
-            order = data.shuffled_order(n, generator, device)
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.int64)
-            seen, seconds_before, first_step = 0, 0.0, 0
-        start = time.perf_counter()
-        steps = data.batch_indices(
-            order,
-            config.batch_size,
-            drop_last,
-            ctx.rank,
-            ctx.world_size,
-            start=first_step,
-        )
-        bar = tqdm(
-            steps,
-            total=steps_per_epoch,
-            initial=first_step,
-            desc=f"epoch {epoch}/{config.epochs}",
-            disable=not (progress and ctx.is_main),
-            leave=False,
-        )
-        for step, idx in enumerate(bar, start=first_step + 1):
-            # (B, 1, 28, 28), (B,)
-            x, y = data.make_batch(
-                train_x,
-                train_y,
-                idx,
-                mean,
-                std,
-                channels_last=config.channels_last,
-            )
-            if config.augment:
-                x = augment.random_affine(x, generator)
-            # 1. forget the previous batch's gradients
-            optimizer.zero_grad(set_to_none=True)
-            with _autocast(config, device):
-                logits = net(x)  # 2. forward: (B, 10)
-                # 3. loss
-                loss = F.cross_entropy(
-                    logits, y, label_smoothing=config.label_smoothing
-                )
-            # 4. backward: d loss / d every weight (all-reduced under DDP)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)  # 5. step: update the weights
-            scaler.update()
-            if scheduler is not None and per_batch:
-                scheduler.step()
-            # stays on the device: no .item() per step
-            loss_sum += loss.detach() * y.shape[0]
-            correct += (logits.argmax(1) == y).sum()
-            seen += y.shape[0]
-            if (
-                save_every
-                and step % save_every == 0
-                and step < steps_per_epoch
-            ):
-                save_state(
-                    epoch,
-                    step,
-                    order,
-                    [loss_sum, correct],
-                    seen,
-                    seconds_before + time.perf_counter() - start,
-                )
-            if on_step is not None:
-                on_step((epoch - 1) * steps_per_epoch + step)
-        if scheduler is not None and not per_batch:
-            scheduler.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        seconds = seconds_before + time.perf_counter() - start
-        # batch norm statistics of all shards, in every process
-        distributed.average_buffers(model, ctx)
-        # float64, so that one process computes exactly float(loss_sum) / seen
-        # and int(correct) / seen
-        # (on the CPU, except for NCCL, which reduces CUDA tensors; MPS has no
-        # float64)
-        on = device if device.type == "cuda" else torch.device("cpu")
-        totals = distributed.all_reduce_sum(
-            torch.tensor(
-                [float(loss_sum), float(correct), float(seen)],
-                dtype=torch.float64,
-                device=on,
-            ),
-            ctx,
-        )
-        val_loss, val_acc = evaluate(
-            model,
-            val_x,
-            val_y,
-            mean,
-            std,
-            device=device,
-            channels_last=config.channels_last,
-        )
-        record = EpochRecord(
-            epoch,
-            float(totals[0]) / float(totals[2]),
-            float(totals[1]) / float(totals[2]),
-            val_loss,
-            val_acc,
-            seconds,
-            optimizer.param_groups[0]["lr"],
-        )
-        history.append(record)
-        if progress and ctx.is_main:
+    saving = save if save_every else None
+    for _ in range(state.epoch, config.epochs + 1):
+        r = _train_epoch(run, state, progress, saving, save_every, on_step)
+        state.record(r, run.model, keep=config.patience is not None)
+        if progress and run.ctx.is_main:
             tqdm.write(
-                f"epoch {epoch}: train loss {record.train_loss:.4f} acc "
-                f"{record.train_acc:.4f} | "
-                f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seconds:.1f} s"
+                f"epoch {r.epoch}: train loss {r.train_loss:.4f} acc "
+                f"{r.train_acc:.4f} | val loss {r.val_loss:.4f} acc "
+                f"{r.val_acc:.4f} | {r.seconds:.1f} s"
             )
-        if val_loss < best_loss:
-            best_loss, best_epoch, stale = val_loss, epoch, 0
-            if config.patience is not None:
-                best_state = copy.deepcopy(model.state_dict())
-        else:
-            stale += 1
         stop = (
-            on_epoch_end(record, model) if on_epoch_end is not None else False
+            on_epoch_end(r, run.model) if on_epoch_end is not None else False
         )
-        # the next epoch starts from here (after the last one: the finished
-        # run)
-        if save_every:
-            save_state(
-                epoch + 1,
-                0,
-                torch.empty(0, dtype=torch.int64),
-                [torch.zeros(()), torch.zeros((), dtype=torch.int64)],
-                0,
-                0.0,
-            )
-        if stop or (config.patience is not None and stale >= config.patience):
+        if saving:  # the next epoch starts here (or the run is finished)
+            save()
+        if stop or (config.patience and state.stale >= config.patience):
             break
-    if config.patience is not None and best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_epoch = history[-1].epoch
-    resumed_from = (
-        (saved["epoch"], saved["step"]) if saved is not None else None
-    )
+    return _result(run, state)
+
+
+def _result(run: _Run, state: Progress) -> FitResult:
+    """The finished run: with early stopping, the best epoch's weights."""
+    best = state.history[-1].epoch
+    if run.config.patience is not None and state.best_state is not None:
+        run.model.load_state_dict(state.best_state)
+        best = state.best_epoch
     return FitResult(
-        model, config, history, mean, std, best_epoch, resumed_from
+        run.model,
+        run.config,
+        state.history,
+        run.mean,
+        run.std,
+        best,
+        state.resumed_from,
     )
 
 
