@@ -185,7 +185,8 @@ def predict_logits(
     device: torch.device | str | None = None,
     channels_last: bool = False,
 ) -> torch.Tensor:
-    """Logits ``(N, 10)`` (float32, on the CPU) of ``model`` in eval mode, in batches."""
+    """Logits ``(N, 10)`` (float32, on the CPU) of ``model`` in eval mode, in
+    batches."""
     device = (
         torch.device(device)
         if device is not None
