@@ -10,6 +10,7 @@ line and ``TrainConfig`` cannot disagree.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -38,23 +39,25 @@ USER_ERRORS = (
 )
 
 # TrainConfig fields the command line sets, as --option-name
-_TRAIN_FIELDS = (
-    "model",
-    "epochs",
-    "batch_size",
-    "lr",
-    "optimizer",
-    "schedule",
-    "weight_decay",
-    "label_smoothing",
-    "augment",
-    "patience",
-    "seed",
-    "device",
-    "amp",
-    "threads",
-    "train_subset",
-)
+# TrainConfig fields `train` sets, as --field-name: (help, choices or None)
+_TRAIN_OPTIONS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "model": ("network", tuple(models.MODELS)),
+    "epochs": ("passes", None),
+    "batch_size": ("images a step", None),
+    "lr": ("peak learning rate for onecycle", None),
+    "optimizer": ("update rule", config.OPTIMIZERS),
+    "schedule": ("learning-rate schedule", config.SCHEDULES),
+    "weight_decay": ("λ", None),
+    "label_smoothing": ("target 1 - s on the right class", None),
+    "augment": ("random rotation, scale and shift", None),
+    "patience": ("early stopping on the validation loss", None),
+    "seed": ("all randomness", None),
+    "device": (f"one of {', '.join(config.DEVICES)}", None),
+    "amp": ("mixed precision", config.PRECISIONS),
+    "threads": ("None: torch's choice", None),
+    "train_subset": ("train on only the first N training images", None),
+}
+_TRAIN_FIELDS = tuple(_TRAIN_OPTIONS)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -181,79 +184,35 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _train_parser(p: argparse.ArgumentParser) -> None:
     d = config.TrainConfig()  # every default comes from the dataclass
-    p.add_argument(
-        "--model", default=d.model, choices=list(models.MODELS), help="network"
-    )
-    p.add_argument("--epochs", type=int, default=d.epochs, help="passes")
-    p.add_argument(
-        "--batch-size", type=int, default=d.batch_size, help="images a step"
-    )
-    p.add_argument(
-        "--lr",
-        type=float,
-        default=d.lr,
-        help="peak learning rate for onecycle",
-    )
-    p.add_argument(
-        "--optimizer",
-        default=d.optimizer,
-        choices=config.OPTIMIZERS,
-        help="update rule",
-    )
-    p.add_argument(
-        "--schedule",
-        default=d.schedule,
-        choices=config.SCHEDULES,
-        help="learning-rate schedule",
-    )
-    p.add_argument(
-        "--weight-decay", type=float, default=d.weight_decay, help="λ"
-    )
-    p.add_argument(
-        "--label-smoothing",
-        type=float,
-        default=d.label_smoothing,
-        help="target 1 - s on the right class",
-    )
-    p.add_argument(
-        "--augment",
-        action="store_true",
-        default=d.augment,
-        help="random rotation, scale and shift",
-    )
-    p.add_argument(
-        "--patience",
-        type=int,
-        default=d.patience,
-        help="early stopping on the validation loss",
-    )
-    p.add_argument("--seed", type=int, default=d.seed, help="all randomness")
-    p.add_argument(
-        "--device",
-        default=d.device,
-        help=f"one of {', '.join(config.DEVICES)}",
-    )
-    p.add_argument(
-        "--amp",
-        default=d.amp,
-        choices=config.PRECISIONS,
-        help="mixed precision",
-    )
+    for name, (help, choices) in _TRAIN_OPTIONS.items():
+        flag, default = "--" + name.replace("_", "-"), getattr(d, name)
+        if isinstance(default, bool):
+            p.add_argument(
+                flag, action="store_true", default=default, help=help
+            )
+        else:
+            kind = str if choices or name == "device" else _number(name)
+            p.add_argument(
+                flag, type=kind, default=default, choices=choices, help=help
+            )
     p.add_argument(
         "--no-channels-last",
         action="store_true",
         default=not d.channels_last,
         help="NCHW memory layout",
     )
-    p.add_argument(
-        "--threads", type=int, default=d.threads, help="None: torch's choice"
-    )
-    p.add_argument(
-        "--train-subset",
-        type=int,
-        default=d.train_subset,
-        help="train on only the first N training images",
-    )
+    _run_options(p)
+    p.set_defaults(run=_train)
+
+
+def _number(name: str) -> type:
+    """int or float, as TrainConfig declares the field."""
+    field = {f.name: f for f in dataclasses.fields(config.TrainConfig)}[name]
+    return float if "float" in str(field.type) else int
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    """Where `train` writes, and how it saves and resumes."""
     p.add_argument(
         "--out",
         type=Path,
@@ -280,7 +239,6 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
         help="continue from the training state file if it exists",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=_train)
 
 
 def _bench_parser(p: argparse.ArgumentParser) -> None:
