@@ -24,6 +24,9 @@ COLUMN_INCHES = (
     6.88  # a figure this wide is drawn at its own size (test_plots.py)
 )
 HIDDEN = {"remove-cell", "remove-input"}
+# lines from `def` to the last line: longer, a function is split into named
+# steps (the book shows functions whole, with literalinclude's :pyobject:)
+LONGEST_FUNCTION = 60
 
 
 def modules() -> list[str]:
@@ -32,6 +35,25 @@ def modules() -> list[str]:
         for p in PACKAGE.glob("*.py")
         if p.stem not in ("__init__", "__main__")
     )
+
+
+def functions(
+    node: ast.AST, prefix: str = ""
+) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Every function and method under ``node``, with its qualified name
+    (``Class.method``, ``outer.inner``)."""
+    found = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(
+            child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        ):
+            name = prefix + child.name
+            if not isinstance(child, ast.ClassDef):
+                found.append((name, child))
+            found += functions(child, name + ".")
+        else:
+            found += functions(child, prefix)
+    return found
 
 
 def visible_code(nb_path: Path) -> list[tuple[int, str]]:
@@ -154,3 +176,17 @@ def test_benchmarks_run_through_the_one_command_line() -> None:
     assert (
         old.stdout == "" and old.returncode == 0
     )  # a module, no second command line
+
+
+def test_no_function_in_the_package_is_longer_than_a_screen() -> None:
+    too_long = [
+        f"src/mnist_cnn/{path.name}: {name} is {length} lines"
+        for path in sorted(PACKAGE.glob("*.py"))
+        for name, node in functions(ast.parse(path.read_text()))
+        if (length := (node.end_lineno or node.lineno) - node.lineno + 1)
+        > LONGEST_FUNCTION
+    ]
+    assert not too_long, (
+        f"longer than {LONGEST_FUNCTION} lines, split into named steps: "
+        + "; ".join(too_long)
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -61,25 +62,13 @@ _TRAIN_FIELDS = tuple(_TRAIN_OPTIONS)
 
 
 def _train(args: argparse.Namespace) -> int:
-    settings = {name: getattr(args, name) for name in _TRAIN_FIELDS}
-    cfg = config.TrainConfig(
-        **settings, channels_last=not args.no_channels_last
-    )
+    cfg = _train_config(args)
     mnist = data.load_mnist()
     ctx, device = distributed.context(training.resolve_device(cfg.device))
     # under torchrun only rank 0 talks
     say = print if ctx.is_main else (lambda *a, **k: None)
-    processes = f", {ctx.world_size} processes" if ctx.active else ""
-    threads = cfg.threads or torch.get_num_threads()
-    say(
-        f"training {cfg.model} for {cfg.epochs} epochs on {device} "
-        f"({threads} threads{processes})"
-    )
-    state = (
-        args.state
-        if args.state is not None
-        else args.out.with_name(args.out.name + ".state")
-    )
+    say(_start_line(cfg, ctx, device))
+    state = _state_path(args)
     try:
         result = training.fit(
             cfg,
@@ -100,28 +89,70 @@ def _train(args: argparse.Namespace) -> int:
         if result.resumed_from is not None:
             epoch, step = result.resumed_from
             say(f"resumed from {state}: epoch {epoch}, after step {step}")
-        last = result.history[-1]
-        summary = {
-            "val_acc": last.val_acc,
-            "val_loss": last.val_loss,
-            "test_acc": test_acc,
-            "test_loss": test_loss,
-            "train_seconds": result.train_seconds,
-        }
-        if ctx.is_main:
-            path = checkpoints.save_checkpoint(args.out, result, summary)
-        say(
-            f"trained {len(result.history)} epochs in "
-            f"{result.train_seconds:.1f} s; validation "
-            f"accuracy {last.val_acc:.4f}; test accuracy {test_acc:.4f} "
-            f"(loss {test_loss:.4f})"
-        )
-        if ctx.is_main:
-            say(f"checkpoint: {path}")
+        _save_and_report(args.out, result, test_loss, test_acc, ctx, say)
         distributed.barrier(ctx)
     finally:
         distributed.shutdown()
     return 0
+
+
+def _train_config(args: argparse.Namespace) -> config.TrainConfig:
+    """The TrainConfig that `train`'s options describe."""
+    settings = {name: getattr(args, name) for name in _TRAIN_FIELDS}
+    return config.TrainConfig(
+        **settings, channels_last=not args.no_channels_last
+    )
+
+
+def _start_line(
+    cfg: config.TrainConfig, ctx: distributed.Context, device: torch.device
+) -> str:
+    """What `train` says before it starts: model, epochs, where, threads."""
+    processes = f", {ctx.world_size} processes" if ctx.active else ""
+    threads = cfg.threads or torch.get_num_threads()
+    return (
+        f"training {cfg.model} for {cfg.epochs} epochs on {device} "
+        f"({threads} threads{processes})"
+    )
+
+
+def _state_path(args: argparse.Namespace) -> Path:
+    """The training state file: --state, or OUT.state next to the checkpoint."""
+    return (
+        args.state
+        if args.state is not None
+        else args.out.with_name(args.out.name + ".state")
+    )
+
+
+def _save_and_report(
+    out: Path,
+    result: training.FitResult,
+    test_loss: float,
+    test_acc: float,
+    ctx: distributed.Context,
+    say: Callable[[str], object],
+) -> None:
+    """The main process writes the checkpoint with its metrics; ``say``
+    reports the run and where the checkpoint went."""
+    last = result.history[-1]
+    summary = {
+        "val_acc": last.val_acc,
+        "val_loss": last.val_loss,
+        "test_acc": test_acc,
+        "test_loss": test_loss,
+        "train_seconds": result.train_seconds,
+    }
+    if ctx.is_main:
+        path = checkpoints.save_checkpoint(out, result, summary)
+    say(
+        f"trained {len(result.history)} epochs in "
+        f"{result.train_seconds:.1f} s; validation "
+        f"accuracy {last.val_acc:.4f}; test accuracy {test_acc:.4f} "
+        f"(loss {test_loss:.4f})"
+    )
+    if ctx.is_main:
+        say(f"checkpoint: {path}")
 
 
 def _split(

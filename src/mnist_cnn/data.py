@@ -141,6 +141,15 @@ def read_idx(
             f"{path}: no such IDX file. Check the path or the data root."
         )
     data = _read_bytes(path)
+    dims, header_len = _parse_header(path, data)
+    _check_data_length(path, data, dims, header_len)
+    if expected_sha256 is not None:
+        _check_sha256(path, data, expected_sha256)
+    return _uint8_tensor(data[header_len:], dims)
+
+
+def _parse_header(path: Path, data: bytes) -> tuple[list[int], int]:
+    """The checked IDX header of ``data``: its dimensions and its length."""
     if len(data) < 4:
         raise DataFileError(
             f"{path}: {len(data)} bytes is too short for an IDX header (4 "
@@ -168,6 +177,14 @@ def read_idx(
     dims = [
         int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
     ]
+    return dims, header_len
+
+
+def _check_data_length(
+    path: Path, data: bytes, dims: list[int], header_len: int
+) -> None:
+    """Refuse a file whose data after the header is not exactly prod(dims)
+    bytes."""
     n_items = math.prod(dims)
     if len(data) != header_len + n_items:
         raise DataFileError(
@@ -176,19 +193,27 @@ def read_idx(
             f"but the file holds {len(data) - header_len}. The file is "
             "truncated or corrupt; copy it again."
         )
-    if expected_sha256 is not None:
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected_sha256:
-            raise DataFileError(
-                f"{path}: SHA-256 of the uncompressed bytes is {actual}, "
-                f"expected {expected_sha256}. "
-                "The file is not the official MNIST file; replace it with "
-                "the one shipped in data/mnist/."
-            )
-    if n_items == 0:
+
+
+def _check_sha256(path: Path, data: bytes, expected_sha256: str) -> None:
+    """Refuse uncompressed bytes whose SHA-256 is not ``expected_sha256``."""
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise DataFileError(
+            f"{path}: SHA-256 of the uncompressed bytes is {actual}, "
+            f"expected {expected_sha256}. "
+            "The file is not the official MNIST file; replace it with "
+            "the one shipped in data/mnist/."
+        )
+
+
+def _uint8_tensor(payload: bytes, dims: list[int]) -> torch.Tensor:
+    """The bytes after the header as a uint8 tensor of shape ``dims``
+    (row-major, as IDX stores them)."""
+    if math.prod(dims) == 0:  # torch.frombuffer refuses an empty buffer
         return torch.empty(dims, dtype=torch.uint8)
     # (prod(dims),)
-    flat = torch.frombuffer(bytearray(data[header_len:]), dtype=torch.uint8)
+    flat = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
     return flat.reshape(dims)
 
 

@@ -88,6 +88,17 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
     4. Place it in a 28x28 image so that its centre of mass is at pixel
        (14, 14), as in MNIST.
     """
+    _check_shape(grey)
+    _check_levels(grey)
+    ink = _bright_ink(grey)  # (H, W) in [0, 1], background 0
+    crop = _crop_to_ink(ink, ink_threshold)  # (h, w)
+    digit = _fit_20x20(crop)  # (new_h, new_w) in 0..255
+    canvas = _centre_of_mass_at_14_14(digit)  # (28, 28) float32
+    return torch.from_numpy(np.clip(canvas, 0, 255).round().astype(np.uint8))
+
+
+def _check_shape(grey: np.ndarray) -> None:
+    """Refuse anything but a non-empty 2-D NumPy array, naming what came."""
     if (
         not isinstance(grey, np.ndarray)
         or grey.ndim != 2
@@ -99,6 +110,11 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
             f"{shape}. "
             "Use load_grey(path) to read a file."
         )
+
+
+def _check_levels(grey: np.ndarray) -> None:
+    """Refuse grey levels that are not finite floats in [0, 1], naming the
+    range that came."""
     if (
         not np.issubdtype(grey.dtype, np.floating)
         or not np.isfinite(grey).all()
@@ -123,30 +139,57 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
             f"{grey.dtype} in {seen}{extra}. "
             "Divide 8-bit images by 255."
         )
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+
+
+def _border(image: np.ndarray) -> np.ndarray:
+    """The pixels of the four edges of ``image`` ``(H, W)``, as one vector
+    ``(2 * (H + W),)`` (corners twice)."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+
+def _bright_ink(grey: np.ndarray) -> np.ndarray:
+    """Step 1: ``grey`` ``(H, W)`` with the ink bright (inverted if the
+    border is mostly light), stretched so that the background is 0 and the
+    brightest ink 1."""
     # (H, W), ink bright
-    ink = 1.0 - grey if float(np.median(border)) > 0.5 else grey
-    background = float(
-        np.median(np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]]))
-    )
+    ink = 1.0 - grey if float(np.median(_border(grey))) > 0.5 else grey
+    background = float(np.median(_border(ink)))
     # background 0, ink up to 1
-    ink = np.clip(
+    return np.clip(
         (ink - background) / max(float(ink.max()) - background, 1e-6), 0.0, 1.0
     )
+
+
+def _crop_to_ink(ink: np.ndarray, ink_threshold: float) -> np.ndarray:
+    """Step 2: ``ink`` ``(H, W)`` cropped to the bounding box ``(h, w)`` of
+    its pixels above ``ink_threshold``; no such pixel is an error."""
     rows, cols = np.nonzero(ink > ink_threshold)
     if rows.size == 0:
         raise ImageInputError(
             "image: no digit found (the image is blank or has no contrast)."
         )
     # (h, w)
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    return ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+
+
+def _fit_20x20(crop: np.ndarray) -> np.ndarray:
+    """Step 3: ``crop`` ``(h, w)`` in [0, 1] resized (Lanczos, anti-aliased)
+    so that its longer side is 20 pixels, keeping the aspect ratio; float32
+    ``(new_h, new_w)`` in 0..255."""
     h, w = crop.shape
     scale = 20.0 / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
     small = Image.fromarray(
         np.clip(crop * 255, 0, 255).astype(np.uint8)
     ).resize((new_w, new_h), Image.LANCZOS)
-    digit = np.asarray(small, dtype=np.float32)  # (new_h, new_w) in 0..255
+    return np.asarray(small, dtype=np.float32)  # (new_h, new_w) in 0..255
+
+
+def _centre_of_mass_at_14_14(digit: np.ndarray) -> np.ndarray:
+    """Step 4: ``digit`` ``(new_h, new_w)`` placed in a ``(28, 28)`` float32
+    image and shifted so that its centre of mass is at pixel (14, 14), as far
+    as the ink can move without leaving the image."""
+    new_h, new_w = digit.shape
     canvas = np.zeros((28, 28), dtype=np.float32)
     top, left = (28 - new_h) // 2, (28 - new_w) // 2
     canvas[top : top + new_h, left : left + new_w] = digit
@@ -159,8 +202,7 @@ def to_mnist(grey: np.ndarray, ink_threshold: float = 0.25) -> torch.Tensor:
     dy = int(np.clip(round(14.0 - com_y), -top, 28 - new_h - top))
     dx = int(np.clip(round(14.0 - com_x), -left, 28 - new_w - left))
     # the clip keeps the ink from wrapping around
-    canvas = np.roll(canvas, (dy, dx), axis=(0, 1))
-    return torch.from_numpy(np.clip(canvas, 0, 255).round().astype(np.uint8))
+    return np.roll(canvas, (dy, dx), axis=(0, 1))  # (28, 28)
 
 
 def load_digit(path: str | os.PathLike[str]) -> torch.Tensor:
