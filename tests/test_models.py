@@ -114,3 +114,24 @@ def test_book_cnn_is_the_architecture_the_book_describes() -> None:
     expected = sum(conv) + sum(bn) + fc
     assert expected == 29_818
     assert sum(p.numel() for p in model.parameters()) == expected
+
+
+def test_book_cnn_without_batch_norm_has_biased_convolutions_only() -> None:
+    # the variant the chapter "Training" trains: the same layers minus the
+    # three batch norms; each convolution gets a bias (c_out parameters)
+    model = models.BookCNN(batch_norm=False)
+    kinds = [type(m) for m in model.modules() if not list(m.children())]
+    with_bn = [
+        type(m) for m in models.BookCNN().modules() if not list(m.children())
+    ]
+    assert kinds == [k for k in with_bn if k is not nn.BatchNorm2d]
+    conv = [3 * 3 * 1 * 16 + 16, 3 * 3 * 16 * 32 + 32, 3 * 3 * 32 * 32 + 32]
+    expected = sum(conv) + 1568 * 10 + 10
+    assert sum(p.numel() for p in model.parameters()) == expected
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    # the default network's weights do not depend on the new option
+    torch.manual_seed(0)
+    a = models.BookCNN().state_dict()
+    torch.manual_seed(0)
+    b = models.BookCNN(batch_norm=True).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

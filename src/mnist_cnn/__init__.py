@@ -10,8 +10,10 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.config` -- chapter "Training": the option names and the typed ``TrainConfig``.
 * :mod:`mnist_cnn.optim` -- chapter "Training": the optimizers and the
   one-cycle schedule from their equations.
-* :mod:`mnist_cnn.layers` -- chapter "Training": batch normalisation and
+* :mod:`mnist_cnn.layers` -- chapter "Model": batch normalisation and
   dropout from their formulas.
+* :mod:`mnist_cnn.compare` -- chapter "Training": results over several
+  seeds, and which differences the spread allows one to claim.
 * :mod:`mnist_cnn.training` -- chapters "Training", "Evaluation", "Overfitting": fit, evaluate.
 * :mod:`mnist_cnn.progress` -- a training run's position, saved and restored
   for resuming.

@@ -1,6 +1,6 @@
 """Batch normalisation and dropout, written from their formulas.
 
-Explained in the chapter "Training" (``book/training.ipynb``). For a batch of
+Explained in the chapter "Model" (``book/model.ipynb``). For a batch of
 feature maps ``x`` ``(N, C, H, W)``, batch normalisation in training mode uses
 each channel's statistics over the batch and the positions,
 

@@ -159,15 +159,19 @@ class LeNet5(nn.Module):
         return self.output(x)  # (N, 10)
 
 
-def conv_block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
-    """A 3x3 convolution (no bias: batch norm supplies it), 2x2 max pooling if
-    ``pool``, batch norm and ReLU, with named layers: ``conv``, ``pool``,
+def conv_block(
+    c_in: int, c_out: int, pool: bool, batch_norm: bool = True
+) -> nn.Sequential:
+    """A 3x3 convolution, 2x2 max pooling if ``pool``, batch norm (unless
+    ``batch_norm`` is False; then the convolution has a bias, which batch norm
+    otherwise supplies) and ReLU, with named layers: ``conv``, ``pool``,
     ``bn``, ``relu``."""
     layers: OrderedDict[str, nn.Module] = OrderedDict()
-    layers["conv"] = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+    layers["conv"] = nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm)
     if pool:
         layers["pool"] = nn.MaxPool2d(2)  # halves H and W
-    layers["bn"] = nn.BatchNorm2d(c_out)
+    if batch_norm:
+        layers["bn"] = nn.BatchNorm2d(c_out)
     layers["relu"] = nn.ReLU(inplace=True)
     return nn.Sequential(layers)
 
@@ -183,15 +187,23 @@ class BookCNN(nn.Module):
     lets it train with large learning rates in one or two epochs. The blocks
     are named (``block1`` ... ``head``), so fine-tuning can freeze or re-train
     them by name. Works with ``channels_last`` input and weights.
+    ``batch_norm=False`` leaves batch norm out (the chapter "Training"
+    measures what it does).
     """
 
     def __init__(
-        self, c1: int = 16, c2: int = 32, c3: int = 32, dropout: float = 0.0
+        self,
+        c1: int = 16,
+        c2: int = 32,
+        c3: int = 32,
+        dropout: float = 0.0,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
-        self.block1 = conv_block(1, c1, pool=True)  # (N, c1, 14, 14)
-        self.block2 = conv_block(c1, c2, pool=True)  # (N, c2, 7, 7)
-        self.block3 = conv_block(c2, c3, pool=False)  # (N, c3, 7, 7)
+        bn = batch_norm
+        self.block1 = conv_block(1, c1, True, bn)  # (N, c1, 14, 14)
+        self.block2 = conv_block(c1, c2, True, bn)  # (N, c2, 7, 7)
+        self.block3 = conv_block(c2, c3, False, bn)  # (N, c3, 7, 7)
         head: OrderedDict[str, nn.Module] = OrderedDict()
         head["flatten"] = nn.Flatten()  # (N, c3 * 49)
         # off by default: ~10 % of a CPU step
