@@ -11,7 +11,8 @@ difference is reported as within the spread. A weaker, paired statement:
 :func:`better_on_every_seed`, when it wins seed by seed (the same seed gives
 both settings the same initial weights, order and validation split).
 
-Tested against :mod:`statistics` in ``tests/test_compare.py``.
+Tested against the standard library's ``statistics`` in
+``tests/test_compare.py``.
 """
 
 from __future__ import annotations
