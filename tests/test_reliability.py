@@ -484,8 +484,14 @@ class Killed(Exception):
 def test_resume_after_a_kill_is_bitwise_identical(
     tmp_path: Path, kill_at: int, resumes_at: tuple[int, int]
 ) -> None:
+    # dropout draws from torch's global generator, augmentation from the
+    # run's own: the state must restore both
     config = training.TrainConfig(
-        epochs=2, train_subset=3000, augment=True, threads=1
+        epochs=2,
+        train_subset=3000,
+        augment=True,
+        threads=1,
+        model_kwargs={"dropout": 0.3},
     )
     mnist = data.load_mnist()
     uninterrupted = training.fit(config, mnist, progress=False)

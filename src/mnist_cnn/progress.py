@@ -1,7 +1,7 @@
 """Where a training run is, as typed objects: the running sums of the epoch in
 progress, the record of every finished epoch, the early-stopping bookkeeping,
-and writing all of it (with the model, optimizer, schedule and random
-generator) to a file that :func:`mnist_cnn.training.fit` can resume from.
+and writing all of it (with the model, optimizer, schedule, the run's random
+generator and torch's global ones, which dropout draws from) to a file that :func:`mnist_cnn.training.fit` can resume from.
 
 Used by ``fit(..., state_path=..., save_every=..., resume=True)`` and
 ``python -m mnist_cnn train --save-every N --resume``; a resumed run ends with
@@ -127,6 +127,13 @@ def save_progress(
         "best_epoch": progress.best_epoch,
         "best_state": progress.best_state,
         "stale": progress.stale,
+        # torch's global generators: dropout draws its masks from them
+        "global_rng": torch.get_rng_state(),
+        "cuda_rng": (
+            torch.cuda.get_rng_state_all()
+            if torch.cuda.is_initialized()
+            else []
+        ),
     }
     for name, part in parts.items():
         state[name] = (
@@ -146,6 +153,10 @@ def load_progress(
     """Restore the parts from the file written by :func:`save_progress` and
     return the run's position."""
     saved = load_training_state(path, config, device)
+    if "global_rng" in saved:  # states of earlier versions lack it
+        torch.set_rng_state(saved["global_rng"])
+    if saved.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(saved["cuda_rng"])
     for name, part in parts.items():
         if name == "generator":
             part.set_state(saved["generator"])
