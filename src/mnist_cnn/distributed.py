@@ -113,9 +113,10 @@ def all_reduce_sum(tensor: torch.Tensor, ctx: Context) -> torch.Tensor:
 def average_buffers(model: torch.nn.Module, ctx: Context) -> None:
     """Average the floating-point buffers (batch norm's running mean and
     variance) over the processes. DDP keeps the *parameters* identical by
-    averaging gradients, but each process updates its running statistics from
-    its own shard; after this every process holds the same model, with
-    statistics from all the shards."""
+    averaging gradients; it copies process 0's buffers to the others before
+    every forward pass, and each process then updates its copy from its own
+    shard. After this every process holds the same model: process 0's
+    statistics, with the last step's update averaged over all the shards."""
     if not ctx.active:
         return
     for buffer in model.buffers():
