@@ -38,7 +38,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## The notebooks that train networks (Training, Evaluation, Overfitting, Fine-tuning,
+## The notebooks that train networks (Training, Backpropagation assembled, Evaluation, Overfitting, Fine-tuning,
 ## Applications), under nbval, and the tests that start several processes: about ten minutes
 test-slow: $(STAMP) fashion-data
 	$(OFFLINE) $(PY) -m pytest -m slow

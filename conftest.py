@@ -34,6 +34,7 @@ if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
 
 SLOW_NOTEBOOKS = {
     "training.ipynb",
+    "scratch.ipynb",
     "evaluation.ipynb",
     "overfitting.ipynb",
     "finetune.ipynb",

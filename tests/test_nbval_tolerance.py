@@ -180,6 +180,7 @@ def test_trained_chapters_use_tolerance_cells() -> None:
     """Every chapter that trains a network has its trained figures under bands."""
     for notebook in (
         "training.ipynb",
+        "scratch.ipynb",
         "evaluation.ipynb",
         "overfitting.ipynb",
         "finetune.ipynb",

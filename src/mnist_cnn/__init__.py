@@ -14,6 +14,8 @@ One module per concept, each explained by a chapter of the book:
   dropout from their formulas.
 * :mod:`mnist_cnn.compare` -- chapter "Training": results over several
   seeds, and which differences the spread allows one to claim.
+* :mod:`mnist_cnn.scratch` -- chapter "Backpropagation, assembled": a
+  network's backward pass by hand, trained with no autograd.
 * :mod:`mnist_cnn.training` -- chapters "Training", "Evaluation", "Overfitting": fit, evaluate.
 * :mod:`mnist_cnn.progress` -- a training run's position, saved and restored
   for resuming.
