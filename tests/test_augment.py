@@ -91,3 +91,15 @@ def test_random_affine_shifts_by_whole_pixels_like_roll(
         atol=1e-5,
         rtol=1e-5,
     )
+
+
+def test_random_flip_mirrors_exactly_the_drawn_images() -> None:
+    x = torch.randn(64, 1, 5, 7)
+    assert torch.equal(augment.random_flip(x, p=1.0), torch.flip(x, [-1]))
+    assert torch.equal(augment.random_flip(x, p=0.0), x)
+    out = augment.random_flip(x, torch.Generator().manual_seed(3))
+    drawn = torch.rand(64, generator=torch.Generator().manual_seed(3)) < 0.5
+    for i in range(64):  # each image: mirrored iff its draw says so
+        want = torch.flip(x[i], [-1]) if drawn[i] else x[i]
+        assert torch.equal(out[i], want)
+    assert 0 < int(drawn.sum()) < 64

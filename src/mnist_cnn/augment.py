@@ -1,5 +1,6 @@
 """Data augmentation: a random rotation, scale and shift per image, for a whole
-batch at once.
+batch at once; and random left-right flips, which the article recommends and
+which are wrong for digits.
 
 Explained in the chapter "Overfitting" (``book/overfitting.ipynb``); used by
 :func:`mnist_cnn.training.fit` when ``TrainConfig(augment=True)``.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["random_affine"]
+__all__ = ["random_affine", "random_flip"]
 
 
 def random_affine(
@@ -47,3 +48,16 @@ def random_affine(
     channels_last = x.is_contiguous(memory_format=torch.channels_last)
     keep = torch.channels_last if channels_last else torch.contiguous_format
     return out.contiguous(memory_format=keep)
+
+
+def random_flip(
+    x: torch.Tensor,  # (B, C, H, W)
+    generator: torch.Generator | None = None,
+    p: float = 0.5,
+) -> torch.Tensor:
+    """Mirror each image left-right with probability ``p`` (the article's
+    section 9 "翻转"). A mirrored 2, 3, 4, 5 or 7 is no longer that digit,
+    but keeps its label: the chapter "Overfitting" measures what that costs."""
+    flip = torch.rand(x.shape[0], device=x.device, generator=generator) < p
+    mask = flip.view(-1, 1, 1, 1)  # (B, 1, 1, 1)
+    return torch.where(mask, x.flip(-1), x)

@@ -49,7 +49,7 @@ _TRAIN_OPTIONS: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "optimizer": ("update rule", config.OPTIMIZERS),
     "schedule": ("learning-rate schedule", config.SCHEDULES),
     "weight_decay": ("λ", None),
-    "label_smoothing": ("target 1 - s on the right class", None),
+    "label_smoothing": ("target 1 - s + s/10 on the right class", None),
     "augment": ("random rotation, scale and shift", None),
     "patience": ("early stopping on the validation loss", None),
     "seed": ("all randomness", None),

@@ -366,6 +366,8 @@ def _batches(
         )  # (B, 1, 28, 28), (B,)
         if cfg.augment:
             x = augment.random_affine(x, run.generator)
+        if cfg.flip:
+            x = augment.random_flip(x, run.generator)
         yield x, y
 
 

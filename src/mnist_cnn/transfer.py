@@ -54,7 +54,7 @@ def pretrained_book_model(
 
 
 def load_sklearn_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's 1,797 8x8 digits (UCI, 16 grey levels) in MNIST's format:
+    """scikit-learn's 1,797 8x8 digits (UCI, 17 grey levels, 0-16) in MNIST's format:
     ``(N, 28, 28)`` uint8, ``(N,)``.
 
     Each 8x8 image is scaled to [0, 1] and sent through

@@ -1,0 +1,578 @@
+"""Checks for the exercises at the end of the chapters.
+
+Every chapter ends with exercises whose solutions are hidden behind a toggle.
+A solution calls one of these functions, so a wrong solution fails the book's
+tests (nbval executes it) and is never published; a reader's own attempt calls
+the same function. Each check compares the answer with a reference computed
+independently (the data files, PyTorch, scikit-learn or the book's package)
+and returns a one-line confirmation, or raises :class:`WrongAnswer` naming
+the exercise, what is wrong and what to look at.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from sklearn import metrics as skm
+from torch import nn
+
+from mnist_cnn import anatomy, data, explain, finetune, models
+from mnist_cnn.progress import EpochRecord, Progress
+
+
+class WrongAnswer(AssertionError):
+    """An answer to an exercise is wrong; the message says what and why."""
+
+
+def _expect(ok: bool, exercise: str, what: str, hint: str) -> None:
+    if not ok:
+        raise WrongAnswer(f"Exercise {exercise}: {what}. {hint}")
+
+
+def _number(answer: Any, exercise: str) -> float:
+    ok = isinstance(answer, (int, float)) and not isinstance(answer, bool)
+    if not ok and isinstance(answer, torch.Tensor) and answer.numel() == 1:
+        return float(answer)
+    _expect(
+        ok,
+        exercise,
+        f"expected a number, got {type(answer).__name__} {answer!r}",
+        "Pass the number itself (an int or a float).",
+    )
+    return float(answer)
+
+
+def _call(fn: Callable[..., Any], exercise: str, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except WrongAnswer:
+        raise
+    except Exception as exc:  # the reader's code failed: say where
+        raise WrongAnswer(
+            f"Exercise {exercise}: your function raised "
+            f"{type(exc).__name__}: {exc}. Run it on the example in the "
+            "question first."
+        ) from exc
+
+
+def _close(
+    got: Any, want: torch.Tensor, exercise: str, name: str, atol: float
+) -> None:
+    got = torch.as_tensor(got, dtype=want.dtype)
+    _expect(
+        tuple(got.shape) == tuple(want.shape),
+        exercise,
+        f"{name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}",
+        "Check which dimension you reduced over.",
+    )
+    worst = float((got - want).abs().max()) if want.numel() else 0.0
+    _expect(
+        worst <= atol,
+        exercise,
+        f"{name} differs from the reference by up to {worst:.3g} "
+        f"(allowed {atol:g})",
+        "Compare a small case by hand.",
+    )
+
+
+# --- Chapter "Data" ---------------------------------------------------------
+
+
+def check_idx_file_size(n_bytes: Any) -> str:
+    """data.1: bytes of ``train-images-idx3-ubyte`` once decompressed."""
+    path = data._find(data.default_root(), "train-images-idx3-ubyte")
+    if path is None:
+        raise FileNotFoundError(
+            f"train-images-idx3-ubyte(.gz) is not in {data.default_root()}; "
+            "run data.load_mnist() once first."
+        )
+    want = len(data._read_bytes(path))
+    got = _number(n_bytes, "data.1")
+    _expect(
+        got == want,
+        "data.1",
+        f"{got:,.0f} bytes is not the file's size",
+        "Count the header (magic number and one 4-byte size per dimension) "
+        "and one byte per pixel.",
+    )
+    return f"correct: {want:,} bytes"
+
+
+def check_normalised_background(value: Any) -> str:
+    """data.2: a black pixel (0) after normalising with the training set's
+    mean and standard deviation."""
+    mean, std = data.compute_mean_std(data.load_mnist().train_images)
+    want = float(
+        data.normalize(torch.zeros(1, 1, 1, dtype=torch.uint8), mean, std)
+    )
+    got = _number(value, "data.2")
+    _expect(
+        abs(got - want) < 1e-3,
+        "data.2",
+        f"{got:.4f} is not what a black pixel becomes",
+        "Scale to [0, 1] first, then subtract the mean and divide by the "
+        "standard deviation.",
+    )
+    return f"correct: {want:.4f}"
+
+
+def check_mean_images(
+    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> str:
+    """data.3: ``fn(images, labels)`` -> ``(10, 28, 28)`` mean image of each
+    digit, pixels in [0, 1]."""
+    mnist = data.load_mnist()
+    images, labels = mnist.train_images, mnist.train_labels  # (N, 28, 28)
+    want = torch.stack(
+        [images[labels == k].double().mean(0) / 255 for k in range(10)]
+    )  # (10, 28, 28)
+    before = images[:8].clone()
+    got = _call(fn, "data.3", images, labels)
+    _expect(
+        torch.equal(images[:8], before),
+        "data.3",
+        "your function changed the images it was given",
+        "Convert a copy (.float() makes one) instead of working in place.",
+    )
+    _close(got, want, "data.3", "the mean images", 1e-4)
+    return "correct: ten mean images, each within 1e-4 of the reference"
+
+
+# --- Chapter "Model" --------------------------------------------------------
+
+
+def check_parameter_count(answer: Any) -> str:
+    """model.1: parameters of ``BookCNN(c1=8, c2=16, c3=16)``."""
+    model = models.BookCNN(c1=8, c2=16, c3=16)
+    want = sum(p.numel() for p in model.parameters())
+    got = _number(answer, "model.1")
+    _expect(
+        got == want,
+        "model.1",
+        f"{got:,.0f} is not its parameter count",
+        "Each convolution has C_out * C_in * 3 * 3 weights and no bias "
+        "(batch norm's shift replaces it), each batch norm 2 * C_out "
+        "parameters, the head 16 * 7 * 7 * 10 + 10.",
+    )
+    return f"correct: {want:,} parameters"
+
+
+def check_stacked_receptive_field(answer: Any) -> str:
+    """model.2: receptive field of three stacked 3x3 convolutions."""
+    stack = nn.Sequential(*(nn.Conv2d(1, 1, 3, padding=1) for _ in range(3)))
+    want = anatomy.receptive_fields(stack)[-1].size
+    got = _number(answer, "model.2")
+    _expect(
+        got == want,
+        "model.2",
+        f"{got:g} pixels is not the receptive field",
+        "Each 3 x 3 convolution widens the field by k - 1 = 2 pixels.",
+    )
+    return f"correct: {want} x {want} pixels"
+
+
+def check_small_cnn(model: Any, budget: int = 20_000) -> str:
+    """model.3: a network under ``budget`` parameters, ``(N, 1, 28, 28)`` ->
+    ``(N, 10)``, every parameter reached by the gradient."""
+    _expect(
+        isinstance(model, nn.Module),
+        "model.3",
+        f"expected an nn.Module, got {type(model).__name__}",
+        "Pass an instance (MyNet()), not the class.",
+    )
+    n = sum(p.numel() for p in model.parameters())
+    _expect(
+        0 < n <= budget,
+        "model.3",
+        f"it has {n:,} parameters (budget {budget:,})",
+        "Use fewer channels or pool earlier before the linear layer.",
+    )
+    model.train()
+    for batch in (1, 5):
+        out = _call(model, "model.3", torch.randn(batch, 1, 28, 28))
+        _expect(
+            isinstance(out, torch.Tensor) and out.shape == (batch, 10),
+            "model.3",
+            f"a batch of {batch} gives {getattr(out, 'shape', out)}, "
+            f"expected ({batch}, 10)",
+            "End with a linear layer to 10 logits and flatten per image.",
+        )
+    out.sum().backward()
+    dead = [k for k, p in model.named_parameters() if p.grad is None]
+    _expect(
+        not dead,
+        "model.3",
+        f"no gradient reaches {dead}",
+        "Every layer you create must be used in forward().",
+    )
+    return f"correct: {n:,} parameters, output (N, 10)"
+
+
+# --- Chapter "Training" -----------------------------------------------------
+
+
+def check_steps_per_epoch(answer: Any) -> str:
+    """training.1: ``(steps, unused images)`` for 55,000 images in batches of
+    128 with the last partial batch dropped."""
+    batches = list(
+        data.batch_indices(torch.arange(55_000), 128, drop_last=True)
+    )
+    want = (len(batches), 55_000 - sum(len(b) for b in batches))
+    ok = isinstance(answer, Sequence) and len(answer) == 2
+    _expect(
+        ok, "training.1", f"expected a pair, got {answer!r}", "Pass (a, b)."
+    )
+    got = tuple(_number(a, "training.1") for a in answer)
+    _expect(
+        got == want,
+        "training.1",
+        f"{answer} is not (steps, unused images)",
+        "Divide with floor division; the remainder is never trained on "
+        "in that epoch.",
+    )
+    return f"correct: {want[0]} steps, {want[1]} images left out"
+
+
+def check_momentum_step(
+    step: Callable[..., tuple[torch.Tensor, torch.Tensor]],
+) -> str:
+    """training.2: ``step(w, v, g, lr, momentum)`` -> ``(w, v)``, PyTorch's
+    SGD with (heavy-ball) momentum, checked for 5 steps."""
+    gen = torch.Generator().manual_seed(0)
+    w0 = torch.randn(3, 4, generator=gen, dtype=torch.float64)
+    grads = torch.randn(5, 3, 4, generator=gen, dtype=torch.float64)
+    ref = nn.Parameter(w0.clone())
+    opt = torch.optim.SGD([ref], lr=0.1, momentum=0.9)
+    w, v = w0.clone(), torch.zeros_like(w0)
+    for t, g in enumerate(grads):
+        ref.grad = g.clone()
+        opt.step()
+        out = _call(step, "training.2", w, v, g.clone(), 0.1, 0.9)
+        _expect(
+            isinstance(out, tuple) and len(out) == 2,
+            "training.2",
+            f"expected (w, v), got {type(out).__name__}",
+            "Return the new weights and the new velocity.",
+        )
+        w, v = out
+        _close(w, ref.detach(), "training.2", f"w after step {t + 1}", 1e-10)
+    return "correct: 5 steps equal torch.optim.SGD(momentum=0.9)"
+
+
+def check_cosine_lr(fn: Callable[[int, int, float], float]) -> str:
+    """training.3: ``fn(step, total, peak)``, cosine decay from ``peak`` to 0
+    over ``total`` steps, against ``CosineAnnealingLR``."""
+    total, peak = 20, 0.05
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=peak)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    for t in range(total + 1):
+        want = opt.param_groups[0]["lr"]
+        got = _number(_call(fn, "training.3", t, total, peak), "training.3")
+        _expect(
+            math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12),
+            "training.3",
+            f"at step {t} of {total} you give {got:.6g}, expected {want:.6g}",
+            "lr = peak * (1 + cos(pi * step / total)) / 2.",
+        )
+        opt.step()
+        sched.step()
+    return "correct: equal to CosineAnnealingLR at all 21 steps"
+
+
+# --- Chapter "Backpropagation, assembled" -----------------------------------
+
+
+def check_layer_backward(
+    layer: Any,
+    reference: Callable[[torch.Tensor], torch.Tensor],
+    input_shape: tuple[int, ...] = (4, 3, 8, 8),
+    exercise: str = "scratch",
+) -> str:
+    """``layer.forward`` equals ``reference`` and ``layer.backward(g)`` equals
+    autograd's ``dL/dx`` through ``reference`` for ``dL/dy = g`` (float64)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(input_shape, generator=gen, dtype=torch.float64)
+    x.requires_grad_(True)
+    y = reference(x)
+    g = torch.randn(y.shape, generator=gen, dtype=torch.float64)
+    (y * g).sum().backward()  # x.grad = dL/dx for dL/dy = g
+    with torch.no_grad():
+        ours = _call(layer.forward, exercise, x.detach().clone())
+        _close(ours, y.detach(), exercise, "forward", 1e-10)
+        back = _call(layer.backward, exercise, g.clone())
+        _close(back, x.grad, exercise, "backward", 1e-10)
+    return "correct: forward and backward equal autograd's (float64)"
+
+
+# --- Chapter "Evaluation" ---------------------------------------------------
+
+
+def check_constant_accuracy(answer: Any) -> str:
+    """evaluation.1: test accuracy (a fraction) of always answering 1."""
+    labels = data.load_mnist().test_labels
+    want = float((labels == 1).double().mean())
+    got = _number(answer, "evaluation.1")
+    _expect(
+        got <= 1,
+        "evaluation.1",
+        f"{got:g} is more than 1",
+        "Give a fraction between 0 and 1, not a percentage.",
+    )
+    _expect(
+        abs(got - want) < 1e-9,
+        "evaluation.1",
+        f"{got:g} is not that accuracy",
+        "It is the share of 1s among the test labels.",
+    )
+    return f"correct: {want:.4f}"
+
+
+def _random_predictions() -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 10, (500,), generator=gen)  # (500,)
+    noise = torch.randint(0, 10, (500,), generator=gen)
+    keep = torch.rand(500, generator=gen) < 0.6
+    return labels, torch.where(keep, labels, noise)  # 60 % right + chance
+
+
+def check_precision_recall(
+    fn: Callable[[Any, int], tuple[float, float]],
+) -> str:
+    """evaluation.2: ``fn(confusion, k)`` -> ``(precision, recall)`` of class
+    ``k``, rows of ``confusion`` being the true classes."""
+    labels, predicted = _random_predictions()
+    confusion = skm.confusion_matrix(labels, predicted, labels=range(10))
+    for k in range(10):
+        want = (
+            skm.precision_score(labels, predicted, labels=[k], average=None)[
+                0
+            ],
+            skm.recall_score(labels, predicted, labels=[k], average=None)[0],
+        )
+        got = _call(fn, "evaluation.2", confusion.copy(), k)
+        ok = isinstance(got, Sequence) and len(got) == 2
+        _expect(ok, "evaluation.2", f"got {got!r}", "Return (p, r).")
+        close = all(abs(float(a) - b) < 1e-9 for a, b in zip(got, want))
+        _expect(
+            close,
+            "evaluation.2",
+            f"class {k}: you give {tuple(map(float, got))}, scikit-learn "
+            f"{tuple(map(float, want))}",
+            "Precision divides by a column sum (predicted k), recall by a "
+            "row sum (truly k).",
+        )
+    return "correct: all ten classes equal scikit-learn's"
+
+
+def check_top_k_accuracy(
+    fn: Callable[[torch.Tensor, torch.Tensor, int], float],
+) -> str:
+    """evaluation.3: ``fn(logits, labels, k)``, the share of images whose
+    label is among the ``k`` largest logits."""
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(300, 10, generator=gen)  # (300, 10)
+    labels = torch.randint(0, 10, (300,), generator=gen)
+    for k in (1, 2, 5):
+        want = skm.top_k_accuracy_score(labels, logits, k=k, labels=range(10))
+        got = _number(_call(fn, "evaluation.3", logits, labels, k), "evaluation.3")
+        _expect(
+            abs(got - want) < 1e-6,
+            "evaluation.3",
+            f"k={k}: you give {got:.4f}, scikit-learn {want:.4f}",
+            "torch.topk(logits, k).indices holds each image's k best classes.",
+        )
+    return "correct: k = 1, 2, 5 equal scikit-learn's top_k_accuracy_score"
+
+
+# --- Chapter "Overfitting" --------------------------------------------------
+
+
+def check_smoothed_target(answer: Any) -> str:
+    """overfitting.1: the target probability of the true class under label
+    smoothing 0.1 with 10 classes, read off PyTorch's gradient."""
+    logits = torch.zeros(1, 10, dtype=torch.float64, requires_grad=True)
+    F.cross_entropy(logits, torch.tensor([3]), label_smoothing=0.1).backward()
+    # dL/dz = p - q, and p = 1/10 at zero logits
+    want = float(0.1 - logits.grad[0, 3])
+    got = _number(answer, "overfitting.1")
+    _expect(
+        abs(got - want) < 1e-9,
+        "overfitting.1",
+        f"{got:g} is not the smoothed target",
+        "Smoothing mixes the one-hot target with the uniform one: "
+        "(1 - eps) * onehot + eps / K, and the uniform part includes the "
+        "true class too.",
+    )
+    return f"correct: {want:.2f}"
+
+
+def check_weight_decay_factor(c: Any) -> str:
+    """overfitting.2: the ``c`` for which ``weight_decay=λ`` takes the step of
+    the penalty ``c λ ‖w‖²``."""
+    got = _number(c, "overfitting.2")
+    gen = torch.Generator().manual_seed(0)
+    w0 = torch.randn(5, generator=gen, dtype=torch.float64)
+    lam, lr = 0.01, 0.1
+    decayed = nn.Parameter(w0.clone())
+    decayed.grad = torch.zeros(5, dtype=torch.float64)
+    torch.optim.SGD([decayed], lr=lr, weight_decay=lam).step()
+    penalised = nn.Parameter(w0.clone())
+    (got * lam * penalised.pow(2).sum()).backward()
+    torch.optim.SGD([penalised], lr=lr).step()
+    _expect(
+        torch.allclose(decayed, penalised, atol=1e-12),
+        "overfitting.2",
+        f"with c = {got:g} the penalised step differs from weight_decay's",
+        "Differentiate c λ ‖w‖² with respect to w and compare with λ w.",
+    )
+    return f"correct: c = {got:g}"
+
+
+def check_early_stopping(
+    fn: Callable[[Sequence[float], int], tuple[int, int]],
+) -> str:
+    """overfitting.3: ``fn(val_losses, patience)`` -> ``(kept, last)``: the
+    epoch whose weights are kept and the last epoch trained (from 1), as
+    :func:`mnist_cnn.training.fit` decides them."""
+    cases = [
+        ([0.5, 0.4, 0.45, 0.41, 0.39, 0.5, 0.6, 0.7], 2),
+        ([0.5, 0.4, 0.45, 0.41, 0.39, 0.5, 0.6, 0.7], 3),
+        ([0.3, 0.3, 0.3], 1),
+        ([0.9, 0.8, 0.7], 5),
+    ]
+    for losses, patience in cases:
+        state, last = Progress(), 0
+        for epoch, loss in enumerate(losses, start=1):
+            record = EpochRecord(epoch, 0.0, 0.0, loss, 0.0, 0.0, 0.0)
+            state.record(record, nn.Linear(1, 1), keep=False)
+            last = epoch
+            if state.stale >= patience:
+                break
+        want = (state.best_epoch, last)
+        got = _call(fn, "overfitting.3", list(losses), patience)
+        _expect(
+            tuple(got) == want,
+            "overfitting.3",
+            f"losses {losses}, patience {patience}: you give {tuple(got)}, "
+            f"training.fit gives {want}",
+            "Only a strictly lower loss counts as progress; stop after "
+            "`patience` epochs in a row without it.",
+        )
+    return "correct: the same epochs as training.fit on 4 histories"
+
+
+# --- Chapter "Fine-tuning" --------------------------------------------------
+
+
+def _probe(model: nn.Module) -> nn.Module:
+    return finetune.freeze_except(model, [finetune.head_name(model)])
+
+
+def check_probe_parameters(answer: Any) -> str:
+    """finetune.1: parameters a linear probe trains on the book's network with
+    a new 10-class head."""
+    model = _probe(finetune.replace_head(models.BookCNN(), 10))
+    want = finetune.count_trainable(model)
+    got = _number(answer, "finetune.1")
+    _expect(
+        got == want,
+        "finetune.1",
+        f"{got:,.0f} is not the number of trained parameters",
+        "Only the head trains: 32 * 7 * 7 inputs, 10 outputs, 10 biases.",
+    )
+    return f"correct: {want:,} parameters"
+
+
+def check_lora_parameters(answer: Any) -> str:
+    """finetune.2: parameters LoRA of rank 4 trains on the head
+    ``nn.Linear(1568, 10)``."""
+    lora = finetune.LoRALinear(nn.Linear(32 * 7 * 7, 10), r=4)
+    want = finetune.count_trainable(lora)
+    got = _number(answer, "finetune.2")
+    _expect(
+        got == want,
+        "finetune.2",
+        f"{got:,.0f} is not what LoRA trains",
+        "A is (r, in) and B is (out, r); W and b stay frozen.",
+    )
+    return f"correct: {want:,} parameters (the head itself has 15,690)"
+
+
+def check_probe(fn: Callable[[nn.Module], nn.Module]) -> str:
+    """finetune.3: ``fn(model)`` freezes every parameter of the book's network
+    except those of its last linear layer, ``head.fc``."""
+    torch.manual_seed(0)
+    model = _call(fn, "finetune.3", models.BookCNN())
+    _expect(
+        isinstance(model, nn.Module),
+        "finetune.3",
+        f"your function returned {type(model).__name__}",
+        "Return the model.",
+    )
+    trained = {k for k, p in model.named_parameters() if p.requires_grad}
+    head = {"head.fc.weight", "head.fc.bias"}
+    _expect(
+        trained == head,
+        "finetune.3",
+        f"trainable: {sorted(trained)}, expected {sorted(head)}",
+        "Set requires_grad to False on every other parameter.",
+    )
+    return "correct: only head.fc.weight and head.fc.bias train"
+
+
+# --- Chapter "Applications and outlook" -------------------------------------
+
+
+def check_shard(answer: Any) -> str:
+    """applications.1: indices process 1 of 2 takes from a global batch of
+    images 0..11."""
+    order = torch.arange(12)
+    (want,) = data.batch_indices(order, 12, rank=1, world_size=2)
+    _expect(
+        isinstance(answer, Sequence),
+        "applications.1",
+        f"expected a list of indices, got {answer!r}",
+        "Pass a list such as [0, 2].",
+    )
+    got = [int(_number(i, "applications.1")) for i in answer]
+    _expect(
+        got == want.tolist(),
+        "applications.1",
+        f"{got} is not process 1's shard",
+        "Each process takes every world_size-th image, starting at its rank.",
+    )
+    return f"correct: {want.tolist()}"
+
+
+def check_bfloat16_step(answer: Any) -> str:
+    """applications.2: the gap between 1 and the next bfloat16 number."""
+    one = torch.tensor(1.0, dtype=torch.bfloat16)
+    want = float(torch.nextafter(one, torch.tensor(2.0, dtype=torch.bfloat16)))
+    want -= 1.0
+    got = _number(answer, "applications.2")
+    _expect(
+        got == want,
+        "applications.2",
+        f"{got:g} is not the gap",
+        "bfloat16 stores 7 bits after the binary point.",
+    )
+    return f"correct: {want} = 2**-7"
+
+
+def check_saliency(
+    fn: Callable[[nn.Module, torch.Tensor, int], torch.Tensor],
+) -> str:
+    """applications.3: ``fn(model, x, c)`` -> ``(N, 28, 28)`` saliency
+    ``|dz_c/dx|``, against :func:`mnist_cnn.explain.saliency`."""
+    torch.manual_seed(0)
+    model = models.BookCNN().eval()
+    x = torch.randn(3, 1, 28, 28)
+    for c in (0, 7):
+        want = explain.saliency(model, x, c)
+        got = _call(fn, "applications.3", model, x.clone(), c)
+        _close(got, want, "applications.3", f"saliency for class {c}", 1e-6)
+    return "correct: equal to explain.saliency for classes 0 and 7"

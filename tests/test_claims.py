@@ -1,0 +1,95 @@
+"""Claims are assertions: every chapter whose prose compares or quantifies
+has hidden cells that assert those claims, so a retrain that stops them from
+holding fails nbval instead of leaving a false sentence on the page.
+
+A *claim cell* is a code cell the page does not show (tagged ``remove-cell``
+or ``remove-input``) with at least one ``assert`` statement. A chapter makes
+comparative claims when its prose (Markdown cells, headings and code
+excluded) uses one of ``COMPARATIVE``'s words. This test counts the claim
+cells per chapter, prints the counts, and fails for a chapter that has
+comparative prose but no claim cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+HIDDEN = {"remove-cell", "remove-input"}
+COMPARATIVE = re.compile(
+    r"\b(faster|slower|better|worse|beats?|more than|less than|fewer|"
+    r"larger|smaller|higher|lower|least|most|times|clearly|"
+    r"within the spread|about|never|always)\b",
+    re.IGNORECASE,
+)
+
+
+def _asserts(source: str) -> int:
+    lines = [
+        line for line in source.splitlines() if not line.startswith(("%", "!"))
+    ]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return 0
+    return sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
+
+
+def claim_cells(cells: list[dict]) -> int:
+    return sum(
+        1
+        for c in cells
+        if c["cell_type"] == "code"
+        and HIDDEN & set(c["metadata"].get("tags", []))
+        and _asserts("".join(c["source"]))
+    )
+
+
+def comparative_sentences(cells: list[dict]) -> list[str]:
+    found = []
+    for c in cells:
+        if c["cell_type"] != "markdown":
+            continue
+        text = re.sub(r"```.*?```", "", "".join(c["source"]), flags=re.S)
+        for line in text.splitlines():
+            if not line.startswith("#") and COMPARATIVE.search(line):
+                found.append(line.strip())
+    return found
+
+
+def chapters() -> list[Path]:
+    return sorted(BOOK.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_a_chapter_that_compares_asserts_its_claims(path: Path) -> None:
+    cells = json.loads(path.read_text())["cells"]
+    claims = comparative_sentences(cells)
+    n = claim_cells(cells)
+    print(f"{path.name}: {n} claim cells, {len(claims)} comparative lines")
+    assert n >= 1 or not claims, (
+        f"{path.name}: the prose compares or quantifies ({len(claims)} "
+        f"lines, e.g. {claims[0][:80]!r}) but no hidden cell (tagged "
+        "remove-cell) asserts any claim; add one after the computation."
+    )
+
+
+def test_the_counter_does_not_count_visible_or_assert_free_cells() -> None:
+    def code(source: str, *tags: str) -> dict:
+        return {
+            "cell_type": "code",
+            "metadata": {"tags": list(tags)},
+            "source": source,
+        }
+
+    assert claim_cells([code("assert x > y", "remove-cell")]) == 1
+    assert claim_cells([code("assert x > y")]) == 0  # shown: not hidden
+    assert claim_cells([code("glue('x', 1)", "remove-cell")]) == 0
+    assert claim_cells([code("# assert x > y", "remove-cell")]) == 0
+    prose = {"cell_type": "markdown", "metadata": {}, "source": "A beats B."}
+    assert comparative_sentences([prose]) == ["A beats B."]

@@ -1,0 +1,224 @@
+"""The exercise checks: a right answer passes, a wrong one raises WrongAnswer
+naming the exercise; and every chapter has at least three checked exercises."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnist_cnn import exercises as ex
+from mnist_cnn import finetune, scratch
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+QUESTION = re.compile(r"^\*\*(\d+)\.\*\*", re.MULTILINE)
+
+
+def chapters() -> list[Path]:
+    return sorted(BOOK.glob("*.ipynb"))
+
+
+def exercises_in(path: Path) -> list[tuple[str, str]]:
+    """(question, solution) pairs after the heading "## Exercises"."""
+    cells = json.loads(path.read_text())["cells"]
+    start = next(
+        (
+            i
+            for i, c in enumerate(cells)
+            if "## Exercises" in "".join(c["source"])
+        ),
+        len(cells),
+    )
+    pairs, question = [], None
+    for cell in cells[start:]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            found = QUESTION.findall(text)
+            question = found[-1] if found else question
+        elif question and "hide-cell" in cell["metadata"].get("tags", []):
+            pairs.append((question, text))
+            question = None
+    return pairs
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_every_chapter_has_three_exercises_with_hidden_checked_solutions(
+    path: Path,
+) -> None:
+    pairs = exercises_in(path)
+    checked = [
+        q for q, code in pairs if "assert" in code or "exercises.check_" in code
+    ]
+    assert len(checked) >= 3, (
+        f"{path.name}: {len(checked)} exercises with a hidden solution that "
+        "checks itself (a 'hide-cell' code cell with an assert or an "
+        "exercises.check_ call after a question '**N.**'); need 3"
+    )
+
+
+def test_the_exercise_counter_sees_a_missing_solution(tmp_path: Path) -> None:
+    nb = json.loads((BOOK / "model.ipynb").read_text())
+    for cell in nb["cells"]:
+        cell["metadata"].pop("tags", None)  # the toggles gone
+    broken = tmp_path / "model.ipynb"
+    broken.write_text(json.dumps(nb))
+    assert len(exercises_in(broken)) == 0 < len(exercises_in(BOOK / "model.ipynb"))
+
+
+def mean_images(images, labels):
+    return torch.stack(
+        [images[labels == k].float().mean(0) / 255 for k in range(10)]
+    )
+
+
+def momentum(w, v, g, lr, mu):
+    v = mu * v + g
+    return w - lr * v, v
+
+
+def precision_recall(c, k):
+    return c[k, k] / c[:, k].sum(), c[k, k] / c[k, :].sum()
+
+
+def top_k(logits, labels, k):
+    hit = (logits.topk(k, dim=1).indices == labels[:, None]).any(1)
+    return hit.float().mean().item()
+
+
+def early(losses, patience):
+    best, kept, stale = math.inf, 0, 0
+    for epoch, loss in enumerate(losses, start=1):
+        best, kept, stale = (
+            (loss, epoch, 0) if loss < best else (best, kept, stale + 1)
+        )
+        if stale >= patience:
+            break
+    return kept, epoch
+
+
+def saliency(model, x, c):
+    x = x.requires_grad_(True)
+    model(x)[:, c].sum().backward()
+    return x.grad.abs().amax(1)
+
+
+class AvgPool:
+    def forward(self, x):
+        return F.avg_pool2d(x, 2)
+
+    def backward(self, g):
+        return g.repeat_interleave(2, 2).repeat_interleave(2, 3) / 4
+
+
+class TinyNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.fc = nn.Linear(8 * 7 * 7, 10)
+        self.unused = nn.Linear(3, 3)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv(x)), 4)  # (N, 8, 7, 7)
+        return self.fc(x.flatten(1))
+
+
+class UsedTinyNet(TinyNet):
+    def __init__(self) -> None:
+        super().__init__()
+        del self.unused
+
+
+def probe(model):
+    return finetune.freeze_except(model, ["head.fc"])
+
+
+CASES = {
+    "idx_file_size": (ex.check_idx_file_size, 16 + 60_000 * 784, 60_000 * 784),
+    "normalised_background": (
+        ex.check_normalised_background,
+        -0.1307 / 0.3081,
+        0.0,
+    ),
+    "mean_images": (
+        ex.check_mean_images,
+        mean_images,
+        lambda im, lab: mean_images(im, lab) * 255,
+    ),
+    "parameter_count": (ex.check_parameter_count, 11_458, 11_458 + 40),
+    "receptive_field": (ex.check_stacked_receptive_field, 7, 9),
+    "small_cnn": (ex.check_small_cnn, UsedTinyNet(), TinyNet()),
+    "steps_per_epoch": (ex.check_steps_per_epoch, (429, 88), (430, 0)),
+    "momentum_step": (
+        ex.check_momentum_step,
+        momentum,
+        lambda w, v, g, lr, mu: momentum(w, v, g, lr, mu * 0.99),
+    ),
+    "cosine_lr": (
+        ex.check_cosine_lr,
+        lambda t, n, p: p * (1 + math.cos(math.pi * t / n)) / 2,
+        lambda t, n, p: p * math.cos(math.pi * t / n / 2),
+    ),
+    "layer_backward": (
+        lambda layer: ex.check_layer_backward(
+            layer, lambda x: F.avg_pool2d(x, 2)
+        ),
+        AvgPool(),
+        scratch.MaxPool2d(),
+    ),
+    "constant_accuracy": (ex.check_constant_accuracy, 0.1135, 11.35),
+    "precision_recall": (
+        ex.check_precision_recall,
+        precision_recall,
+        lambda c, k: precision_recall(c.T, k),
+    ),
+    "top_k_accuracy": (
+        ex.check_top_k_accuracy,
+        top_k,
+        lambda lo, la, k: top_k(lo, la, 1),
+    ),
+    "smoothed_target": (ex.check_smoothed_target, 0.91, 0.9),
+    "weight_decay": (ex.check_weight_decay_factor, 0.5, 1.0),
+    "early_stopping": (
+        ex.check_early_stopping,
+        early,
+        lambda losses, patience: early(losses, patience + 1),
+    ),
+    "probe_parameters": (ex.check_probe_parameters, 15_690, 15_680),
+    "lora_parameters": (ex.check_lora_parameters, 6_312, 4 * 1568),
+    "probe": (
+        ex.check_probe,
+        probe,
+        lambda m: finetune.freeze_except(m, ["block3", "head"]),
+    ),
+    "shard": (ex.check_shard, [1, 3, 5, 7, 9, 11], [6, 7, 8, 9, 10, 11]),
+    "bfloat16_step": (ex.check_bfloat16_step, 2**-7, 2**-8),
+    "saliency": (
+        ex.check_saliency,
+        saliency,
+        lambda m, x, c: saliency(m, x, c).square(),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_right_answer_passes_and_a_wrong_one_is_named(name: str) -> None:
+    check, right, wrong = CASES[name]
+    assert check(right).startswith("correct")
+    with pytest.raises(ex.WrongAnswer, match=r"^Exercise [a-z]+"):
+        check(wrong)
+
+
+def test_a_function_that_raises_is_reported_as_the_readers_error() -> None:
+    with pytest.raises(ex.WrongAnswer, match="your function raised KeyError"):
+        ex.check_cosine_lr(lambda t, n, p: {}["lr"])
+
+
+def test_a_wrong_type_says_what_was_expected() -> None:
+    with pytest.raises(ex.WrongAnswer, match="expected a number, got str"):
+        ex.check_parameter_count("11458")
