@@ -93,3 +93,20 @@ def test_the_counter_does_not_count_visible_or_assert_free_cells() -> None:
     assert claim_cells([code("# assert x > y", "remove-cell")]) == 0
     prose = {"cell_type": "markdown", "metadata": {}, "source": "A beats B."}
     assert comparative_sentences([prose]) == ["A beats B."]
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_a_chapter_cites_the_article_sections_by_their_chinese_titles(
+    path: Path,
+) -> None:
+    """A Chinese reader finds the article's section the chapter follows by
+    its heading, not only by its number."""
+    first = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    cited = re.search(r"\*Article sections? [^*]*\*", first)
+    assert cited, f"{path.name}: no '*Article section ...*' line at the top"
+    assert CJK.search(cited.group(0)), (
+        f"{path.name}: {cited.group(0)!r} gives no Chinese section title"
+    )

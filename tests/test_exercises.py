@@ -53,7 +53,9 @@ def test_every_chapter_has_three_exercises_with_hidden_checked_solutions(
 ) -> None:
     pairs = exercises_in(path)
     checked = [
-        q for q, code in pairs if "assert" in code or "exercises.check_" in code
+        q
+        for q, code in pairs
+        if "assert" in code or "exercises.check_" in code
     ]
     assert len(checked) >= 3, (
         f"{path.name}: {len(checked)} exercises with a hidden solution that "
@@ -68,7 +70,11 @@ def test_the_exercise_counter_sees_a_missing_solution(tmp_path: Path) -> None:
         cell["metadata"].pop("tags", None)  # the toggles gone
     broken = tmp_path / "model.ipynb"
     broken.write_text(json.dumps(nb))
-    assert len(exercises_in(broken)) == 0 < len(exercises_in(BOOK / "model.ipynb"))
+    assert (
+        len(exercises_in(broken))
+        == 0
+        < len(exercises_in(BOOK / "model.ipynb"))
+    )
 
 
 def mean_images(images, labels):

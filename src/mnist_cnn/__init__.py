@@ -22,7 +22,8 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.precision` -- chapter "Applications": mixed precision.
 * :mod:`mnist_cnn.checkpoints` -- chapter "Training": checkpoints and resumable training states.
 * :mod:`mnist_cnn.atomic` -- files written so that a crash never leaves half of one.
-* :mod:`mnist_cnn.augment` -- chapter "Overfitting": random rotation, scale and shift.
+* :mod:`mnist_cnn.augment` -- chapter "Overfitting": random rotation, scale
+  and shift; random flips.
 * :mod:`mnist_cnn.metrics` -- chapter "Evaluation": confusion matrix, precision/recall/F1, ROC.
 * :mod:`mnist_cnn.preprocess` -- chapter "Evaluation": your own image, prepared like MNIST.
 * :mod:`mnist_cnn.finetune` -- chapter "Fine-tuning": freezing, new heads, LoRA.
@@ -30,6 +31,8 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.explain` -- chapter "Applications": saliency maps and Grad-CAM.
 * :mod:`mnist_cnn.deploy` -- chapter "Applications": TorchScript and ONNX export.
 * :mod:`mnist_cnn.distributed` -- chapter "Applications": data-parallel training under torchrun.
+* :mod:`mnist_cnn.exercises` -- every chapter's exercises: checks that say
+  what is wrong with an answer.
 * :mod:`mnist_cnn.plots` -- the figures every chapter draws.
 * :mod:`mnist_cnn.widgets` -- the interactive explorers of "Convolution" and "Pooling".
 * :mod:`mnist_cnn.bench` -- benchmarks whose figures the chapters quote.

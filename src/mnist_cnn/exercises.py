@@ -23,6 +23,32 @@ from torch import nn
 from mnist_cnn import anatomy, data, explain, finetune, models
 from mnist_cnn.progress import EpochRecord, Progress
 
+__all__ = [
+    "WrongAnswer",
+    "check_idx_file_size",
+    "check_normalised_background",
+    "check_mean_images",
+    "check_parameter_count",
+    "check_stacked_receptive_field",
+    "check_small_cnn",
+    "check_steps_per_epoch",
+    "check_momentum_step",
+    "check_cosine_lr",
+    "check_layer_backward",
+    "check_constant_accuracy",
+    "check_precision_recall",
+    "check_top_k_accuracy",
+    "check_smoothed_target",
+    "check_weight_decay_factor",
+    "check_early_stopping",
+    "check_probe_parameters",
+    "check_lora_parameters",
+    "check_probe",
+    "check_shard",
+    "check_bfloat16_step",
+    "check_saliency",
+]
+
 
 class WrongAnswer(AssertionError):
     """An answer to an exercise is wrong; the message says what and why."""
@@ -378,7 +404,9 @@ def check_top_k_accuracy(
     labels = torch.randint(0, 10, (300,), generator=gen)
     for k in (1, 2, 5):
         want = skm.top_k_accuracy_score(labels, logits, k=k, labels=range(10))
-        got = _number(_call(fn, "evaluation.3", logits, labels, k), "evaluation.3")
+        got = _number(
+            _call(fn, "evaluation.3", logits, labels, k), "evaluation.3"
+        )
         _expect(
             abs(got - want) < 1e-6,
             "evaluation.3",
