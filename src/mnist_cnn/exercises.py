@@ -72,6 +72,20 @@ def _number(answer: Any, exercise: str) -> float:
     return float(answer)
 
 
+def _expect_number(
+    answer: Any,
+    want: float,
+    exercise: str,
+    what: str,  # formatted with the answer, e.g. "{got:g} is not the gap"
+    hint: str,
+    tol: float = 0.0,
+) -> None:
+    """Raise :class:`WrongAnswer` unless the answer is a number within
+    ``tol`` of ``want``."""
+    got = _number(answer, exercise)
+    _expect(abs(got - want) <= tol, exercise, what.format(got=got), hint)
+
+
 def _call(fn: Callable[..., Any], exercise: str, *args: Any) -> Any:
     try:
         return fn(*args)
@@ -117,11 +131,11 @@ def check_idx_file_size(n_bytes: Any) -> str:
             "run data.load_mnist() once first."
         )
     want = len(data._read_bytes(path))
-    got = _number(n_bytes, "data.1")
-    _expect(
-        got == want,
+    _expect_number(
+        n_bytes,
+        want,
         "data.1",
-        f"{got:,.0f} bytes is not the file's size",
+        "{got:,.0f} bytes is not the file's size",
         "Count the header (magic number and one 4-byte size per dimension) "
         "and one byte per pixel.",
     )
@@ -135,13 +149,14 @@ def check_normalised_background(value: Any) -> str:
     want = float(
         data.normalize(torch.zeros(1, 1, 1, dtype=torch.uint8), mean, std)
     )
-    got = _number(value, "data.2")
-    _expect(
-        abs(got - want) < 1e-3,
+    _expect_number(
+        value,
+        want,
         "data.2",
-        f"{got:.4f} is not what a black pixel becomes",
+        "{got:.4f} is not what a black pixel becomes",
         "Scale to [0, 1] first, then subtract the mean and divide by the "
         "standard deviation.",
+        tol=1e-3,
     )
     return f"correct: {want:.4f}"
 
@@ -175,11 +190,11 @@ def check_parameter_count(answer: Any) -> str:
     """model.1: parameters of ``BookCNN(c1=8, c2=16, c3=16)``."""
     model = models.BookCNN(c1=8, c2=16, c3=16)
     want = sum(p.numel() for p in model.parameters())
-    got = _number(answer, "model.1")
-    _expect(
-        got == want,
+    _expect_number(
+        answer,
+        want,
         "model.1",
-        f"{got:,.0f} is not its parameter count",
+        "{got:,.0f} is not its parameter count",
         "Each convolution has C_out * C_in * 3 * 3 weights and no bias "
         "(batch norm's shift replaces it), each batch norm 2 * C_out "
         "parameters, the head 16 * 7 * 7 * 10 + 10.",
@@ -191,11 +206,11 @@ def check_stacked_receptive_field(answer: Any) -> str:
     """model.2: receptive field of three stacked 3x3 convolutions."""
     stack = nn.Sequential(*(nn.Conv2d(1, 1, 3, padding=1) for _ in range(3)))
     want = anatomy.receptive_fields(stack)[-1].size
-    got = _number(answer, "model.2")
-    _expect(
-        got == want,
+    _expect_number(
+        answer,
+        want,
         "model.2",
-        f"{got:g} pixels is not the receptive field",
+        "{got:g} pixels is not the receptive field",
         "Each 3 x 3 convolution widens the field by k - 1 = 2 pixels.",
     )
     return f"correct: {want} x {want} pixels"
@@ -426,14 +441,15 @@ def check_smoothed_target(answer: Any) -> str:
     F.cross_entropy(logits, torch.tensor([3]), label_smoothing=0.1).backward()
     # dL/dz = p - q, and p = 1/10 at zero logits
     want = float(0.1 - logits.grad[0, 3])
-    got = _number(answer, "overfitting.1")
-    _expect(
-        abs(got - want) < 1e-9,
+    _expect_number(
+        answer,
+        want,
         "overfitting.1",
-        f"{got:g} is not the smoothed target",
+        "{got:g} is not the smoothed target",
         "Smoothing mixes the one-hot target with the uniform one: "
         "(1 - eps) * onehot + eps / K, and the uniform part includes the "
         "true class too.",
+        tol=1e-9,
     )
     return f"correct: {want:.2f}"
 
@@ -478,7 +494,7 @@ def check_early_stopping(
             record = EpochRecord(epoch, 0.0, 0.0, loss, 0.0, 0.0, 0.0)
             state.record(record, nn.Linear(1, 1), keep=False)
             last = epoch
-            if state.stale >= patience:
+            if state.out_of_patience(patience):
                 break
         want = (state.best_epoch, last)
         got = _call(fn, "overfitting.3", list(losses), patience)
@@ -505,11 +521,11 @@ def check_probe_parameters(answer: Any) -> str:
     a new 10-class head."""
     model = _probe(finetune.replace_head(models.BookCNN(), 10))
     want = finetune.count_trainable(model)
-    got = _number(answer, "finetune.1")
-    _expect(
-        got == want,
+    _expect_number(
+        answer,
+        want,
         "finetune.1",
-        f"{got:,.0f} is not the number of trained parameters",
+        "{got:,.0f} is not the number of trained parameters",
         "Only the head trains: 32 * 7 * 7 inputs, 10 outputs, 10 biases.",
     )
     return f"correct: {want:,} parameters"
@@ -520,11 +536,11 @@ def check_lora_parameters(answer: Any) -> str:
     ``nn.Linear(1568, 10)``."""
     lora = finetune.LoRALinear(nn.Linear(32 * 7 * 7, 10), r=4)
     want = finetune.count_trainable(lora)
-    got = _number(answer, "finetune.2")
-    _expect(
-        got == want,
+    _expect_number(
+        answer,
+        want,
         "finetune.2",
-        f"{got:,.0f} is not what LoRA trains",
+        "{got:,.0f} is not what LoRA trains",
         "A is (r, in) and B is (out, r); W and b stay frozen.",
     )
     return f"correct: {want:,} parameters (the head itself has 15,690)"
@@ -581,11 +597,11 @@ def check_bfloat16_step(answer: Any) -> str:
     one = torch.tensor(1.0, dtype=torch.bfloat16)
     want = float(torch.nextafter(one, torch.tensor(2.0, dtype=torch.bfloat16)))
     want -= 1.0
-    got = _number(answer, "applications.2")
-    _expect(
-        got == want,
+    _expect_number(
+        answer,
+        want,
         "applications.2",
-        f"{got:g} is not the gap",
+        "{got:g} is not the gap",
         "bfloat16 stores 7 bits after the binary point.",
     )
     return f"correct: {want} = 2**-7"

@@ -101,6 +101,11 @@ class Progress:
         self.epoch, self.step = record.epoch + 1, 0
         self.order, self.sums, self.seconds = None, None, 0.0
 
+    def out_of_patience(self, patience: int | None) -> bool:
+        """Early stopping: ``patience`` epochs in a row without a lower
+        validation loss (never when ``patience`` is None)."""
+        return patience is not None and self.stale >= patience
+
 
 def save_progress(
     path: str | os.PathLike[str],

@@ -518,7 +518,7 @@ def fit(
         )
         if saving:  # the next epoch starts here (or the run is finished)
             save()
-        if stop or (config.patience and state.stale >= config.patience):
+        if stop or state.out_of_patience(config.patience):
             break
     return _result(run, state)
 
