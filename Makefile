@@ -75,8 +75,14 @@ test-unit: $(STAMP)
 ## The HTML book in _build/html/; any warning fails the build. It reads with no network:
 ## MathJax, the widget manager and the diagram renderer come from npm (package-lock.json).
 ## --all: Sphinx skips copying static files when no page changed
+## The Chinese edition (book/zh/, same code cells and outputs) is built from its own folder with
+## the same config, language zh_CN, into _build/html/zh/ (tools/zh.py config writes it)
 book: $(STAMP) $(VENDOR_STAMP)
 	$(OFFLINE) $(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+	$(PY) tools/zh.py config _build/zh
+	$(OFFLINE) $(VENV)/bin/jupyter-book build book/zh --config $(CURDIR)/_build/zh/_config.yml \
+	  --toc $(CURDIR)/_build/zh/_toc.yml --path-output $(CURDIR)/_build/zh --all -W -n --keep-going
+	rm -rf _build/html/zh && cp -r _build/zh/_build/html _build/html/zh
 
 ## Open every page of _build/html in headless Chromium from file:// with the network cut off;
 ## screenshots land in _build/screenshots/
@@ -117,6 +123,7 @@ NB ?= book/*.ipynb
 notebooks: $(STAMP)
 	$(PY) tools/notebook_setup.py
 	$(OFFLINE) $(PY) tools/run_notebooks.py $(NB)
+	$(PY) tools/zh.py sync  # the Chinese edition takes the new code cells and outputs
 
 clean:
 	rm -rf _build _vendor

@@ -32,6 +32,10 @@ if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
         str(OFFLINE / "sitecustomize.py")
     )  # this process (its start-up is over)
 
+# The Chinese edition shares the English notebooks' code cells and outputs
+# (tests/test_zh.py checks that), so nbval executes the English ones only.
+collect_ignore = ["book/zh"]
+
 SLOW_NOTEBOOKS = {
     "training.ipynb",
     "scratch.ipynb",

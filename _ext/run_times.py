@@ -51,17 +51,33 @@ class RunTime(SphinxDirective):
                 f"{path.name}: no run recorded in its metadata; execute it with `make notebooks`"
             )
         self.env.note_dependency(str(path))
-        text = (
-            f"Executed top to bottom in {record['seconds']:.0f} s on {record['date']}, on "
-            f"{machine_text(record)}. The outputs on this page are from that run; trained figures on "
-            "another machine differ slightly, within the bands listed on the page "
-        )
+        zh = self.config.book_edition == "zh"
+        if zh:
+            text = (
+                f"本页于 {record['date']} 在 {machine_text(record)} 上从头到尾执行，"
+                f"用时 {record['seconds']:.0f} 秒。本页的输出来自那次运行；"
+                "在其他机器上，训练得到的数字会略有不同，但都在页面"
+            )
+        else:
+            text = (
+                f"Executed top to bottom in {record['seconds']:.0f} s on {record['date']}, on "
+                f"{machine_text(record)}. The outputs on this page are from that run; trained figures on "
+                "another machine differ slightly, within the bands listed on the page "
+            )
         para = nodes.paragraph("", "")
-        para += nodes.emphasis("", "Run time: ")
+        para += nodes.emphasis("", "运行时间：" if zh else "Run time: ")
         para += nodes.Text(text)
-        para += _doc_link(self.env.docname, "book/run-times")
-        para += nodes.Text(".")
+        para += _doc_link(
+            self.env.docname, _doc(self.config, "book/run-times")
+        )
+        para += nodes.Text(" 所列的范围之内。" if zh else ".")
         return [nodes.container("", para, classes=["run-time"])]
+
+
+def _doc(config: Any, doc: str) -> str:
+    """An English page name as this edition's build names it (the Chinese
+    build's source folder is book/zh)."""
+    return doc.removeprefix("book/") if config.book_edition == "zh" else doc
 
 
 def _doc_link(
@@ -85,10 +101,15 @@ class RunTimes(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         src = Path(self.env.srcdir)
-        toc = yaml.safe_load((src / "_toc.yml").read_text())
+        toc = yaml.safe_load(
+            (Path(__file__).resolve().parents[1] / "_toc.yml").read_text()
+        )
         chapters = [
-            c["file"] for part in toc["parts"] for c in part["chapters"]
+            _doc(self.config, c["file"])
+            for part in toc["parts"]
+            for c in part["chapters"]
         ]
+        zh = self.config.book_edition == "zh"
         records = []
         for doc in chapters:
             path = src / f"{doc}.ipynb"
@@ -105,9 +126,9 @@ class RunTimes(SphinxDirective):
         one_machine = (
             len(machines) == 1
         )  # the usual case: name it once, above the table
-        header = ["chapter", "seconds", "date"] + (
-            [] if one_machine else ["machine"]
-        )
+        header = (
+            ["章节", "秒", "日期"] if zh else ["chapter", "seconds", "date"]
+        ) + ([] if one_machine else ["机器" if zh else "machine"])
         rows = []
         for doc, r in records:
             rows.append(
@@ -121,7 +142,7 @@ class RunTimes(SphinxDirective):
         total = sum(r["seconds"] for _, r in records)
         rows.append(
             [
-                nodes.strong("", "all chapters"),
+                nodes.strong("", "全部章节" if zh else "all chapters"),
                 nodes.strong("", f"{total:.0f}"),
                 nodes.Text(""),
             ]
@@ -129,8 +150,14 @@ class RunTimes(SphinxDirective):
         )
         out: list[nodes.Node] = []
         if one_machine:
+            machine = machines.pop()
             out.append(
-                nodes.paragraph("", f"Every chapter ran on {machines.pop()}:")
+                nodes.paragraph(
+                    "",
+                    f"每一章都在 {machine} 上运行："
+                    if zh
+                    else f"Every chapter ran on {machine}:",
+                )
             )
         return out + [_table(header, rows)]
 

@@ -24,6 +24,7 @@ import nbformat
 import torch
 import yaml
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,6 +61,28 @@ def toc_order() -> list[str]:
     ]
 
 
+class NotebookFailed(Exception):
+    """A cell raised; the message names the notebook, the cell and the error."""
+
+
+def failure(nb_path: Path, nb: nbformat.NotebookNode, error: Exception) -> str:
+    """Which cell failed, its first line and the error, in three lines."""
+    for i, cell in enumerate(nb.cells):
+        errors = [
+            o for o in cell.get("outputs", []) if o.output_type == "error"
+        ]
+        if errors:
+            first = (cell.source.strip().splitlines() or [""])[0][:70]
+            err = errors[0]
+            return (
+                f"{nb_path}: cell {i} failed ({first!r})\n"
+                f"  {err.ename}: {err.evalue}\n"
+                f"  the notebook on disk is unchanged; fix it and run "
+                f"`make notebooks NB={nb_path}`"
+            )
+    return f"{nb_path}: {error}"
+
+
 def run(nb_path: Path) -> float:
     nb = nbformat.read(nb_path, as_version=4)
     client = NotebookClient(
@@ -69,7 +92,10 @@ def run(nb_path: Path) -> float:
         resources={"metadata": {"path": str(ROOT)}},
     )
     start = time.perf_counter()
-    client.execute()
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        raise NotebookFailed(failure(nb_path, nb, error)) from None
     seconds = time.perf_counter() - start
     nb.metadata.setdefault("mnist_cnn", {})["run"] = {
         "seconds": round(seconds, 1),
@@ -87,7 +113,19 @@ def main(argv: list[str]) -> int:
         key=lambda p: order.index(p.stem) if p.stem in order else len(order),
     )
     for nb_path in notebooks:
-        seconds = run(nb_path)
+        if nb_path.resolve().parent != ROOT / "book":
+            print(
+                f"{nb_path}: not a chapter in book/ (the Chinese edition in "
+                "book/zh/ is never executed: `python tools/zh.py sync` copies "
+                "the English outputs)",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            seconds = run(nb_path)
+        except NotebookFailed as failed:
+            print(failed, file=sys.stderr)
+            return 1
         print(f"{nb_path}: {seconds:.0f} s")
     return 0
 

@@ -1,0 +1,182 @@
+"""The Chinese edition (book/zh/): every page has a twin, code cells and
+outputs are the English ones, and no translation is stale (tools/zh.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "_ext"))
+
+import editions  # noqa: E402
+import zh  # noqa: E402
+
+
+def english_pages() -> list[Path]:
+    return zh.english_pages()
+
+
+def test_every_english_page_has_a_chinese_twin() -> None:
+    missing = [p.name for p in english_pages() if not zh.twin(p).is_file()]
+    assert not missing, f"no Chinese twin in book/zh/: {missing}"
+    extra = {p.name for p in zh.ZH.glob("*.*")} - {
+        p.name for p in english_pages()
+    }
+    assert not extra, f"book/zh/ pages without an English page: {extra}"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [p for p in zh.english_pages() if p.suffix == ".ipynb"],
+    ids=lambda p: p.name,
+)
+def test_code_cells_and_outputs_are_the_english_ones(page: Path) -> None:
+    en = json.loads(page.read_text())
+    ours = json.loads(zh.twin(page).read_text())
+    assert [c["id"] for c in ours["cells"]] == [c["id"] for c in en["cells"]]
+    for i, (e, z) in enumerate(zip(en["cells"], ours["cells"])):
+        assert z["cell_type"] == e["cell_type"], f"cell {i}"
+        if e["cell_type"] != "markdown":
+            assert z == e, f"{page.name} cell {i}: run tools/zh.py sync"
+    # the notebook's metadata too (kernel, the run the page reports)
+    assert ours["metadata"] == en["metadata"]
+
+
+def test_no_translation_is_missing_or_stale() -> None:
+    problems = zh.check_all()
+    assert not problems, "\n".join(map(str, problems[:40])) + (
+        f"\n… {len(problems)} in all: translate, then "
+        "`python tools/zh.py stamp book/zh/PAGE`"
+    )
+
+
+def test_sync_changes_nothing_on_a_synced_tree(tmp_path: Path) -> None:
+    for page in english_pages():
+        if page.suffix == ".ipynb":
+            synced = zh.sync_notebook(page, zh.twin(page))
+            assert synced == json.loads(zh.twin(page).read_text())
+        else:
+            assert zh.sync_page(page, zh.twin(page)) == (
+                zh.twin(page).read_text()
+            )
+
+
+def _markdown_cell(nb: dict, needle: str) -> dict:
+    return next(
+        c
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown" and needle in zh.source(c)
+    )
+
+
+def test_one_changed_english_sentence_names_its_cell(tmp_path: Path) -> None:
+    """The drift check in a scratch copy: one English sentence of the
+    chapter Pooling changed, its Chinese twin untouched."""
+    en = json.loads((zh.BOOK / "pooling.ipynb").read_text())
+    assert not zh.check_notebook(
+        zh.BOOK / "pooling.ipynb", zh.twin(zh.BOOK / "pooling.ipynb")
+    )
+    cell = next(
+        c
+        for c in en["cells"]
+        if c["cell_type"] == "markdown" and zh.needs_words(zh.source(c))
+    )
+    cell["source"] = [zh.source(cell).replace(" the ", " a ", 1)]
+    changed = tmp_path / "pooling.ipynb"
+    changed.write_text(json.dumps(en))
+    problems = zh.check_notebook(changed, zh.twin(zh.BOOK / "pooling.ipynb"))
+    assert len(problems) == 1
+    assert cell["id"] in problems[0].where and "stale" in problems[0].what
+
+
+def test_one_changed_english_sentence_names_its_section(
+    tmp_path: Path,
+) -> None:
+    text = (zh.BOOK / "faq.md").read_text()
+    parts = zh.sections(text)
+    parts[2] = parts[2].replace(" the ", " a ", 1)
+    changed = tmp_path / "faq.md"
+    changed.write_text("".join(parts))
+    problems = zh.check_page(changed, zh.twin(zh.BOOK / "faq.md"))
+    assert [p.where.split()[:2] for p in problems] == [["section", "2"]]
+    assert "stale" in problems[0].what
+
+
+def test_a_translation_that_drops_a_glued_number_is_named(
+    tmp_path: Path,
+) -> None:
+    page = zh.BOOK / "data.ipynb"
+    ours = json.loads(zh.twin(page).read_text())
+    cell = _markdown_cell(ours, "{glue:text}")
+    text = zh.source(cell)
+    role = text[text.index("{glue:text}") :].split("`")[1]
+    cell["source"] = [text.replace(f"{{glue:text}}`{role}`", "42")]
+    broken = tmp_path / "data.ipynb"
+    broken.write_text(json.dumps(ours))
+    problems = zh.check_notebook(page, broken)
+    assert len(problems) == 1 and "markup differs" in problems[0].what
+    assert f"missing {{glue:text}}`{role}`" in problems[0].what
+
+
+def test_a_stamped_cell_left_in_english_is_named(tmp_path: Path) -> None:
+    page = zh.BOOK / "evaluation.ipynb"
+    en = json.loads(page.read_text())
+    ours = copy.deepcopy(en)
+    for c in ours["cells"]:
+        if c["cell_type"] == "markdown":
+            c["metadata"]["zh"] = {"en": zh.text_hash(zh.source(c))}
+    fake = tmp_path / "evaluation.ipynb"
+    fake.write_text(json.dumps(ours))
+    problems = zh.check_notebook(page, fake)
+    assert problems and all("no Chinese" in p.what for p in problems)
+
+
+def test_the_sync_rewrites_include_paths_once() -> None:
+    line = "```{literalinclude} ../src/mnist_cnn/ops.py\n"
+    once = zh.fix_paths(line)
+    assert once == "```{literalinclude} ../../src/mnist_cnn/ops.py\n"
+    assert zh.fix_paths(once) == once
+
+
+def test_sections_cut_at_headings_outside_code() -> None:
+    text = "(top)=\n# A\ntext\n```python\n# not a heading\n```\n## B\nx\n"
+    assert zh.sections(text) == [
+        "(top)=\n# A\ntext\n```python\n# not a heading\n```\n",
+        "## B\nx\n",
+    ]
+
+
+def test_the_chinese_build_config() -> None:
+    cfg = zh.zh_config()
+    conf = cfg["sphinx"]["config"]
+    assert conf["language"] == "zh_CN" and conf["book_edition"] == "zh"
+    for path in conf["html_static_path"] + cfg["bibtex_bibfiles"]:
+        assert Path(path).is_absolute() and Path(path).exists(), path
+    toc = zh.zh_toc()
+    docs = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    assert all(
+        (zh.ZH / f"{d}.ipynb").exists() or (zh.ZH / f"{d}.md").exists()
+        for d in docs + [toc["root"]]
+    )
+
+
+@pytest.mark.parametrize(
+    ("page", "url"),
+    [
+        ("book/data", "../zh/data.html"),
+        ("genindex", "zh/genindex.html"),
+    ],
+)
+def test_each_page_links_the_same_page_in_the_other_edition(
+    page: str, url: str
+) -> None:
+    assert editions.twin_url(page, "en") == url
+    back = editions.twin_url(page.removeprefix("book/"), "zh")
+    # from _build/html/zh/<page>.html back to _build/html/<page>.html
+    assert back == f"../{page}.html"
