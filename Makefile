@@ -12,7 +12,7 @@ OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: install test lint format test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
+.PHONY: pdf poppler install test lint format test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ install: $(STAMP)
 ## Unit tests + the notebooks that do not train networks, re-executed and compared with their
 ## stored outputs (pytest --nbval); about two minutes
 test: $(STAMP) lint
-	$(OFFLINE) $(PY) -m pytest -m "not slow and not browser"
+	$(OFFLINE) $(PY) -m pytest -m "not slow and not browser and not pdf"
 
 ## ruff: the linter and the formatter (79 columns, the book's code column) over src, tests,
 ## tools and the notebooks' code cells; `make format` rewrites what it would change
@@ -61,7 +61,7 @@ fashion-data:
 	@if [ -f $(FASHION_DIR)/t10k-labels-idx1-ubyte.gz ] || [ -n "$${FASHION_MNIST_DATA:-}" ] || [ -f data/fashion-mnist/FashionMNIST/raw/t10k-labels-idx1-ubyte ]; then \
 	  true; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  apt-get install -y -q dataset-fashion-mnist >/dev/null || echo "note: apt-get could not install dataset-fashion-mnist; the chapter will try torchvision's download"; \
+	  { apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null; } || echo "note: apt-get could not install dataset-fashion-mnist; the chapter will try torchvision's download"; \
 	else \
 	  echo "note: Fashion-MNIST not found. Install Debian's dataset-fashion-mnist (sudo apt install dataset-fashion-mnist)"; \
 	  echo "      or set FASHION_MNIST_DATA to a folder with its four IDX files; otherwise torchvision downloads it (needs the network)."; \
@@ -70,7 +70,7 @@ fashion-data:
 ## Unit tests only (no notebooks, none of the slow multi-process tests): the quick loop while
 ## editing src/
 test-unit: $(STAMP)
-	$(OFFLINE) $(PY) -m pytest tests -m "not slow and not browser"
+	$(OFFLINE) $(PY) -m pytest tests -m "not slow and not browser and not pdf"
 
 ## The HTML book in _build/html/; any warning fails the build. It reads with no network:
 ## MathJax, the widget manager and the diagram renderer come from npm (package-lock.json).
@@ -80,8 +80,7 @@ test-unit: $(STAMP)
 book: $(STAMP) $(VENDOR_STAMP)
 	$(OFFLINE) $(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	$(PY) tools/zh.py config _build/zh
-	$(OFFLINE) $(VENV)/bin/jupyter-book build book/zh --config $(CURDIR)/_build/zh/_config.yml \
-	  --toc $(CURDIR)/_build/zh/_toc.yml --path-output $(CURDIR)/_build/zh --all -W -n --keep-going
+	$(ZH_BUILD) --all
 	rm -rf _build/html/zh && cp -r _build/zh/_build/html _build/html/zh
 
 ## Open every page of _build/html in headless Chromium from file:// with the network cut off;
@@ -105,12 +104,17 @@ $(VENDOR_STAMP): package.json package-lock.json assets/require-config.js | chrom
 
 vendor: $(VENDOR_STAMP)
 
-## Debian's Chromium: renders the diagrams at build time and runs the browser test
+## Chromium renders the diagrams at build time and runs the browser test: CHROMIUM=/path (make
+## book CHROMIUM=...), else the first of chromium, chromium-browser, google-chrome on PATH, the
+## order _ext/offline_html.py and tests/test_html.py look in; as root with apt, Debian's package
 chromium:
-	@if [ -x /usr/bin/chromium ]; then true; \
+	@if [ -n "$${CHROMIUM:-}" ]; then \
+	  command -v "$$CHROMIUM" >/dev/null || { echo "error: CHROMIUM=$$CHROMIUM is not an executable; set CHROMIUM to Chromium's path" >&2; exit 2; }; \
+	elif command -v chromium || command -v chromium-browser || command -v google-chrome; then \
+	  true; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  apt-get install -y -q chromium chromium-driver >/dev/null; \
-	else echo "error: /usr/bin/chromium not found; install Debian's chromium (sudo apt install chromium)" >&2; exit 2; fi
+	  apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; \
+	else echo "error: no Chromium on PATH (chromium, chromium-browser, google-chrome): install it (sudo apt install chromium) or set CHROMIUM=/path/to/chromium" >&2; exit 2; fi >/dev/null
 
 ## Throughput of the data pipelines (figures quoted in the chapter "Data")
 bench: $(STAMP)
@@ -124,6 +128,26 @@ notebooks: $(STAMP)
 	$(PY) tools/notebook_setup.py
 	$(OFFLINE) $(PY) tools/run_notebooks.py $(NB)
 	$(PY) tools/zh.py sync  # the Chinese edition takes the new code cells and outputs
+
+## The whole book as one PDF per edition, _build/pdf/cnn-from-scratch-{en,zh}.pdf: the single-page
+## HTML of each edition printed by Chromium after MathJax has typeset it (tools/pdf.py says why),
+## then checked with poppler's pdftotext (tests/test_pdf.py). `make book` afterwards links them.
+ZH_BUILD = $(OFFLINE) $(VENV)/bin/jupyter-book build book/zh --config $(CURDIR)/_build/zh/_config.yml \
+	  --toc $(CURDIR)/_build/zh/_toc.yml --path-output $(CURDIR)/_build/zh -W -n --keep-going
+pdf: $(STAMP) $(VENDOR_STAMP) chromium poppler
+	$(OFFLINE) $(VENV)/bin/jupyter-book build . --builder singlehtml -W -n --keep-going
+	$(PY) tools/zh.py config _build/zh
+	$(ZH_BUILD) --builder singlehtml
+	$(PY) tools/pdf.py _build/singlehtml/book/intro.html _build/pdf/cnn-from-scratch-en.pdf --lang en
+	$(PY) tools/pdf.py _build/zh/_build/singlehtml/intro.html _build/pdf/cnn-from-scratch-zh.pdf --lang zh
+	$(OFFLINE) $(PY) -m pytest -m pdf
+
+## poppler-utils (pdftotext, pdfinfo) for the PDF test
+poppler:
+	@if command -v pdftotext >/dev/null; then true; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -q >/dev/null && apt-get install -y -q poppler-utils >/dev/null; \
+	else echo "error: pdftotext not found; install poppler-utils (sudo apt install poppler-utils)" >&2; exit 2; fi
 
 clean:
 	rm -rf _build _vendor

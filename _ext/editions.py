@@ -9,6 +9,7 @@ same page in the other edition.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,12 @@ ZH_UI = {
     'aria-label="Toggle hidden content"': 'aria-label="显示或隐藏内容"',
     'title="Toggle hidden content"': 'title="显示或隐藏内容"',
     "© Copyright": "© 版权所有",
+}
+ROOT = Path(__file__).resolve().parents[1]
+# `make pdf` writes them; the English build copies them to its pdf/ folder
+PDFS = {
+    "en": ("cnn-from-scratch-en.pdf", "PDF: the whole book", "fas fa-book"),
+    "zh": ("cnn-from-scratch-zh.pdf", "PDF：全书中文版", "fas fa-book"),
 }
 # pages Sphinx makes itself: the same name in both builds
 GENERATED = {"genindex", "search", "py-modindex"}
@@ -72,6 +79,55 @@ def add_switch(
         context["theme_article_header_end"] = ["edition-switch.html", *items]
 
 
+def built_pdfs() -> list[str]:
+    """The editions whose PDF `make pdf` has written, English first."""
+    return [
+        e
+        for e, (name, _, _) in PDFS.items()
+        if (ROOT / "_build" / "pdf" / name).is_file()
+    ]
+
+
+def add_pdf_links(
+    app: Sphinx,
+    pagename: str,
+    templatename: str,
+    context: dict[str, Any],
+    doctree: Any,
+) -> None:
+    """Each built PDF in the page's download menu (after the theme made
+    the menu, priority 501)."""
+    depth = pagename.count("/") + (app.config.book_edition == "zh")
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "download-buttons":
+            continue
+        for edition in built_pdfs():
+            name, text, icon = PDFS[edition]
+            group["buttons"].append(
+                {
+                    "type": "link",
+                    "url": "../" * depth + f"pdf/{name}",
+                    "text": text,
+                    "tooltip": text,
+                    "icon": icon,
+                    "label": f"download-book-pdf-{edition}",
+                }
+            )
+
+
+def copy_pdfs(app: Sphinx, exception: Exception | None) -> None:
+    """The English build serves the PDFs from its pdf/ folder."""
+    if exception or app.config.book_edition != "en":
+        return
+    if app.builder.name != "html":
+        return
+    for edition in built_pdfs():
+        name = PDFS[edition][0]
+        target = Path(app.outdir) / "pdf" / name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(ROOT / "_build" / "pdf" / name, target)
+
+
 def translate_ui(app: Sphinx, exception: Exception | None) -> None:
     """Chinese pages: the theme strings its zh_CN catalogue lacks."""
     if exception or app.config.book_edition != "zh":
@@ -94,6 +150,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("book_edition", "en", "html", [str])
     app.connect("html-page-context", add_switch, priority=400)
     app.connect("build-finished", translate_ui)
+    app.connect("html-page-context", add_pdf_links, priority=502)
+    app.connect("build-finished", copy_pdfs)
     app.connect("config-inited", add_static)
     app.add_css_file("editions.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

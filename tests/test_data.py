@@ -20,12 +20,18 @@ from tests.conftest import write_idx
 # The published MNIST label histograms (also in data/mnist/README.md).
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+# The shipped files' home in the repository.
+SHIPPED = Path(__file__).resolve().parents[1] / "data" / "mnist"
 
 
 def files_in(folder: Path) -> list[str]:
     return sorted(
         str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
     )
+
+
+def files_and_folders(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 # --- the real files ---------------------------------------------------------------------------
@@ -119,12 +125,157 @@ def test_prepare_torchvision_root_is_idempotent(tmp_path: Path) -> None:
     )
 
 
+# --- where the files are: $MNIST_CNN_DATA, the shipped files ----------------------------------
+
+
 def test_env_var_sets_the_default_root(
     monkeypatch: pytest.MonkeyPatch, tiny_root: Path
 ) -> None:
     monkeypatch.setenv("MNIST_CNN_DATA", str(tiny_root))
+    assert data.default_root() == tiny_root
+    monkeypatch.setenv("HOME", str(tiny_root.parent))
+    monkeypatch.setenv("MNIST_CNN_DATA", "~/tiny")  # as a quoted ~ reads
+    assert data.default_root() == tiny_root
     images, labels = data.load_split("test", verify=False)
     assert images.shape == (10, 28, 28) and labels.shape == (10,)
+    # a torchvision-style MNIST/raw/ inside the folder counts too
+    raw = tiny_root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in tiny_root.glob("*.gz"):
+        gz.rename(raw / gz.name)
+    assert data.load_split("test", verify=False)[0].shape == (10, 28, 28)
+
+
+def test_unset_env_var_means_the_shipped_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reference: the repository's data/mnist/ (their home; a wheel carries
+    a copy, tests/test_wheel.py)."""
+    monkeypatch.delenv("MNIST_CNN_DATA", raising=False)
+    assert data.default_root() == SHIPPED
+    monkeypatch.setenv("MNIST_CNN_DATA", "")  # empty is unset
+    assert data.default_root() == SHIPPED
+
+
+def bad_data_folder(kind: str, tmp_path: Path) -> Path:
+    """A wrong value for $MNIST_CNN_DATA, of one ``kind``."""
+    folder = tmp_path / "my-mnist"
+    if kind == "a file":
+        folder.write_bytes(
+            (SHIPPED / "t10k-labels-idx1-ubyte.gz").read_bytes()
+        )
+    elif kind != "missing":
+        folder.mkdir()
+    if kind == "other files":  # e.g. images, or the files one level up
+        (folder / "digit-3.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        (folder / "mnist").mkdir()
+        (folder / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    if kind == "three of four":
+        for name in [*data.FILES["train"], data.FILES["test"][0]]:
+            gz = f"{name}.gz"
+            (folder / gz).write_bytes((SHIPPED / gz).read_bytes())
+    return folder
+
+
+BAD_KINDS = ["missing", "empty", "other files", "three of four", "a file"]
+EXPECTED_PROBLEM = {
+    "missing": "no such folder",
+    "empty": "the folder is empty",
+    "other files": "none of the four MNIST files (it holds digit-3.png, "
+    "mnist/)",
+    "three of four": "the folder has no t10k-labels-idx1-ubyte.",
+    "a file": "a file, not a folder",
+}
+# every way the package reads the default folder
+DEFAULT_READERS = {
+    "load_mnist": lambda target: data.load_mnist(),
+    "load_split": lambda target: data.load_split("test"),
+    "prepare_torchvision_root": data.prepare_torchvision_root,
+}
+
+
+@pytest.mark.parametrize("reader", sorted(DEFAULT_READERS))
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_a_wrong_env_folder_is_blamed_on_the_variable_and_creates_nothing(
+    kind: str,
+    reader: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_network: None,
+) -> None:
+    """One MNISTNotFoundError naming the variable, its value, the four file
+    names and how to get the shipped files back; no folder is made (not the
+    variable's, not torchvision's MNIST/raw/, not the target's), nothing is
+    downloaded (download=True is load_mnist's default)."""
+    folder = bad_data_folder(kind, tmp_path)
+    monkeypatch.setenv("MNIST_CNN_DATA", str(folder))
+    before = files_and_folders(tmp_path)
+    with pytest.raises(data.MNISTNotFoundError) as info:
+        DEFAULT_READERS[reader](tmp_path / "torchvision-root")
+    message = str(info.value)
+    assert message.startswith(f"$MNIST_CNN_DATA={str(folder)!r}: ")
+    assert EXPECTED_PROBLEM[kind] in message
+    for name in (n for ns in data.FILES.values() for n in ns):
+        assert name in message
+    assert "Unset MNIST_CNN_DATA to use the files shipped" in message
+    assert str(SHIPPED) in message
+    assert "Offline?" not in message  # no download was tried
+    assert files_and_folders(tmp_path) == before
+
+
+def test_wrong_content_in_the_env_folder_is_blamed_on_the_variable(
+    tiny_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The four names, other bytes (as a Fashion-MNIST folder would be): the
+    checksum error says that the variable chose the folder."""
+    monkeypatch.setenv("MNIST_CNN_DATA", str(tiny_root))
+    for read in (
+        lambda: data.load_split("test"),
+        lambda: data.load_mnist(),
+        lambda: data.prepare_torchvision_root(tiny_root / "tv"),
+    ):
+        with pytest.raises(data.DataFileError) as info:
+            read()
+        message = str(info.value)
+        assert "SHA-256" in message and str(tiny_root) in message
+        assert f"chosen by $MNIST_CNN_DATA={str(tiny_root)!r}" in message
+        assert "Unset MNIST_CNN_DATA" in message
+    # an explicit root is the caller's choice: the variable is not blamed
+    with pytest.raises(data.DataFileError) as info:
+        data.load_split("test", tiny_root)
+    assert "MNIST_CNN_DATA" not in str(info.value)
+
+
+def test_the_command_line_reports_a_wrong_env_folder_with_exit_code_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_network: None,
+) -> None:
+    from mnist_cnn import cli
+
+    monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path / "nope"))
+    out = tmp_path / "net.pt"
+    argv = ["train", "--epochs", "1", "--quiet", "--out", str(out)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: $MNIST_CNN_DATA=") and err.count("\n") == 1
+    assert "Traceback" not in err and files_and_folders(tmp_path) == []
+
+
+def test_fashion_mnist_downloads_beside_the_clone_not_in_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where torchvision would put Fashion-MNIST: the clone's data/, not a
+    folder chosen by $MNIST_CNN_DATA (a wheel: the user's cache,
+    tests/test_paths.py)."""
+    monkeypatch.setattr(data, "_FASHION_DEBIAN", tmp_path / "no-debian")
+    monkeypatch.delenv("FASHION_MNIST_DATA", raising=False)
+    monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path))
+    with pytest.raises(data.MNISTNotFoundError) as info:
+        data.load_fashion_mnist(download=False)
+    assert str(SHIPPED.parent / "fashion-mnist") in str(info.value)
+    assert f"{tmp_path}/fashion-mnist" not in str(info.value)
 
 
 # --- split, statistics, batches ---------------------------------------------------------------

@@ -19,6 +19,7 @@ and as read by ``torchvision.datasets.mnist.read_sn3_pascalvincent_tensor``.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import math
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import torch
 
+from mnist_cnn import paths
 from mnist_cnn.atomic import write_atomically
 
 __all__ = [
@@ -100,12 +102,70 @@ class MNIST:
 
 
 def default_root() -> Path:
-    """Where the IDX files are looked for: ``$MNIST_CNN_DATA`` or the
-    repository's ``data/mnist``."""
-    env = os.environ.get(_ENV_ROOT)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "data" / "mnist"
+    """Where the IDX files are looked for: ``$MNIST_CNN_DATA``, else the
+    files shipped with the package (:func:`mnist_cnn.paths.shipped_mnist`:
+    the clone's ``data/mnist/`` or the wheel's copy).
+
+    A set variable must name a folder that holds the four files (in it or
+    in its ``MNIST/raw/``); otherwise one :class:`MNISTNotFoundError` names
+    the variable, its value and the files expected. Nothing is created, and
+    nothing is downloaded into that folder.
+    """
+    value = os.environ.get(_ENV_ROOT)
+    if not value:
+        return paths.shipped_mnist()
+    folder = Path(value).expanduser()
+    problem = _folder_problem(folder)
+    if problem:
+        names = ", ".join(n for pair in FILES.values() for n in pair)
+        raise MNISTNotFoundError(
+            f"${_ENV_ROOT}={value!r}: {problem}. The variable must name a "
+            f"folder with the four MNIST files ({names}; .gz or not, in it "
+            f"or in its MNIST/raw/). {_unset_hint()}"
+        )
+    return folder
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """What keeps ``folder`` from being an MNIST folder, or None."""
+    if not folder.exists():
+        return "no such folder"
+    if not folder.is_dir():
+        return "a file, not a folder"
+    names = [n for pair in FILES.values() for n in pair]
+    missing = [n for n in names if _find(folder, n) is None]
+    if len(missing) < len(names):
+        return f"the folder has no {', '.join(missing)}" if missing else None
+    held = sorted(p.name + "/" * p.is_dir() for p in folder.iterdir())
+    if not held:
+        return "the folder is empty"
+    shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+    return f"the folder holds none of the four MNIST files (it holds {shown})"
+
+
+def _unset_hint() -> str:
+    """The way back to the shipped files, for errors ``$MNIST_CNN_DATA``
+    caused."""
+    return (
+        f"Unset {_ENV_ROOT} to use the files shipped with the package "
+        f"({paths.shipped_mnist()})."
+    )
+
+
+@contextlib.contextmanager
+def _blame_env(root: object) -> Iterator[None]:
+    """Say in a bad file's :class:`DataFileError` that ``$MNIST_CNN_DATA``
+    chose its folder, when it did (``root`` is None and the variable set)."""
+    try:
+        yield
+    except DataFileError as exc:
+        value = os.environ.get(_ENV_ROOT)
+        if root is not None or not value:
+            raise
+        raise DataFileError(
+            f"{exc} The folder was chosen by ${_ENV_ROOT}={value!r}. "
+            f"{_unset_hint()}"
+        ) from exc
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -203,7 +263,7 @@ def _check_sha256(path: Path, data: bytes, expected_sha256: str) -> None:
             f"{path}: SHA-256 of the uncompressed bytes is {actual}, "
             f"expected {expected_sha256}. "
             "The file is not the official MNIST file; replace it with "
-            "the one shipped in data/mnist/."
+            f"the one shipped in {paths.shipped_mnist()}."
         )
 
 
@@ -246,7 +306,15 @@ def load_split(
     checksums = IDX_SHA256 if checksums is None else checksums
     if split not in FILES:
         raise ValueError(f"split={split!r}: expected one of {sorted(FILES)}.")
-    root = Path(root) if root is not None else default_root()
+    with _blame_env(root):
+        folder = Path(root) if root is not None else default_root()
+        return _read_split(split, folder, verify, checksums)
+
+
+def _read_split(
+    split: str, root: Path, verify: bool, checksums: dict[str, str]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`load_split` once ``root`` is known: find, read and check."""
     tensors = []
     for name in FILES[split]:
         path = _find(root, name)
@@ -340,16 +408,17 @@ def load_mnist(
     Looks in ``root`` (default :func:`default_root`) and in ``root/MNIST/raw``.
     If a file is missing and ``download`` is true, torchvision downloads MNIST
     into ``root/MNIST/raw``; offline this fails with one
-    :class:`MNISTNotFoundError` that says where we looked.
+    :class:`MNISTNotFoundError` that says where we looked. A folder named by
+    ``$MNIST_CNN_DATA`` is never downloaded into: it must hold the files.
     """
-    root = Path(root) if root is not None else default_root()
-    hint = (
-        f"Copy the four .gz files from the book's data/mnist/ into {root}, "
-        f"or set ${_ENV_ROOT} to a folder that holds them."
-    )
-    return _load(
-        _find_or_download("MNIST", [root], download, hint), verify, IDX_SHA256
-    )
+    with _blame_env(root):
+        folder = Path(root) if root is not None else default_root()
+        hint = (
+            f"Copy the four .gz files from the book's data/mnist/ into "
+            f"{folder}, or set ${_ENV_ROOT} to a folder that holds them."
+        )
+        found = _find_or_download("MNIST", [folder], download, hint)
+        return _load(found, verify, IDX_SHA256)
 
 
 def train_val_split(
@@ -520,8 +589,13 @@ def prepare_torchvision_root(
     renamed: a crash or a bad file never leaves a half-written IDX file where
     torchvision would trust it. Returns the raw folder.
     """
-    source = Path(source) if source is not None else default_root()
-    raw = Path(root) / "MNIST" / "raw"
+    with _blame_env(source):
+        folder = Path(source) if source is not None else default_root()
+        return _copy_verified(folder, Path(root) / "MNIST" / "raw")
+
+
+def _copy_verified(source: Path, raw: Path) -> Path:
+    """:func:`prepare_torchvision_root` once both folders are known."""
     raw.mkdir(parents=True, exist_ok=True)
     for name in (n for names in FILES.values() for n in names):
         dst = raw / name
@@ -600,16 +674,18 @@ def load_fashion_mnist(
 
     Looks in ``root``, else ``$FASHION_MNIST_DATA``, else Debian's
     ``/usr/share/datasets/fashion-mnist`` (``apt install
-    dataset-fashion-mnist``), else the repository's ``data/fashion-mnist``,
-    where torchvision downloads it if ``download`` is true; offline that fails
-    with one message saying what to install.
+    dataset-fashion-mnist``), else ``fashion-mnist`` in
+    :func:`mnist_cnn.paths.downloads` (the clone's ``data/``, or the user's
+    cache folder for a wheel), where torchvision downloads it if
+    ``download`` is true; offline that fails with one message saying what
+    to install.
     """
     if root is not None:
         candidates = [Path(root)]
     else:
         env = os.environ.get("FASHION_MNIST_DATA")
-        repo = default_root().parent / "fashion-mnist"
-        candidates = ([Path(env)] if env else []) + [_FASHION_DEBIAN, repo]
+        target = paths.downloads() / "fashion-mnist"
+        candidates = ([Path(env)] if env else []) + [_FASHION_DEBIAN, target]
     hint = (
         "Install Debian's dataset-fashion-mnist (apt install "
         "dataset-fashion-mnist) "
