@@ -1,9 +1,12 @@
-"""The CLI end to end: train -> evaluate -> predict on real digits drawn as PNG/JPEG, and the
-module entry point. (Bad inputs, each ending with one message and exit code 2: the matrix in
+"""The CLI end to end: train -> evaluate -> predict on real digits drawn as PNG/JPEG, the
+module entry point, and the help of every command: each option's text and default, one program
+name, bench's benchmarks. (Bad inputs, each ending with one message and exit code 2: the matrix in
 test_reliability.py. The checkpoint: conftest.py, one `train` run for the whole session.)"""
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mnist_cnn import checkpoints, cli, data
+from mnist_cnn import bench, checkpoints, cli, data
 
 
 def run(
@@ -119,3 +122,170 @@ def test_train_options_are_trainconfig_with_its_names_and_defaults() -> None:
     assert tuple(choices["amp"]) == config.PRECISIONS
     settable = {f.name for f in dataclasses.fields(config.TrainConfig)}
     assert set(cli._TRAIN_FIELDS) <= settable
+
+
+# --- help: every option says what it does and what it defaults to --------
+
+
+def parsers(
+    parser: argparse.ArgumentParser,
+) -> list[argparse.ArgumentParser]:
+    """``parser`` and every subcommand's parser under it, depth first."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += parsers(sub)
+    return found
+
+
+SKIPPED = (argparse._HelpAction, argparse._VersionAction)
+
+
+def help_of(
+    capsys: pytest.CaptureFixture[str], parser: argparse.ArgumentParser
+) -> str:
+    """What ``<prog> --help`` prints, through main (exit code 0)."""
+    words = parser.prog.split()[3:]  # after "python -m mnist_cnn"
+    assert cli.main([*words, "--help"]) == 0, parser.prog
+    out, err = capsys.readouterr()
+    assert err == ""
+    return out
+
+
+def entry(text: str, action: argparse.Action) -> str:
+    """The lines of ``text`` that describe ``action``: the one indented by 2
+    that starts with its first option string (or its metavar), and the more
+    indented ones after it, joined with single spaces."""
+    name = action.option_strings[0] if action.option_strings else None
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        indent, words = len(line) - len(line.lstrip()), line.split()
+        if indent == 2 and words[0] in (name, action.metavar):
+            block = [line]
+            for more in lines[i + 1 :]:
+                if len(more) - len(more.lstrip()) <= 2 or not more.strip():
+                    break
+                block.append(more)
+            return " ".join(" ".join(block).split())
+    raise AssertionError(f"{name or action.metavar} not in the help")
+
+
+def shown(default: object) -> str:
+    """A default as the help writes it."""
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, list):
+        return " ".join(map(str, default))
+    return str(default)
+
+
+def test_every_subcommand_help_exits_0_with_one_program_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tree = parsers(cli._parser())
+    progs = [p.prog for p in tree]
+    assert progs[0] == cli.PROG and all(
+        p.startswith(cli.PROG + " ") for p in progs[1:]
+    )
+    assert {f"{cli.PROG} {name}" for name in ("train", "bench train")} <= set(
+        progs
+    )
+    for parser in tree:
+        out = help_of(capsys, parser)
+        assert out.startswith(f"usage: {parser.prog} "), parser.prog
+
+
+def test_every_option_has_help_and_shows_its_default(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reference: the parser's own actions. Each appears in its command's
+    --help with its help text and, if it has a default, that default
+    (an option defaulting to None says what happens then)."""
+    monkeypatch.setenv("COLUMNS", "100")
+    checked = 0
+    for parser in parsers(cli._parser()):
+        out = help_of(capsys, parser)
+        for action in parser._actions:
+            if isinstance(action, SKIPPED):
+                continue
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    assert choice.help, (parser.prog, choice.dest)
+                    assert f"{choice.dest} " in out
+                continue
+            text = entry(out, action)
+            where = (parser.prog, action.dest)
+            assert action.help and " ".join(
+                action.help.split()
+            ) in text.replace("%%", "%"), (where, text)
+            if action.required or not action.option_strings:
+                continue
+            if action.default is None:
+                assert "(default: " in text, where
+            else:
+                assert f"(default: {shown(action.default)})" in text, where
+            checked += 1
+    assert checked >= 35  # train alone has 21 options with defaults
+
+
+def test_choices_are_one_word_each_and_listed_in_the_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A choice with a space or a comma cannot be typed or read in a
+    usage line; each is shown as NAME and listed in the help."""
+    monkeypatch.setenv("COLUMNS", "100")
+    for parser in parsers(cli._parser()):
+        out = help_of(capsys, parser)
+        for action in parser._actions:
+            if not action.choices or isinstance(
+                action, argparse._SubParsersAction
+            ):
+                continue
+            assert all(" " not in c and "," not in c for c in action.choices)
+            assert action.metavar == "NAME", action.dest
+            # argparse never checks a default against the choices
+            default = action.default
+            defaults = default if isinstance(default, list) else [default]
+            assert all(d is None or d in action.choices for d in defaults)
+            assert f"one of {', '.join(action.choices)}" in entry(out, action)
+
+
+def test_bench_help_lists_every_benchmark_with_its_options(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    bench_parser = next(
+        p for p in parsers(cli._parser()) if p.prog == f"{cli.PROG} bench"
+    )
+    out = help_of(capsys, bench_parser)
+    listing = out.split("benchmarks and their options:")[1]
+    subs = bench_parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert list(subs) == ["data", "conv", "train", "gpu"]
+    for name, sub in subs.items():
+        section = listing.split(f"\n{name} (")[1].split("\n\n")[0]
+        for action in sub._actions:
+            if not isinstance(action, SKIPPED):
+                assert entry(section, action) == entry(
+                    help_of(capsys, sub), action
+                ), (name, action.dest)
+
+
+def test_bench_defaults_are_the_report_functions_defaults() -> None:
+    """Reference: the signatures of mnist_cnn.bench's report functions, so
+    that `bench X` and bench.report_X() measure the same thing."""
+    tree = {p.prog: p for p in parsers(cli._parser())}
+    functions = {
+        "data": bench.report_data,
+        "conv": bench.report_conv,
+        "train": bench.report_train,
+        "gpu": bench.report_gpu,
+    }
+    for name, function in functions.items():
+        defaults = tree[f"{cli.PROG} bench {name}"].parse_args([])
+        for param in inspect.signature(function).parameters.values():
+            if param.default is not inspect.Parameter.empty:
+                assert getattr(defaults, param.name) == param.default, (
+                    name,
+                    param.name,
+                )

@@ -6,24 +6,34 @@ page that would need the network fails here exactly as it would offline. Per pag
 outside the build, no failed request, no console error, every formula typeset by MathJax, every
 diagram an SVG, every image decoded, every widget drawn. A screenshot of each page lands in
 ``_build/screenshots/`` for a person to look at.
+
+On a phone (375 px) and a small tablet (700 px): no page is wider than the screen, the chapter
+menu and "On this page" open from their buttons, and a search over ``file://`` lists results
+with excerpts. Chromium is ``$CHROMIUM`` or the first of chromium, chromium-browser,
+google-chrome on PATH (the lookup the build uses for the diagrams, _ext/offline_html.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))
+from offline_html import chromium_missing, find_chromium  # noqa: E402
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = find_chromium() or ""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -49,10 +59,8 @@ def browser() -> Iterator[object]:
         pytest.fail(
             f"no built book in {HTML}: run `make book` first, then `make browser-test`"
         )
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"{CHROMIUM} not found: install Debian's chromium (apt install chromium) or set CHROMIUM"
-        )
+    if not CHROMIUM:
+        pytest.fail(chromium_missing())
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -63,6 +71,29 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+def test_chromium_lookup(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """$CHROMIUM first, then chromium, chromium-browser, google-chrome on
+    PATH (the Makefile's order too); a CHROMIUM that is not an executable
+    is an error that names it, not a silent fall-back."""
+    for name in ("chromium-browser", "google-chrome"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CHROMIUM", raising=False)
+    assert find_chromium() == str(tmp_path / "chromium-browser")
+    monkeypatch.setenv("CHROMIUM", "google-chrome")
+    assert find_chromium() == str(tmp_path / "google-chrome")
+    monkeypatch.setenv("CHROMIUM", str(tmp_path / "nowhere"))
+    assert find_chromium() is None
+    assert f"CHROMIUM={tmp_path / 'nowhere'} is not an executable" in (
+        chromium_missing()
+    )
+    monkeypatch.delenv("CHROMIUM")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert find_chromium() is None
+    assert "chromium, chromium-browser, google-chrome" in chromium_missing()
+
+
 def inside_build(url: str) -> bool:
     parsed = urlparse(url)
     if parsed.scheme in ("data", "blob", "about"):
@@ -70,6 +101,69 @@ def inside_build(url: str) -> bool:
     if parsed.scheme != "file":
         return False
     return Path(unquote(parsed.path)).resolve().is_relative_to(HTML.resolve())
+
+
+@dataclass
+class Visit:
+    """A page of the book open in a browser tab with the network cut off, and
+    what it did: requests that left the build, failed requests, console
+    errors (uncaught exceptions included)."""
+
+    tab: Any
+    outside: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def open_page(
+    browser: Any, page: str, width: int, height: int = 900, query: str = ""
+) -> Visit:
+    """Open ``page`` (``?query`` appended) from file:// in a new context
+    ``width`` x ``height`` px; return once its formulas are typeset, its
+    widgets drawn and the network is idle. The caller closes
+    ``visit.tab.context``."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    seen = Visit(context.new_page())
+
+    def route(route, request) -> None:  # type: ignore[no-untyped-def]
+        if inside_build(request.url):
+            route.continue_()
+        else:
+            seen.outside.append(request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", route)
+    tab = seen.tab
+    tab.on(
+        "requestfailed", lambda r: seen.failed.append(f"{r.url} ({r.failure})")
+    )
+    tab.on(
+        "console",
+        lambda m: seen.errors.append(m.text) if m.type == "error" else None,
+    )
+    tab.on("pageerror", lambda e: seen.errors.append(f"uncaught: {e}"))
+    tab.goto((HTML / page).as_uri() + query, wait_until="load")
+
+    # MathJax 3 typesets after load: wait for it, then look at the result
+    has_mathjax = tab.evaluate(
+        "() => !!document.querySelector('script[src*=\"mathjax\"]')"
+    )
+    if has_mathjax:
+        tab.wait_for_function(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+            timeout=20_000,
+        )
+        tab.evaluate("() => MathJax.startup.promise")
+    widget_views = tab.locator(
+        'script[type="application/vnd.jupyter.widget-view+json"]'
+    ).count()
+    if widget_views:
+        tab.wait_for_function(
+            "() => document.querySelectorAll('.jupyter-widgets.widget-container, .widget-box').length >= 1",
+            timeout=20_000,
+        )
+    tab.wait_for_load_state("networkidle")
+    return seen
 
 
 def test_every_page_was_built() -> None:
@@ -98,51 +192,9 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
             f"{page} forwards to a missing page"
         )
         return
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    outside: list[str] = []
-    failed: list[str] = []
-    console_errors: list[str] = []
-
-    def route(route, request) -> None:  # type: ignore[no-untyped-def]
-        if inside_build(request.url):
-            route.continue_()
-        else:
-            outside.append(request.url)
-            route.abort("internetdisconnected")
-
-    context.route("**/*", route)
-    browser_page = context.new_page()
-    browser_page.on(
-        "requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})")
-    )
-    browser_page.on(
-        "console",
-        lambda m: console_errors.append(m.text) if m.type == "error" else None,
-    )
-    browser_page.on(
-        "pageerror", lambda e: console_errors.append(f"uncaught: {e}")
-    )
-    browser_page.goto((HTML / page).as_uri(), wait_until="load")
-
-    # MathJax 3 typesets after load: wait for it, then look at the result
-    has_mathjax = browser_page.evaluate(
-        "() => !!document.querySelector('script[src*=\"mathjax\"]')"
-    )
-    if has_mathjax:
-        browser_page.wait_for_function(
-            "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-            timeout=20_000,
-        )
-        browser_page.evaluate("() => MathJax.startup.promise")
-    widget_views = browser_page.locator(
-        'script[type="application/vnd.jupyter.widget-view+json"]'
-    ).count()
-    if widget_views:
-        browser_page.wait_for_function(
-            "() => document.querySelectorAll('.jupyter-widgets.widget-container, .widget-box').length >= 1",
-            timeout=20_000,
-        )
-    browser_page.wait_for_load_state("networkidle")
+    seen = open_page(browser, page, width=1280)
+    browser_page, context = seen.tab, seen.tab.context
+    outside, failed, console_errors = seen.outside, seen.failed, seen.errors
 
     report = browser_page.evaluate(
         """() => {
@@ -212,8 +264,8 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
         )
         for link in re.findall(
             r'xlink:href="([^"#]+)"', svg.read_text()
-        ):  # resolved from the page
-            assert ((HTML / page).parent / link).is_file(), (
+        ):  # resolved from the SVG, which the page embeds as an <object>
+            assert (svg.parent / link).is_file(), (
                 f"{page}: diagram link {link} leads nowhere"
             )
     assert report["widgets_drawn"] >= (1 if report["widget_views"] else 0), (
@@ -241,3 +293,201 @@ def test_page_reads_offline(browser, page: str) -> None:  # type: ignore[no-unty
     assert report["widget_errors"] == 0, (
         f"{page}: {report['widget_errors']} widget(s) failed to render"
     )
+
+
+# --------------------------------------------------------------- narrow screens
+
+PHONE, TABLET = 375, 700  # px wide: a phone held upright, a small tablet
+# Pages with the widest content (API signatures, the index's columns, long
+# code and headings, formulas), and whether each has "On this page"
+MENU_PAGES = {
+    "book/api.html": True,
+    "book/applications.html": True,
+    "book/convolution.html": True,
+    "genindex.html": False,
+}
+# (button, the dialog it opens, what the reader wants to see in it)
+SIDEBARS = {
+    "chapter menu": (
+        "primary-toggle",
+        "#pst-primary-sidebar-modal",
+        "nav.bd-docs-nav a.reference",
+    ),
+    "On this page": (
+        "secondary-toggle",
+        "#pst-secondary-sidebar-modal",
+        "nav.page-toc a.reference",
+    ),
+}
+# What sticks out on the right of the screen with no scrolling box around it:
+# the deepest such elements, for the failure message
+STICKING_OUT = """(w) => {
+  const clipped = (e) => {
+    for (let a = e; a && a !== document.body; a = a.parentElement)
+      if (a !== e && getComputedStyle(a).overflowX !== 'visible') return true;
+    return false;
+  };
+  const out = (e) => e.getBoundingClientRect().right > w + 0.5 &&
+    getComputedStyle(e).visibility !== 'hidden' && !clipped(e);
+  const name = (e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}`;
+  const boxes = [...document.querySelectorAll('body *')]
+    .filter(e => out(e) && ![...e.children].some(out))
+    .map(e => `${name(e)} "${(e.innerText || '').slice(0, 40)}"` +
+      ` to ${Math.round(e.getBoundingClientRect().right)} px`);
+  // text that runs out of its (narrower) box
+  const texts = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(t);
+    const right = range.getBoundingClientRect().right;
+    const box = t.parentElement;
+    if (right > w + 0.5 && getComputedStyle(box).overflowX === 'visible' &&
+        !clipped(box) && !out(box))
+      texts.push(`text in ${name(box)} "${t.data.trim().slice(0, 40)}"` +
+        ` to ${Math.round(right)} px`);
+  }
+  return boxes.concat(texts);
+}"""
+
+
+def forwards(page: str) -> bool:
+    """Whether a page only forwards to another (index.html)."""
+    return 'http-equiv="Refresh"' in (HTML / page).read_text()
+
+
+def inside_viewport(
+    box: dict[str, float] | None, width: int, height: int
+) -> bool:
+    return (
+        box is not None
+        and box["width"] > 0
+        and box["height"] > 0
+        and box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= width + 0.5
+        and box["y"] + box["height"] <= height + 0.5
+    )
+
+
+@pytest.mark.parametrize(
+    "page", [p for p in pages() if not forwards(p)] or ["book/intro.html"]
+)
+def test_page_fits_a_phone(browser, page: str) -> None:  # type: ignore[no-untyped-def]
+    """At 375 px nothing widens the page: long code, tables, formulas and
+    signatures scroll inside their own box or wrap."""
+    seen = open_page(browser, page, width=PHONE, height=800)
+    try:
+        wide = seen.tab.evaluate("() => document.documentElement.scrollWidth")
+        culprits = (
+            seen.tab.evaluate(STICKING_OUT, PHONE) if wide > PHONE else []
+        )
+    finally:
+        seen.tab.context.close()
+    assert wide <= PHONE, (
+        f"{page} is {wide} px wide on a {PHONE} px screen (it scrolls "
+        f"sideways); sticking out: {culprits[:4]}"
+    )
+    assert seen.errors == [], (
+        f"{page} at {PHONE} px: console errors {seen.errors[:5]}"
+    )
+
+
+@pytest.mark.parametrize("width", [PHONE, TABLET])
+@pytest.mark.parametrize("page", sorted(MENU_PAGES))
+def test_sidebars_open_on_narrow_screens(
+    browser, page: str, width: int
+) -> None:  # type: ignore[no-untyped-def]
+    """The chapter menu and "On this page" open from the buttons a reader
+    sees, inside the screen, with their links visible; Escape closes them."""
+    height = 800
+    seen = open_page(browser, page, width=width, height=height)
+    tab = seen.tab
+    wanted = [n for n in SIDEBARS if MENU_PAGES[page] or n == "chapter menu"]
+    problems = []
+    try:
+        wide = tab.evaluate("() => document.documentElement.scrollWidth")
+        for name in wanted:
+            kind, dialog, content = SIDEBARS[name]
+            buttons = tab.locator(f"button.{kind}:visible")
+            if buttons.count() != 1:
+                problems.append(f"{buttons.count()} visible {name} buttons")
+                continue
+            box = buttons.bounding_box()
+            if not inside_viewport(box, width, height):
+                problems.append(f"{name} button outside the screen: {box}")
+                continue
+            buttons.click()
+            tab.wait_for_timeout(300)  # the dialog's opening transition
+            opened = tab.evaluate(
+                f"() => document.querySelector('{dialog}').open"
+            )
+            link = tab.locator(f"{dialog} {content}").first
+            if not (opened and link.count() and link.is_visible()):
+                problems.append(f"{name}: the button opened nothing")
+                continue
+            for what, shown in (
+                ("dialog", tab.locator(dialog).bounding_box()),
+                ("first link", link.bounding_box()),
+            ):
+                if not inside_viewport(shown, width, height):
+                    problems.append(
+                        f"{name}: {what} outside the screen: {shown}"
+                    )
+            tab.keyboard.press("Escape")
+            tab.wait_for_function(
+                f"() => !document.querySelector('{dialog}').open"
+            )
+    finally:
+        tab.context.close()
+    assert problems == [], f"{page} at {width} px: {problems}"
+    assert wide <= width, f"{page} is {wide} px wide on a {width} px screen"
+    assert seen.errors == [], (
+        f"{page} at {width} px: console errors {seen.errors[:5]}"
+    )
+
+
+@pytest.mark.parametrize(
+    "page",
+    [p for p in pages() if p.endswith("search.html")] or ["search.html"],
+)
+def test_search_over_file_url(browser, page: str) -> None:  # type: ignore[no-untyped-def]
+    """A search from file:// on a phone lists results, each with an excerpt
+    that shows the word (Chromium forbids reading the pages themselves; the
+    build ships their text), and logs no error."""
+    seen = open_page(
+        browser, page, width=PHONE, height=800, query="?q=convolution"
+    )
+    tab = seen.tab
+    try:
+        # searchtools.js writes its summary line (in the page's language) last
+        tab.wait_for_function(
+            "() => (document.querySelector('#search-results .search-summary')"
+            "?.innerText || '').trim()",
+            timeout=20_000,
+        )
+        tab.wait_for_load_state("networkidle")
+        results = tab.evaluate(
+            """() => [...document.querySelectorAll('#search-results ul.search > li')]
+            .map(li => ({title: li.querySelector('a').innerText,
+                         excerpt: li.querySelector('p.context')?.innerText || ''}))"""
+        )
+        wide = tab.evaluate("() => document.documentElement.scrollWidth")
+    finally:
+        tab.context.close()
+    assert seen.outside == [], (
+        f"{page}: requests outside the build {seen.outside[:5]}"
+    )
+    assert seen.errors == [], f"{page}: console errors {seen.errors[:5]}"
+    assert seen.failed == [], f"{page}: failed requests {seen.failed[:5]}"
+    assert len(results) >= 3, (
+        f"{page}: {len(results)} results for 'convolution'"
+    )
+    excerpts = [r["excerpt"] for r in results if r["excerpt"]]
+    assert len(excerpts) >= 3, (
+        f"{page}: results without excerpts: {results[:3]}"
+    )
+    assert all("convol" in e.lower() for e in excerpts), (
+        f"{page}: excerpts without the word: {excerpts[:3]}"
+    )
+    assert wide <= PHONE, f"{page} with results is {wide} px wide"

@@ -1,10 +1,13 @@
-"""Writing a file so that a crash never leaves half of it: temporary file,
-flush, rename.
+"""Writing a file so that a crash never leaves half of it (temporary file,
+flush, rename), checking before a long run that it can be written at all, and
+saving a result elsewhere when its place fails after the work is done.
 
 Used by everything that writes a file another run will trust: the MNIST files
 laid out for torchvision (:mod:`mnist_cnn.data`), checkpoints and training
 states (:mod:`mnist_cnn.checkpoints`), exported models
-(:mod:`mnist_cnn.deploy`).
+(:mod:`mnist_cnn.deploy`); the command line checks ``--out`` and ``--state``
+with :func:`check_writable` before it trains and saves with
+:func:`save_or_rescue` after.
 """
 
 from __future__ import annotations
@@ -16,7 +19,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["write_atomically"]
+__all__ = [
+    "OutputPathError",
+    "write_atomically",
+    "check_writable",
+    "save_or_rescue",
+]
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be written: a folder, a missing folder, a
+    read-only place."""
 
 
 def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
@@ -47,3 +60,65 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def check_writable(
+    path: Path, option: str, make_folders: bool = False
+) -> None:
+    """Refuse, before any work, a ``path`` that :func:`write_atomically`
+    could not write: an existing folder, a parent that is missing (unless
+    ``make_folders``) or not a folder, a folder where no file can be created
+    (read-only, no permission). ``option`` names it in the message."""
+    if path.is_dir():
+        raise OutputPathError(
+            f"{option} {path}: is a folder; name a file in it, e.g. "
+            f"{option} {path / 'model.pt'}."
+        )
+    folder = path.parent
+    while make_folders and not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.exists():
+        raise OutputPathError(
+            f"{option} {path}: the folder {folder} does not exist; create it "
+            f"(mkdir -p {folder}) or choose another {option}."
+        )
+    if not folder.is_dir():
+        raise OutputPathError(
+            f"{option} {path}: {folder} is a file, not a folder; choose "
+            f"another {option}."
+        )
+    try:  # the only test that also sees read-only file systems and ACLs
+        with tempfile.TemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise OutputPathError(
+            f"{option} {path}: cannot write in {folder} "
+            f"({exc.strerror or exc}); choose a folder you can write to."
+        ) from None
+
+
+def save_or_rescue(
+    path: Path, save: Callable[[Path], Path]
+) -> tuple[Path, OSError | None]:
+    """``save(path)``; if that fails (disk full, permission changed during a
+    run), ``save`` to a new file next to ``path``, then in the system's
+    temporary folder. Returns where the file went and the error that sent it
+    elsewhere (None if ``path`` worked); raises that error if nowhere
+    worked."""
+    try:
+        return save(path), None
+    except OSError as exc:
+        error = exc
+    for folder in (path.parent, Path(tempfile.gettempdir())):
+        try:
+            fd, name = tempfile.mkstemp(
+                dir=folder, prefix=f"{path.stem}.rescued-", suffix=path.suffix
+            )
+        except OSError:
+            continue
+        os.close(fd)
+        try:
+            return save(Path(name)), error
+        except OSError:
+            Path(name).unlink(missing_ok=True)
+    raise error

@@ -200,7 +200,7 @@ def _recipes() -> dict[str, Any]:
         "book": TrainConfig(),
         # the article's section 5.2: its model (fixed), SGD lr 0.01, batch 64,
         # Normalize(0.5, 0.5), 10 epochs
-        "article 5.2": TrainConfig(
+        "article-5.2": TrainConfig(
             model="article-simple",
             optimizer="sgd",
             lr=0.01,
@@ -230,7 +230,7 @@ def _recipes() -> dict[str, Any]:
             batch_size=512, lr=0.02, epochs=2, amp="bf16", device="cuda"
         ),
         # the book's long recipe: wider, augmented, more epochs
-        "book, long": TrainConfig(
+        "book-long": TrainConfig(
             model_kwargs={"c1": 32, "c2": 64, "c3": 64},
             augment=True,
             epochs=12,

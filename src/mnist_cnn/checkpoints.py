@@ -33,18 +33,90 @@ __all__ = [
 
 
 def _torch_load(
-    path: Path, device: torch.device | str, what: str, advice: str
+    path: Path,
+    device: torch.device | str,
+    what: str,
+    advice: str,
+    for_images: str = "",
 ) -> Any:
     """``torch.load`` with ``weights_only=True``: tensors and plain data only.
-    Anything it refuses (a truncated zip, random bytes, a pickle with code in
-    it) ends in one :class:`CheckpointError` naming the file and ``advice``."""
+    A folder, an image or anything it refuses (a truncated zip, random bytes,
+    a pickle with code in it) ends in one :class:`CheckpointError` that says
+    what the file is and ``advice``; PyTorch's own message, which suggests
+    turning ``weights_only`` off, is never passed on. An image gets
+    ``for_images`` too."""
+    if path.is_dir():
+        raise CheckpointError(
+            f"{path}: is a folder, not a {what} file. {advice}"
+        )
+    image = image_format(path)
+    if image is not None:
+        raise CheckpointError(
+            f"{path}: this is an image ({image}), not a {what}. {advice}"
+            + for_images
+        )
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:
         raise CheckpointError(
-            f"{path}: not a readable {what} ({type(exc).__name__}: "
-            f"{_first_line(exc)}). {advice}"
+            f"{path}: not a {what}: {_why_unreadable(path, exc)}. {advice}"
         ) from None
+
+
+_IMAGE_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+
+
+def _head(path: Path, n: int = 12) -> bytes:
+    """The first ``n`` bytes of ``path`` (empty if it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
+def image_format(path: str | os.PathLike[str]) -> str | None:
+    """ "PNG", "JPEG", "GIF", "BMP", "TIFF" or "WebP" if ``path`` starts as
+    such an image does; None otherwise."""
+    head = _head(Path(path))
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next(
+        (
+            kind
+            for magic, kind in _IMAGE_MAGIC.items()
+            if head[: len(magic)] == magic
+        ),
+        None,
+    )
+
+
+def _why_unreadable(path: Path, exc: Exception) -> str:
+    """Why ``torch.load`` refused ``path``, in the reader's words."""
+    head = _head(path, 4)
+    if not head:
+        return "the file is empty"
+    if "Unsupported global" in str(exc):
+        return (
+            "it holds Python objects besides tensors and plain data, which "
+            "could run code when loaded, so it is refused"
+        )
+    if head == b"PK\x03\x04":
+        return "the file is truncated or damaged"
+    return "its contents are not a file PyTorch wrote"
+
+
+def torch_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` starts as ``torch.save`` files do (a zip archive)."""
+    return _head(Path(path), 4) == b"PK\x03\x04"
 
 
 class Trained(Protocol):
@@ -102,25 +174,36 @@ def load_checkpoint(
     plain data are unpickled. With ``expect_model`` a checkpoint of any other
     model is refused."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(
             f"{path}: no such checkpoint file. "
             f"Train one with `python -m mnist_cnn train --out {path}`."
         )
+    advice = (
+        "Pass the .pt file that `python -m mnist_cnn train --out` wrote, or "
+        "train one again."
+    )
     payload = _torch_load(
         path,
         device,
         "checkpoint",
-        "It is corrupt or not written by mnist_cnn; train again.",
+        advice,
+        " Images go after it: predict --checkpoint model.pt digit.png.",
     )
+    if isinstance(payload, dict) and payload.get("format") == _STATE_FORMAT:
+        raise CheckpointError(
+            f"{path}: this is a training state (written by --save-every, "
+            "read by --resume), not a checkpoint. Pass the model file "
+            f"`train` wrote with --out ({_model_file_of(path)})."
+        )
     if (
         not isinstance(payload, dict)
         or payload.get("format") != _CHECKPOINT_FORMAT
         or "state_dict" not in payload
     ):
         raise CheckpointError(
-            f"{path}: not an mnist_cnn checkpoint (format "
-            f"{_CHECKPOINT_FORMAT} expected)."
+            f"{path}: not an mnist_cnn checkpoint (a PyTorch file, but not "
+            f"of format {_CHECKPOINT_FORMAT}). {advice}"
         )
     try:
         config = TrainConfig(**payload["config"])
@@ -165,21 +248,30 @@ def load_training_state(
 ) -> dict[str, Any]:
     """The state written by :func:`save_training_state`, loaded with
     ``weights_only=True``; refused (:class:`CheckpointError`) if unreadable or
-    of another configuration."""
+    of another configuration. ``config`` may differ in ``epochs`` alone (the
+    run is extended or ends sooner) where the run continues exactly as one of
+    ``config.epochs`` would (see :func:`_check_epochs`)."""
     path = Path(path)
     state = _torch_load(
-        path, device, "training state", "Delete it to start the run afresh."
+        path,
+        device,
+        "training state",
+        "Pass another --state (the file --save-every writes), or leave out "
+        "--resume to start afresh.",
     )
     if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
+        model = isinstance(state, dict) and "state_dict" in state
         raise CheckpointError(
-            f"{path}: not an mnist_cnn training state. Delete it or pass "
-            "another --state path."
+            f"{path}: "
+            + ("a checkpoint (a trained model)" if model else "a PyTorch file")
+            + ", not an mnist_cnn training state. Pass the file --save-every "
+            "writes (by default OUT.state), or leave out --resume."
         )
-    if state["config"] != dataclasses.asdict(config):
-        ours = dataclasses.asdict(config)
-        changed = sorted(
-            k for k, v in ours.items() if state["config"].get(k) != v
-        )
+    ours = dataclasses.asdict(config)
+    changed = sorted(k for k, v in ours.items() if state["config"].get(k) != v)
+    if changed == ["epochs"]:
+        _check_epochs(path, state, config)
+    elif changed:
         raise CheckpointError(
             f"{path}: written by a run with other settings "
             f"({', '.join(changed)}); "
@@ -187,3 +279,44 @@ def load_training_state(
         )
     state["generator"] = state["generator"].cpu()
     return state
+
+
+# schedules whose learning rate at a step depends on the run's length
+_LENGTH_SCHEDULES = ("onecycle", "cosine")
+
+
+def _check_epochs(
+    path: Path, state: dict[str, Any], config: TrainConfig
+) -> None:
+    """A saved run may continue to another number of epochs only where that
+    gives exactly the run of ``config.epochs`` never stopped: its schedule does
+    not depend on the run's length (constant, step), and it has not trained
+    further already."""
+    saved = state["config"]["epochs"]
+    epoch, step = state["epoch"], state["step"]
+    begun = epoch if step > 0 else epoch - 1  # epochs trained, or begun
+    if config.epochs < begun:
+        raise CheckpointError(
+            f"{path}: the saved run has already trained {begun} epochs "
+            f"(of {saved}); pass --epochs {begun} or more."
+        )
+    if config.schedule in _LENGTH_SCHEDULES:
+        raise CheckpointError(
+            f"{path}: saved by a run of {saved} epochs whose "
+            f"{config.schedule} schedule is fitted to {saved} epochs; a run "
+            f"of {config.epochs} would have had other learning rates from "
+            f"its first step, so it cannot be continued. Resume with "
+            f"--epochs {saved}, or train {config.epochs} epochs afresh "
+            "(leave out --resume, or pass another --state); a run with "
+            "--schedule constant or step can be extended."
+        )
+
+
+def _model_file_of(state: Path) -> str:
+    """The checkpoint next to a training state named OUT.state, if there is
+    one; else where `train` writes by default."""
+    if state.name.endswith(".state"):
+        model = state.with_name(state.name.removesuffix(".state"))
+        if model.is_file():
+            return str(model)
+    return "by default checkpoints/model.pt"

@@ -1,23 +1,31 @@
-"""The command line: ``python -m mnist_cnn train | evaluate | predict | bench``.
+"""The command line: ``python -m mnist_cnn train | evaluate | predict | bench``
+(installed as ``mnist-cnn`` too).
 
 Used in the chapters "Training" and "Evaluation". Every bad input (a missing or
-unreadable image, a corrupt checkpoint or one of another model, a bad option)
-ends with one message on stderr and exit code 2, never a traceback. Option
-names, choices and defaults come from :mod:`mnist_cnn.config`, so the command
-line and ``TrainConfig`` cannot disagree.
+unreadable image, a corrupt checkpoint or one of another model, a bad option,
+an output path that cannot be written) ends with one message on stderr and
+exit code 2, never a traceback; ``train`` checks its options and output paths
+before it trains, saves a checkpoint it cannot write where it can (and says
+where), and on Ctrl-C says how to resume (exit code 130). Option names,
+choices and defaults come from :mod:`mnist_cnn.config`, so the command line
+and ``TrainConfig`` cannot disagree.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 import torch
 
 from mnist_cnn import (
+    atomic,
     bench,
     checkpoints,
     config,
@@ -28,8 +36,12 @@ from mnist_cnn import (
     preprocess,
     training,
 )
+from mnist_cnn.precision import MixedPrecision
 
-__all__ = ["main"]
+__all__ = ["main", "PROG"]
+
+PROG = "python -m mnist_cnn"  # the one program name every help shows
+DEFAULT_OUT = Path("checkpoints/model.pt")
 
 USER_ERRORS = (
     checkpoints.CheckpointError,
@@ -39,45 +51,129 @@ USER_ERRORS = (
     ValueError,
 )
 
-# TrainConfig fields the command line sets, as --option-name
+
+class UsageError(Exception):
+    """A command line argparse refuses (unknown option, bad value)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C during `train`; the message says what was saved."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (no usage block),
+    pointing at the subcommand's --help."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default: ``(default: 128)``, ``off``
+    for a flag; an option without one says in its help what happens."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "(default:" in text
+            or not action.option_strings
+            or action.required
+            or default in (None, argparse.SUPPRESS)
+        ):
+            return text
+        if isinstance(default, bool):
+            shown = "on" if default else "off"
+        elif isinstance(default, list):
+            shown = " ".join(map(str, default))
+        else:
+            shown = "%(default)s"
+        return f"{text} (default: {shown})"
+
+
+def _ints(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected a whole number"
+            ) from None
+        if value < low:
+            kind = "a positive integer" if low == 1 else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{value}: must be {kind}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number in (0, 1] (an accuracy to reach)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a number"
+        ) from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{value}: must be a fraction in (0, 1], e.g. 0.99"
+        )
+    return value
+
+
+_positive, _non_negative = _ints(1), _ints(0)
+_HERE = f"torch's choice, {torch.get_num_threads()} here"
+
 # TrainConfig fields `train` sets, as --field-name: (help, choices or None)
 _TRAIN_OPTIONS: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "model": ("network", tuple(models.MODELS)),
-    "epochs": ("passes", None),
+    "model": ("the network", tuple(models.MODELS)),
+    "epochs": ("passes over the training images", None),
     "batch_size": ("images a step", None),
-    "lr": ("peak learning rate for onecycle", None),
+    "lr": ("learning rate (the peak for onecycle)", None),
     "optimizer": ("update rule", config.OPTIMIZERS),
     "schedule": ("learning-rate schedule", config.SCHEDULES),
-    "weight_decay": ("λ", None),
-    "label_smoothing": ("target 1 - s + s/10 on the right class", None),
+    "weight_decay": ("weight decay λ", None),
+    "label_smoothing": ("s: target 1 - s + s/10 on the right class", None),
     "augment": ("random rotation, scale and shift", None),
-    "patience": ("early stopping on the validation loss", None),
-    "seed": ("all randomness", None),
-    "device": (f"one of {', '.join(config.DEVICES)}", None),
-    "amp": ("mixed precision", config.PRECISIONS),
-    "threads": ("None: torch's choice", None),
-    "train_subset": ("train on only the first N training images", None),
+    "patience": (
+        "stop after this many epochs without a lower validation loss "
+        "(default: off)",
+        None,
+    ),
+    "seed": ("seed of all randomness", None),
+    "device": (
+        f"one of {', '.join(config.DEVICES)} (auto: CUDA, then MPS, then the "
+        "CPU)",
+        None,
+    ),
+    "amp": ("mixed precision (fp16 needs CUDA)", config.PRECISIONS),
+    "threads": (f"CPU threads (default: {_HERE})", None),
+    "train_subset": (
+        "train on only the first N training images (default: all 55,000)",
+        None,
+    ),
 }
 _TRAIN_FIELDS = tuple(_TRAIN_OPTIONS)
 
 
 def _train(args: argparse.Namespace) -> int:
     cfg = _train_config(args)
-    mnist = data.load_mnist()
-    ctx, device = distributed.context(training.resolve_device(cfg.device))
-    # under torchrun only rank 0 talks
-    say = print if ctx.is_main else (lambda *a, **k: None)
-    say(_start_line(cfg, ctx, device))
+    device = training.resolve_device(cfg.device)
+    MixedPrecision(cfg.amp, device)  # refuses fp16 without CUDA
     state = _state_path(args)
+    saved_epochs = _check_train_files(args, cfg, state)
     try:
-        result = training.fit(
-            cfg,
-            mnist,
-            progress=not args.quiet and ctx.is_main,
-            state_path=state,
-            save_every=args.save_every,
-            resume=args.resume,
-        )
+        mnist = data.load_mnist()
+        ctx, device = distributed.context(device)
+        # under torchrun only rank 0 talks
+        say = print if ctx.is_main else (lambda *a, **k: None)
+        say(_start_line(cfg, ctx, device))
+        if args.resume and saved_epochs is None:
+            say(f"no training state at {state} yet: starting a new run")
+        result = _fit(args, cfg, mnist, state)
         test_loss, test_acc = training.evaluate(
             result.model,
             mnist.test_images,
@@ -87,12 +183,15 @@ def _train(args: argparse.Namespace) -> int:
             device=device,
         )
         if result.resumed_from is not None:
-            epoch, step = result.resumed_from
-            say(f"resumed from {state}: epoch {epoch}, after step {step}")
-        _save_and_report(args.out, result, test_loss, test_acc, ctx, say)
+            say(_resumed_line(state, result, saved_epochs))
+        problem = _save_and_report(args.out, result, test_loss, test_acc, ctx)
         distributed.barrier(ctx)
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupted(args, state)) from None
     finally:
         distributed.shutdown()
+    if problem:
+        raise atomic.OutputPathError(problem)
     return 0
 
 
@@ -102,6 +201,76 @@ def _train_config(args: argparse.Namespace) -> config.TrainConfig:
     return config.TrainConfig(
         **settings, channels_last=not args.no_channels_last
     )
+
+
+def _check_train_files(
+    args: argparse.Namespace, cfg: config.TrainConfig, state: Path
+) -> int | None:
+    """Before any work: refuse an --out or --state that cannot be written
+    (or would overwrite a file that is not PyTorch's) and a state --resume
+    cannot use. Returns the epochs of the run --resume continues, if any."""
+    ours = args.out == DEFAULT_OUT  # the only folder `train` creates
+    atomic.check_writable(args.out, "--out", make_folders=ours)
+    _refuse_overwriting(args.out, "--out")
+    if not (args.save_every or args.resume):
+        return None
+    if state.resolve() == args.out.resolve():
+        raise atomic.OutputPathError(
+            f"--out and --state both name {state}; give the training state "
+            "another name (or leave out --state: OUT.state)."
+        )
+    if args.save_every:
+        mine = ours and args.state is None
+        atomic.check_writable(state, "--state", make_folders=mine)
+        if not args.resume:
+            _refuse_overwriting(state, "--state")
+    if not (args.resume and state.exists()):
+        return None
+    saved = checkpoints.load_training_state(state, cfg)
+    return int(saved["config"]["epochs"])
+
+
+def _refuse_overwriting(path: Path, option: str) -> None:
+    """Refuse an output path that holds a file torch.save did not write
+    (an image, text): `train` would replace it."""
+    written_by_torch = checkpoints.torch_file(path)
+    if path.is_file() and path.stat().st_size and not written_by_torch:
+        kind = checkpoints.image_format(path)
+        what = f"a {kind} image" if kind else "not a PyTorch file"
+        raise atomic.OutputPathError(
+            f"{option} {path}: exists and is {what}; `train` would overwrite "
+            f"it. Choose another {option}."
+        )
+
+
+def _fit(
+    args: argparse.Namespace,
+    cfg: config.TrainConfig,
+    mnist: data.MNIST,
+    state: Path,
+) -> training.FitResult:
+    """``training.fit`` with `train`'s options; a training state that cannot
+    be written stops the run with one message saying what is kept."""
+    try:
+        return training.fit(
+            cfg,
+            mnist,
+            progress=not args.quiet,
+            state_path=state,
+            save_every=args.save_every,
+            resume=args.resume,
+        )
+    except OSError as exc:
+        kept = (
+            f"the last training state is in {state}: make room, then resume "
+            f"with: {_resume_command(args.argv)}"
+            if state.is_file()
+            else "nothing was saved"
+        )
+        raise atomic.OutputPathError(
+            f"training stopped: could not write the training state {state} "
+            f"({exc.strerror or exc}); {kept}"
+        ) from None
 
 
 def _start_line(
@@ -116,6 +285,18 @@ def _start_line(
     )
 
 
+def _resumed_line(
+    state: Path, result: training.FitResult, saved_epochs: int | None
+) -> str:
+    """Where a resumed run continued, and how far it was extended."""
+    epoch, step = result.resumed_from  # type: ignore[misc]
+    line = f"resumed from {state}: epoch {epoch}, after step {step}"
+    epochs = result.config.epochs
+    if saved_epochs is not None and saved_epochs != epochs:
+        line += f" (the saved run had {saved_epochs} epochs, now {epochs})"
+    return line
+
+
 def _state_path(args: argparse.Namespace) -> Path:
     """The training state file: --state, or OUT.state next to the checkpoint."""
     return (
@@ -125,16 +306,52 @@ def _state_path(args: argparse.Namespace) -> Path:
     )
 
 
+def _program() -> list[str]:
+    """How to start this program again: ``python -m mnist_cnn`` when
+    ``python`` is this interpreter (the same path: a virtual environment's
+    python links to the system's), else this interpreter's full path."""
+    found = shutil.which("python")
+    same = found is not None and (
+        Path(found).absolute() == Path(sys.executable).absolute()
+    )
+    return ["python" if same else sys.executable, "-m", "mnist_cnn"]
+
+
+def _resume_command(argv: list[str]) -> str:
+    """The command line that continues the run ``argv`` started."""
+    resume = [] if "--resume" in argv else ["--resume"]
+    return shlex.join([*_program(), *argv, *resume])
+
+
+def _interrupted(args: argparse.Namespace, state: Path) -> str:
+    """What Ctrl-C during `train` leaves: how to resume, or that nothing was
+    saved."""
+    if (args.save_every or args.resume) and state.is_file():
+        return (
+            f"the run's training state is in {state}; resume with: "
+            f"{_resume_command(args.argv)}"
+        )
+    if args.save_every:
+        return (
+            "stopped before the first training state was written (every "
+            f"{args.save_every} steps); nothing was saved"
+        )
+    return (
+        "nothing was saved; with --save-every STEPS a run can be resumed "
+        "after an interruption"
+    )
+
+
 def _save_and_report(
     out: Path,
     result: training.FitResult,
     test_loss: float,
     test_acc: float,
     ctx: distributed.Context,
-    say: Callable[[str], object],
-) -> None:
-    """The main process writes the checkpoint with its metrics; ``say``
-    reports the run and where the checkpoint went."""
+) -> str | None:
+    """The main process writes the checkpoint with its metrics, elsewhere if
+    ``out`` fails; reports the run and where the checkpoint went. Returns the
+    error message when it could not go to ``out``."""
     last = result.history[-1]
     summary = {
         "val_acc": last.val_acc,
@@ -143,16 +360,32 @@ def _save_and_report(
         "test_loss": test_loss,
         "train_seconds": result.train_seconds,
     }
-    if ctx.is_main:
-        path = checkpoints.save_checkpoint(out, result, summary)
-    say(
+    if not ctx.is_main:
+        return None
+    print(
         f"trained {len(result.history)} epochs in "
         f"{result.train_seconds:.1f} s; validation "
         f"accuracy {last.val_acc:.4f}; test accuracy {test_acc:.4f} "
         f"(loss {test_loss:.4f})"
     )
-    if ctx.is_main:
-        say(f"checkpoint: {path}")
+    try:
+        path, error = atomic.save_or_rescue(
+            out, lambda p: checkpoints.save_checkpoint(p, result, summary)
+        )
+    except OSError as exc:
+        return (
+            f"could not write --out {out} ({exc.strerror or exc}), nor a "
+            "file next to it or in the temporary folder: the trained model "
+            "is lost"
+        )
+    if error is not None:
+        return (
+            f"could not write --out {out} ({error.strerror or error}); the "
+            f"trained model is saved in {path} instead: "
+            f"mv {shlex.quote(str(path))} {shlex.quote(str(out))}"
+        )
+    print(f"checkpoint: {path}")
+    return None
 
 
 def _split(
@@ -196,10 +429,14 @@ def _predict(args: argparse.Namespace) -> int:
     )
     failed = 0
     for path in args.images:
+        if path.is_dir():
+            print(f"error: {_folder_message(path)}", file=sys.stderr)
+            failed += 1
+            continue
         try:
             digit = preprocess.load_digit(path)  # (28, 28) uint8
         except preprocess.ImageInputError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {_naming(path, err)}", file=sys.stderr)
             failed += 1
             continue
         logits = training.predict_logits(
@@ -213,6 +450,20 @@ def _predict(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
+def _folder_message(path: Path) -> str:
+    """`predict` was given a folder where an image belongs."""
+    return (
+        f"{path}: is a folder, not an image; give the image files in it, "
+        f"e.g. {path / '*.png'}"
+    )
+
+
+def _naming(path: Path, err: Exception) -> str:
+    """The message of an image that failed, starting with its file."""
+    message = str(err).removeprefix("image: ")
+    return message if str(path) in message else f"{path}: {message}"
+
+
 def _train_parser(p: argparse.ArgumentParser) -> None:
     d = config.TrainConfig()  # every default comes from the dataclass
     for name, (help, choices) in _TRAIN_OPTIONS.items():
@@ -221,19 +472,44 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
             p.add_argument(
                 flag, action="store_true", default=default, help=help
             )
+        elif choices:
+            _choice_option(p, flag, choices, default, help)
         else:
-            kind = str if choices or name == "device" else _number(name)
+            kind = str if name == "device" else _number(name)
+            metavar = {int: "N", float: "X"}.get(kind)
             p.add_argument(
-                flag, type=kind, default=default, choices=choices, help=help
+                flag, type=kind, default=default, metavar=metavar, help=help
             )
     p.add_argument(
         "--no-channels-last",
         action="store_true",
         default=not d.channels_last,
-        help="NCHW memory layout",
+        help="NCHW memory layout instead of channels-last",
     )
     _run_options(p)
     p.set_defaults(run=_train)
+
+
+def _choice_option(
+    p: argparse.ArgumentParser,
+    flag: str,
+    choices: tuple[str, ...],
+    default: Any,
+    help: str,
+    none_means: str = "",
+    **more: Any,
+) -> None:
+    """An option whose value is one of ``choices``, listed in its help (the
+    usage line shows NAME); ``none_means`` says what a None default does."""
+    after = f" (default: {none_means})" if none_means else ""
+    p.add_argument(
+        flag,
+        default=default,
+        choices=choices,
+        metavar="NAME",
+        help=f"{help}: one of {', '.join(choices)}{after}",
+        **more,
+    )
 
 
 def _number(name: str) -> type:
@@ -247,149 +523,271 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         type=Path,
-        default=Path("checkpoints/model.pt"),
-        help="checkpoint to write",
+        default=DEFAULT_OUT,
+        metavar="FILE",
+        help="the checkpoint to write; its folder must exist (except the "
+        "default's)",
     )
     p.add_argument(
         "--save-every",
-        type=int,
+        type=_non_negative,
         default=0,
         metavar="STEPS",
-        help="write the training state every STEPS steps and every epoch "
-        "(0: never)",
+        help="write the training state every STEPS steps and every epoch, "
+        "so that --resume can continue (0: never)",
     )
     p.add_argument(
         "--state",
         type=Path,
         default=None,
-        help="the training state file (None: OUT.state)",
+        metavar="FILE",
+        help="the training state file (default: OUT.state, next to --out)",
     )
     p.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the training state file if it exists",
+        help="continue from the training state if it exists; with more "
+        "--epochs than the saved run (schedule constant or step) extend it",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _bench_parser(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="what", required=True)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    q = sub.add_parser(
-        "data",
-        formatter_class=fmt,
-        help="images/s of the torchvision DataLoader path vs the tensor path",
+def _model_option(p: argparse.ArgumentParser) -> None:
+    """evaluate's and predict's --model: refuse other architectures."""
+    _choice_option(
+        p,
+        "--model",
+        tuple(models.MODELS),
+        None,
+        "refuse a checkpoint of any other model",
+        none_means="any",
     )
-    q.add_argument("--batch-size", type=int, default=64)
-    q.add_argument("--torchvision-images", type=int, default=6400)
-    q.add_argument("--tensor-images", type=int, default=120_000)
+
+
+def _bench_parser(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="what", required=True, metavar="BENCHMARK")
+
+    def benchmark(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            formatter_class=_Help,
+            help=help,
+            description=help.replace("%%", "%"),
+        )
+
+    q = benchmark(
+        "data",
+        "images/s of the torchvision DataLoader path vs the tensor path",
+    )
+    q.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=64,
+        metavar="N",
+        help="images a batch",
+    )
+    q.add_argument(
+        "--torchvision-images",
+        type=_positive,
+        default=6400,
+        metavar="N",
+        help="images to time through torchvision's DataLoader",
+    )
+    q.add_argument(
+        "--tensor-images",
+        type=_positive,
+        default=120_000,
+        metavar="N",
+        help="images to time through the uint8 tensor path",
+    )
     q.set_defaults(
         run=lambda a: bench.report_data(
             a.batch_size, a.torchvision_images, a.tensor_images
         )
     )
-    q = sub.add_parser(
-        "conv",
-        formatter_class=fmt,
-        help="seconds per call: loop vs im2col vs F.conv2d",
+    q = benchmark("conv", "seconds per call: loop vs im2col vs F.conv2d")
+    q.add_argument(
+        "--batch",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="images in the input batch",
     )
-    q.add_argument("--batch", type=int, default=8)
     q.set_defaults(run=lambda a: bench.report_conv(a.batch))
-    q = sub.add_parser(
-        "train",
-        formatter_class=fmt,
-        help="seconds to 99%% test accuracy: book vs article vs pytorch/examples",
+    _bench_train_parser(
+        benchmark(
+            "train",
+            "seconds to 99%% test accuracy: book vs article vs "
+            "pytorch/examples",
+        )
     )
-    q.add_argument(
-        "--recipes",
-        nargs="+",
-        default=["book", "article 5.2", "pytorch/examples"],
-        choices=list(bench.RECIPES),
-    )
-    q.add_argument("--target", type=float, default=0.99)
-    q.add_argument(
-        "--max-epochs",
-        type=int,
-        default=None,
-        help="cap every recipe at this many epochs",
-    )
-    q.set_defaults(
-        run=lambda a: bench.report_train(a.recipes, a.target, a.max_epochs)
-    )
-    q = sub.add_parser(
+    q = benchmark(
         "gpu",
-        formatter_class=fmt,
-        help="on a CUDA GPU: seconds to 99%% test accuracy and training images/s",
+        "on a CUDA GPU: seconds to 99%% test accuracy and training images/s",
     )
-    q.add_argument("--target", type=float, default=0.99)
-    q.add_argument("--repeats", type=int, default=3)
+    _target_option(q)
+    q.add_argument(
+        "--repeats",
+        type=_positive,
+        default=3,
+        metavar="N",
+        help="timed runs, after one warm-up run",
+    )
     q.set_defaults(run=lambda a: bench.report_gpu(a.target, a.repeats))
     for q in sub.choices.values():
         q.add_argument(
             "--threads",
-            type=int,
+            type=_positive,
             default=None,
-            help="torch.set_num_threads (None: torch's choice)",
+            metavar="N",
+            help=f"CPU threads, torch.set_num_threads (default: {_HERE})",
         )
+    p.epilog = _benchmarks_epilog(sub)
+
+
+def _bench_train_parser(q: argparse.ArgumentParser) -> None:
+    """`bench train`: which recipes, to which accuracy, for how long."""
+    _choice_option(
+        q,
+        "--recipes",
+        tuple(bench.RECIPES),
+        ["book", "article-5.2", "pytorch/examples"],
+        "the training recipes to time",
+        nargs="+",
+    )
+    _target_option(q)
+    q.add_argument(
+        "--max-epochs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="cap every recipe at this many epochs (default: each recipe's "
+        "own)",
+    )
+    q.set_defaults(
+        run=lambda a: bench.report_train(a.recipes, a.target, a.max_epochs)
+    )
+
+
+def _target_option(q: argparse.ArgumentParser) -> None:
+    q.add_argument(
+        "--target",
+        type=_fraction,
+        default=0.99,
+        metavar="ACC",
+        help="the test accuracy to reach, as a fraction",
+    )
+
+
+def _benchmarks_epilog(sub: argparse._SubParsersAction) -> str:
+    """`bench --help`'s list of every benchmark with its options."""
+    parts = []
+    for name, q in sub.choices.items():
+        formatter = q.formatter_class(prog=q.prog)
+        formatter.start_section(f"{name} ({q.description})")
+        formatter.add_arguments(
+            [a for a in q._actions if a.option_strings != ["-h", "--help"]]
+        )
+        formatter.end_section()
+        parts.append(formatter.format_help())
+    return "benchmarks and their options:\n\n" + "\n".join(parts)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m mnist_cnn",
-        description="Train, evaluate and use the book's CNNs on MNIST.",
+    from mnist_cnn import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        formatter_class=_Help,
+        description="Train, evaluate and use the book's CNNs on MNIST "
+        "(installed as `mnist-cnn` too).",
+        epilog="examples:\n"
+        f"  {PROG} train --out model.pt\n"
+        f"  {PROG} evaluate --checkpoint model.pt\n"
+        f"  {PROG} predict --checkpoint model.pt digit.png\n"
+        f"  {PROG} train --save-every 50 --resume --out model.pt\n"
+        f"  {PROG} bench --help",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    _train_parser(
-        sub.add_parser(
-            "train",
-            formatter_class=fmt,
-            help="train a model and write a checkpoint",
-        )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND"
     )
 
-    p = sub.add_parser(
-        "evaluate",
-        formatter_class=fmt,
-        help="accuracy and per-class metrics of a checkpoint",
-    )
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--split", default="test", choices=["test", "val", "train"])
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            formatter_class=_Help,
+            help=help,
+            description=help.replace("%%", "%"),
+        )
+
+    _train_parser(command("train", "train a model and write a checkpoint"))
+
+    p = command("evaluate", "accuracy and per-class metrics of a checkpoint")
     p.add_argument(
-        "--model", default=None, help="refuse a checkpoint of any other model"
+        "--checkpoint",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the checkpoint `train` wrote",
     )
+    _choice_option(
+        p, "--split", ("test", "val", "train"), "test", "the images to score"
+    )
+    _model_option(p)
     p.set_defaults(run=_evaluate)
 
-    p = sub.add_parser(
-        "predict", formatter_class=fmt, help="the digit in each PNG/JPEG image"
-    )
-    p.add_argument("--checkpoint", type=Path, required=True)
+    p = command("predict", "the digit in each PNG/JPEG image")
     p.add_argument(
-        "--model", default=None, help="refuse a checkpoint of any other model"
+        "--checkpoint",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the checkpoint `train` wrote",
     )
-    p.add_argument("images", nargs="+", type=Path)
+    _model_option(p)
+    p.add_argument(
+        "images",
+        nargs="+",
+        type=Path,
+        metavar="IMAGE",
+        help="PNG or JPEG files, one digit each, any size or background",
+    )
     p.set_defaults(run=_predict)
 
     _bench_parser(
-        sub.add_parser(
-            "bench", help="benchmarks whose figures the chapters quote"
-        )
+        command("bench", "benchmarks whose figures the chapters quote")
     )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = _parser().parse_args(words)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help, --version
+        return int(done.code or 0)
+    args.argv = words
     if getattr(args, "command", None) == "bench" and args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
         return int(args.run(args) or 0)
-    except USER_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except Interrupted as stop:
+        print(f"interrupted: {stop}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except USER_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file that cannot be read or written
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
