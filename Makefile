@@ -12,7 +12,7 @@ OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: pdf poppler install test lint format test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
+.PHONY: pdf poppler cjk-fonts install test lint format test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -85,8 +85,15 @@ book: $(STAMP) $(VENDOR_STAMP)
 
 ## Open every page of _build/html in headless Chromium from file:// with the network cut off;
 ## screenshots land in _build/screenshots/
-browser-test: $(STAMP) chromium
+browser-test: $(STAMP) chromium cjk-fonts
 	$(PY) -m pytest -m browser
+
+## A CJK font, so that screenshots and PDFs of the Chinese edition show glyphs, not boxes
+cjk-fonts:
+	@if fc-list :lang=zh 2>/dev/null | grep -q .; then true; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -q >/dev/null && apt-get install -y -q fonts-noto-cjk >/dev/null; \
+	else echo "note: no CJK font (fc-list :lang=zh is empty); install fonts-noto-cjk (sudo apt install fonts-noto-cjk) or the Chinese pages show boxes" >&2; fi
 
 ## What the HTML serves itself, from the npm registry at build time (not committed)
 $(VENDOR_STAMP): package.json package-lock.json assets/require-config.js | chromium
@@ -134,7 +141,7 @@ notebooks: $(STAMP)
 ## then checked with poppler's pdftotext (tests/test_pdf.py). `make book` afterwards links them.
 ZH_BUILD = $(OFFLINE) $(VENV)/bin/jupyter-book build book/zh --config $(CURDIR)/_build/zh/_config.yml \
 	  --toc $(CURDIR)/_build/zh/_toc.yml --path-output $(CURDIR)/_build/zh -W -n --keep-going
-pdf: $(STAMP) $(VENDOR_STAMP) chromium poppler
+pdf: $(STAMP) $(VENDOR_STAMP) chromium poppler cjk-fonts
 	$(OFFLINE) $(VENV)/bin/jupyter-book build . --builder singlehtml -W -n --keep-going
 	$(PY) tools/zh.py config _build/zh
 	$(ZH_BUILD) --builder singlehtml

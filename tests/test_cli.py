@@ -6,6 +6,7 @@ test_reliability.py. The checkpoint: conftest.py, one `train` run for the whole 
 from __future__ import annotations
 
 import argparse
+import csv
 import inspect
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mnist_cnn import bench, checkpoints, cli, data
+from mnist_cnn import bench, checkpoints, cli, data, paths
 
 
 def run(
@@ -289,3 +290,27 @@ def test_bench_defaults_are_the_report_functions_defaults() -> None:
                     name,
                     param.name,
                 )
+
+
+def test_predict_reads_several_digits_and_says_what_it_guessed(
+    capsys, checkpoint: Path
+) -> None:
+    """A photo with several digits is read left to right; a photo stored
+    rotated (EXIF) is turned upright, and the line says so."""
+    photos = paths.book("images", "photos")
+    rows = list(csv.DictReader((photos / "labels.csv").open()))
+    several = next(r for r in rows if r["trouble"] == "several")
+    rotated = next(r for r in rows if r["trouble"] == "exif")
+    code, out, _ = run(
+        capsys,
+        "predict",
+        "--checkpoint",
+        str(checkpoint),
+        str(photos / several["file"]),
+        str(photos / rotated["file"]),
+    )
+    assert code == 0
+    first, second = out.splitlines()
+    assert "probabilities" in first and "read left to right" in first
+    assert len(first.split(": ")[1].split()[0]) == len(several["digits"])
+    assert "EXIF" in second and "probability " in second

@@ -19,7 +19,6 @@ inside the PDF, and checks that nothing is wider than the printed column.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -27,6 +26,9 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))
+import offline_html  # noqa: E402  (the Chromium look-up of the book build)
+
 CONTENTS = {"en": "Contents", "zh": "目录"}
 TITLES = {
     "en": "CNNs from scratch with PyTorch",
@@ -139,20 +141,12 @@ OVERFLOW_JS = """
 
 
 def chromium() -> str:
-    """Chromium from $CHROMIUM, else the first of chromium,
-    chromium-browser, google-chrome on PATH."""
-    env = os.environ.get("CHROMIUM")
-    if env:
-        return env
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    raise SystemExit(
-        "error: no Chromium found (chromium, chromium-browser or "
-        "google-chrome on PATH, or CHROMIUM=/path); install Debian's "
-        "chromium: apt-get install chromium"
-    )
+    """The Chromium the book build uses (``_ext/offline_html.py``:
+    ``$CHROMIUM``, else chromium, chromium-browser, google-chrome on PATH)."""
+    found = offline_html.find_chromium()
+    if found is None:
+        raise SystemExit(f"error: {offline_html.chromium_missing()}")
+    return found
 
 
 def prepare(page: Page, lang: str) -> list[str]:
