@@ -3,11 +3,17 @@
 Each digit is a pen trace written by hand as a list of points (in a 100 x 100 box), drawn with a
 round pen of varying pressure on grey, unevenly lit paper, and saved as a JPEG: the kind of
 picture a phone takes of a digit on paper. Nothing here comes from MNIST.
+
+:func:`trace` (a round pen of any width) and :func:`trace_lines` (a thin pen: 1 or 2 pixel
+polylines) draw the same traces anywhere on any canvas, and :func:`jitter` moves their points
+a little for a second hand; tools/make_photos.py uses them for the photo set of the chapter
+"Applications".
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +119,66 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
 }
 
 
+Strokes = list[list[tuple[float, float]]]
+
+
+def trace(
+    pen: ImageDraw.ImageDraw,
+    strokes: Strokes,
+    corner: tuple[float, float],
+    scale: float,
+    width: Callable[[int, int], float],
+    fill: Callable[[], int],
+) -> None:
+    """Draw ``strokes`` (points in a 100 x 100 box) with a round pen: the
+    box's top-left corner at ``corner``, ``scale`` pixels a unit;
+    ``width(k, n)`` is the pen's diameter at point ``k`` of ``n``, ``fill()``
+    its grey."""
+    for stroke in strokes:
+        pts = smooth(stroke)
+        for k, (x, y) in enumerate(pts):
+            w = width(k, len(pts))
+            cx, cy = corner[0] + x * scale, corner[1] + y * scale
+            pen.ellipse(
+                [cx - w / 2, cy - w / 2, cx + w / 2, cy + w / 2], fill=fill()
+            )
+
+
+def trace_lines(
+    pen: ImageDraw.ImageDraw,
+    strokes: Strokes,
+    corner: tuple[float, float],
+    scale: float,
+    width: int,
+    fill: int,
+) -> None:
+    """Draw ``strokes`` as polylines ``width`` pixels wide (a fine pen: a
+    round pen of 1 or 2 pixels draws nothing reliable)."""
+    for stroke in strokes:
+        pts = [
+            (corner[0] + x * scale, corner[1] + y * scale)
+            for x, y in smooth(stroke)
+        ]
+        pen.line(pts, fill=fill, width=width, joint="curve")
+
+
+def jitter(
+    strokes: Strokes, rng: np.random.Generator, amount: float = 3.0
+) -> Strokes:
+    """``strokes`` with every point moved by up to ``amount`` units (of the
+    100 x 100 box) in each direction: the same digit by another hand."""
+    return [
+        [
+            (
+                x + rng.uniform(-amount, amount),
+                y + rng.uniform(-amount, amount),
+            )
+            for x, y in stroke
+        ]
+        for stroke in strokes
+    ]
+
+
 def smooth(
     points: list[tuple[float, float]], per_segment: int = 12
 ) -> list[tuple[float, float]]:
@@ -149,22 +215,15 @@ def draw(digit: int, size: int = 320, seed: int = 0) -> Image.Image:
     img = Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8), "L")
     pen = ImageDraw.Draw(img)
     scale, off = size * 0.62 / 100, size * 0.19 + rng.uniform(-10, 10)
-    for stroke in STROKES[digit]:
-        pts = smooth(stroke)
-        for k, (x, y) in enumerate(pts):
-            width = (
-                size * 0.028 * (0.85 + 0.3 * math.sin(3 * k / len(pts)))
-            )  # pressure varies along the stroke
-            cx, cy = off + x * scale, off + y * scale
-            pen.ellipse(
-                [
-                    cx - width / 2,
-                    cy - width / 2,
-                    cx + width / 2,
-                    cy + width / 2,
-                ],
-                fill=int(45 + rng.integers(0, 20)),
-            )
+    trace(
+        pen,
+        STROKES[digit],
+        (off, off),
+        scale,
+        # pressure varies along the stroke
+        width=lambda k, n: size * 0.028 * (0.85 + 0.3 * math.sin(3 * k / n)),
+        fill=lambda: int(45 + rng.integers(0, 20)),
+    )
     return img.filter(ImageFilter.GaussianBlur(1.2)).rotate(
         rng.uniform(-6, 6), fillcolor=215, resample=Image.BICUBIC
     )

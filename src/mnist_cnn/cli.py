@@ -434,20 +434,29 @@ def _predict(args: argparse.Namespace) -> int:
             failed += 1
             continue
         try:
-            digit = preprocess.load_digit(path)  # (28, 28) uint8
+            reading = preprocess.read_digits(path)  # (K, 1, 28, 28) uint8
         except preprocess.ImageInputError as err:
             print(f"error: {_naming(path, err)}", file=sys.stderr)
             failed += 1
             continue
-        logits = training.predict_logits(
-            model, digit.unsqueeze(0), meta["mean"], meta["std"]
-        )
-        probs = torch.softmax(logits, dim=1)[0]  # (10,)
-        print(
-            f"{path}: {int(probs.argmax())} (probability "
-            f"{float(probs.max()):.3f})"
-        )
+        print(f"{path}: {_reading_line(model, meta, reading)}")
     return 2 if failed else 0
+
+
+def _reading_line(
+    model: torch.nn.Module, meta: dict, reading: preprocess.Reading
+) -> str:
+    """ "7 (probability 0.991)", or "42 (probabilities 0.990, 0.970)" for
+    several digits read left to right, then every guess the reading made."""
+    logits = training.predict_logits(
+        model, reading.digits[:, 0], meta["mean"], meta["std"]
+    )
+    probs = torch.softmax(logits, dim=1)  # (K, 10)
+    digits = "".join(str(int(d)) for d in probs.argmax(dim=1))
+    shown = ", ".join(f"{float(p):.3f}" for p in probs.max(dim=1).values)
+    word = "probability" if len(digits) == 1 else "probabilities"
+    notes = "".join(f"; {note}" for note in reading.notes)
+    return f"{digits} ({word} {shown}{notes})"
 
 
 def _folder_message(path: Path) -> str:
