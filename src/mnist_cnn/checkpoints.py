@@ -165,6 +165,25 @@ def save_checkpoint(
     return write_atomically(Path(path), lambda f: torch.save(payload, f))
 
 
+def _check_is_checkpoint(path: Path, payload: Any, advice: str) -> None:
+    """Refuse a training state or any other PyTorch file, naming it."""
+    if isinstance(payload, dict) and payload.get("format") == _STATE_FORMAT:
+        raise CheckpointError(
+            f"{path}: this is a training state (written by --save-every, "
+            "read by --resume), not a checkpoint. Pass the model file "
+            f"`train` wrote with --out ({_model_file_of(path)})."
+        )
+    if (
+        not isinstance(payload, dict)
+        or payload.get("format") != _CHECKPOINT_FORMAT
+        or "state_dict" not in payload
+    ):
+        raise CheckpointError(
+            f"{path}: not an mnist_cnn checkpoint (a PyTorch file, but not "
+            f"of format {_CHECKPOINT_FORMAT}). {advice}"
+        )
+
+
 def load_checkpoint(
     path: str | os.PathLike[str],
     device: torch.device | str = "cpu",
@@ -190,21 +209,7 @@ def load_checkpoint(
         advice,
         " Images go after it: predict --checkpoint model.pt digit.png.",
     )
-    if isinstance(payload, dict) and payload.get("format") == _STATE_FORMAT:
-        raise CheckpointError(
-            f"{path}: this is a training state (written by --save-every, "
-            "read by --resume), not a checkpoint. Pass the model file "
-            f"`train` wrote with --out ({_model_file_of(path)})."
-        )
-    if (
-        not isinstance(payload, dict)
-        or payload.get("format") != _CHECKPOINT_FORMAT
-        or "state_dict" not in payload
-    ):
-        raise CheckpointError(
-            f"{path}: not an mnist_cnn checkpoint (a PyTorch file, but not "
-            f"of format {_CHECKPOINT_FORMAT}). {advice}"
-        )
+    _check_is_checkpoint(path, payload, advice)
     try:
         config = TrainConfig(**payload["config"])
     except (TypeError, ValueError) as exc:

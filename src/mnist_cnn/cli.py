@@ -584,10 +584,48 @@ def _bench_parser(p: argparse.ArgumentParser) -> None:
             description=help.replace("%%", "%"),
         )
 
-    q = benchmark(
-        "data",
-        "images/s of the torchvision DataLoader path vs the tensor path",
+    _bench_data_parser(
+        benchmark(
+            "data",
+            "images/s of the torchvision DataLoader path vs the tensor path",
+        )
     )
+    q = benchmark("conv", "seconds per call: loop vs im2col vs F.conv2d")
+    q.add_argument(
+        "--batch",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="images in the input batch",
+    )
+    q.set_defaults(run=lambda a: bench.report_conv(a.batch))
+    _bench_train_parser(
+        benchmark(
+            "train",
+            "seconds to 99%% test accuracy: book vs article vs "
+            "pytorch/examples",
+        )
+    )
+    _bench_gpu_parser(
+        benchmark(
+            "gpu",
+            "on a CUDA GPU: seconds to 99%% test accuracy and training "
+            "images/s",
+        )
+    )
+    for q in sub.choices.values():
+        q.add_argument(
+            "--threads",
+            type=_positive,
+            default=None,
+            metavar="N",
+            help=f"CPU threads, torch.set_num_threads (default: {_HERE})",
+        )
+    p.epilog = _benchmarks_epilog(sub)
+
+
+def _bench_data_parser(q: argparse.ArgumentParser) -> None:
+    """``bench data``: its options."""
     q.add_argument(
         "--batch-size",
         type=_positive,
@@ -614,26 +652,10 @@ def _bench_parser(p: argparse.ArgumentParser) -> None:
             a.batch_size, a.torchvision_images, a.tensor_images
         )
     )
-    q = benchmark("conv", "seconds per call: loop vs im2col vs F.conv2d")
-    q.add_argument(
-        "--batch",
-        type=_positive,
-        default=8,
-        metavar="N",
-        help="images in the input batch",
-    )
-    q.set_defaults(run=lambda a: bench.report_conv(a.batch))
-    _bench_train_parser(
-        benchmark(
-            "train",
-            "seconds to 99%% test accuracy: book vs article vs "
-            "pytorch/examples",
-        )
-    )
-    q = benchmark(
-        "gpu",
-        "on a CUDA GPU: seconds to 99%% test accuracy and training images/s",
-    )
+
+
+def _bench_gpu_parser(q: argparse.ArgumentParser) -> None:
+    """``bench gpu``: its options."""
     _target_option(q)
     q.add_argument(
         "--repeats",
@@ -643,15 +665,6 @@ def _bench_parser(p: argparse.ArgumentParser) -> None:
         help="timed runs, after one warm-up run",
     )
     q.set_defaults(run=lambda a: bench.report_gpu(a.target, a.repeats))
-    for q in sub.choices.values():
-        q.add_argument(
-            "--threads",
-            type=_positive,
-            default=None,
-            metavar="N",
-            help=f"CPU threads, torch.set_num_threads (default: {_HERE})",
-        )
-    p.epilog = _benchmarks_epilog(sub)
 
 
 def _bench_train_parser(q: argparse.ArgumentParser) -> None:
@@ -732,7 +745,22 @@ def _parser() -> argparse.ArgumentParser:
 
     _train_parser(command("train", "train a model and write a checkpoint"))
 
-    p = command("evaluate", "accuracy and per-class metrics of a checkpoint")
+    _evaluate_parser(
+        command("evaluate", "accuracy and per-class metrics of a checkpoint")
+    )
+    _predict_parser(
+        command(
+            "predict",
+            "the digits in each PNG/JPEG image, read left to right",
+        )
+    )
+    _bench_parser(
+        command("bench", "benchmarks whose figures the chapters quote")
+    )
+    return parser
+
+
+def _checkpoint_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint",
         type=Path,
@@ -740,34 +768,31 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the checkpoint `train` wrote",
     )
+
+
+def _evaluate_parser(p: argparse.ArgumentParser) -> None:
+    """``evaluate``: its options."""
+    _checkpoint_option(p)
     _choice_option(
         p, "--split", ("test", "val", "train"), "test", "the images to score"
     )
     _model_option(p)
     p.set_defaults(run=_evaluate)
 
-    p = command("predict", "the digit in each PNG/JPEG image")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        required=True,
-        metavar="FILE",
-        help="the checkpoint `train` wrote",
-    )
+
+def _predict_parser(p: argparse.ArgumentParser) -> None:
+    """``predict``: its options."""
+    _checkpoint_option(p)
     _model_option(p)
     p.add_argument(
         "images",
         nargs="+",
         type=Path,
         metavar="IMAGE",
-        help="PNG or JPEG files, one digit each, any size or background",
+        help="PNG or JPEG files of any size or background; several digits "
+        "in one image are read left to right",
     )
     p.set_defaults(run=_predict)
-
-    _bench_parser(
-        command("bench", "benchmarks whose figures the chapters quote")
-    )
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
