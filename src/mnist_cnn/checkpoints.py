@@ -255,7 +255,7 @@ def load_training_state(
     ``weights_only=True``; refused (:class:`CheckpointError`) if unreadable or
     of another configuration. ``config`` may differ in ``epochs`` alone (the
     run is extended or ends sooner) where the run continues exactly as one of
-    ``config.epochs`` would (see :func:`_check_epochs`)."""
+    ``config.epochs`` would (see ``_check_epochs``)."""
     path = Path(path)
     state = _torch_load(
         path,
