@@ -52,13 +52,6 @@ def twin_url(pagename: str, edition: str) -> str:
     return "../" * (depth + 1) + f"{name}.html"
 
 
-def english_doc(app: Sphinx, doc: str) -> str:
-    """An English page name (``book/run-times``) as this build names it."""
-    if app.config.book_edition == "zh":
-        return doc.removeprefix("book/")
-    return doc
-
-
 def add_switch(
     app: Sphinx,
     pagename: str,
