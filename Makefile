@@ -12,7 +12,7 @@ OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: pdf poppler cjk-fonts install test lint format test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
+.PHONY: photo-fonts pdf poppler cjk-fonts install test lint format test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ install: $(STAMP)
 
 ## Unit tests + the notebooks that do not train networks, re-executed and compared with their
 ## stored outputs (pytest --nbval); about two minutes
-test: $(STAMP) lint
+test: $(STAMP) lint photo-fonts
 	$(OFFLINE) $(PY) -m pytest -m "not slow and not browser and not pdf"
 
 ## ruff: the linter and the formatter (79 columns, the book's code column) over src, tests,
@@ -87,6 +87,15 @@ book: $(STAMP) $(VENDOR_STAMP)
 ## screenshots land in _build/screenshots/
 browser-test: $(STAMP) chromium cjk-fonts
 	$(PY) -m pytest -m browser
+
+## The fonts tools/make_photos.py draws the photo set with (tests/test_photos.py runs it):
+## DejaVu and Liberation, Debian's fonts-dejavu-core, fonts-dejavu-extra, fonts-liberation
+PHOTO_FONTS := fonts-dejavu-core fonts-dejavu-extra fonts-liberation
+photo-fonts:
+	@if $(PY) -c "import sys; sys.path.insert(0, 'tools'); import make_photos as m; sys.exit(bool(m.missing_fonts(m.font_dir())))"; then true; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -q >/dev/null && apt-get install -y -q $(PHOTO_FONTS) >/dev/null; \
+	else echo "note: the photo set's fonts are missing; install $(PHOTO_FONTS) (sudo apt install $(PHOTO_FONTS)), or tests/test_photos.py skips the check that redraws the set" >&2; fi
 
 ## A CJK font, so that screenshots and PDFs of the Chinese edition show glyphs, not boxes
 cjk-fonts:

@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 import mnist_cnn
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "mnist_cnn"
@@ -160,11 +161,8 @@ def test_notebook_figures_fit_the_column_with_legible_fonts(
 
 
 def test_benchmarks_run_through_the_one_command_line() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mnist_cnn", "bench", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
+    done = processes.run(
+        [sys.executable, "-m", "mnist_cnn", "bench", "--help"]
     )
     for what in ("data", "conv", "train", "gpu"):
         assert what in done.stdout

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 PDF = ROOT / "_build" / "pdf"
@@ -30,13 +31,10 @@ def pdf(edition: str) -> Path:
 
 
 def text(edition: str) -> str:
-    done = subprocess.run(
+    done = processes.run(
         # -raw: in the order drawn (else a run of CJK glyphs in an English
         # heading comes out on a line of its own)
-        ["pdftotext", "-raw", "-enc", "UTF-8", str(pdf(edition)), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(pdf(edition)), "-"]
     )
     return done.stdout
 
@@ -100,19 +98,13 @@ def test_every_chapter_title_is_in_the_pdf(edition: str) -> None:
 
 @pytest.mark.parametrize("edition", sorted(EDITIONS))
 def test_page_count_and_no_blank_page(edition: str) -> None:
-    info = subprocess.run(
-        ["pdfinfo", str(pdf(edition))],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    info = processes.run(["pdfinfo", str(pdf(edition))]).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert 100 <= pages <= 800, pages
     assert "A4" in info
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            ["pdftoppm", "-r", "12", "-gray", str(pdf(edition)), f"{tmp}/p"],
-            check=True,
+        processes.run(
+            ["pdftoppm", "-r", "12", "-gray", str(pdf(edition)), f"{tmp}/p"]
         )
         images = sorted(Path(tmp).glob("p-*.pgm"))
         assert len(images) == pages

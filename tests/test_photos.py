@@ -10,6 +10,7 @@ on all 60,000. ``pytest -s`` prints each trouble's before -> after."""
 from __future__ import annotations
 
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -20,6 +21,10 @@ import pytest
 from PIL import Image
 
 from mnist_cnn import checkpoints, preprocess, training
+from tests import processes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import make_photos  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT / "book" / "images" / "photos"
@@ -151,22 +156,20 @@ def test_stroke_widths_after_the_fixes_are_mnists() -> None:
             assert 1.3 <= width <= 3.5, (row, width)
 
 
-@pytest.mark.skipif(
-    not list(Path("/usr/share/fonts/truetype").rglob("DejaVuSans.ttf")),
-    reason="the fonts the tool draws with are not installed",
-)
 def test_the_tool_makes_the_committed_set(tmp_path: Path) -> None:
     """tools/make_photos.py is seeded: run again, it draws the same pixels
-    (JPEGs within 2 grey levels: another libjpeg may round otherwise)."""
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "make_photos.py"),
-            "--out",
-            str(tmp_path),
-        ],
-        check=True,
-        capture_output=True,
+    (JPEGs within 2 grey levels: another libjpeg may round otherwise).
+    ``make test`` installs its fonts as root; elsewhere the test skips,
+    naming the packages."""
+    missing = make_photos.missing_fonts(make_photos.font_dir())
+    if missing:
+        packages = sorted({make_photos.package(n) for n in missing})
+        pytest.skip(
+            f"fonts {', '.join(missing)} missing: install "
+            f"{' '.join(packages)} (sudo apt install {' '.join(packages)})"
+        )
+    processes.run(
+        [sys.executable, ROOT / "tools" / "make_photos.py", "--out", tmp_path]
     )
     assert (tmp_path / "labels.csv").read_text() == (
         PHOTOS / "labels.csv"
@@ -176,6 +179,32 @@ def test_the_tool_makes_the_committed_set(tmp_path: Path) -> None:
         committed = np.asarray(Image.open(PHOTOS / row["file"]), np.int16)
         assert made.shape == committed.shape, row
         assert np.abs(made - committed).max() <= 2, row
+
+
+def test_without_its_fonts_the_tool_says_which_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """With the fonts hidden (MNIST_CNN_FONT_DIR at an empty folder), the
+    tool stops before touching --out and names each missing file and the
+    package that installs it."""
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    out = tmp_path / "out"
+    (out / "clean").mkdir(parents=True)
+    (out / "clean" / "keep.png").write_bytes(b"a reader's file")
+    done = subprocess.run(
+        [sys.executable, ROOT / "tools" / "make_photos.py", "--out", out],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MNIST_CNN_FONT_DIR": str(fonts)},
+    )
+    assert done.returncode == 1, done
+    for name in ("LiberationSans-Bold.ttf", "DejaVuSans.ttf"):
+        assert name in done.stderr
+    assert "fonts-liberation" in done.stderr
+    assert "fonts-dejavu-core" in done.stderr
+    assert "Nothing was written" in done.stderr
+    assert (out / "clean" / "keep.png").read_bytes() == b"a reader's file"
 
 
 def test_the_labels_name_what_the_files_hold() -> None:

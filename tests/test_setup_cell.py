@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import processes
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import notebook_setup  # noqa: E402
@@ -93,15 +95,12 @@ def test_a_notebook_without_the_package_installs_it_and_runs(
     )
     python = venv / "bin" / "python"
     site = Path(
-        subprocess.run(
+        processes.run(
             [
                 python,
                 "-c",
                 "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+            ]
         ).stdout.strip()
     )
     # torch, jupyter and the rest come from this environment's site-packages (offline, no GBs to

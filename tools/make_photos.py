@@ -5,7 +5,10 @@ photograph them (run once; the images are committed).
     python tools/make_photos.py --out DIR   # the same set in DIR (a check)
 
 Six folders of 20 images, each digit twice: once printed in one of ten fonts
-(DejaVu and Liberation, found under /usr/share/fonts), once written with the
+(DejaVu and Liberation, found under /usr/share/fonts/truetype, or under the
+folder MNIST_CNN_FONT_DIR names; Debian's fonts-dejavu-core,
+fonts-dejavu-extra and fonts-liberation, which `make test` installs as root),
+once written with the
 pen traces of tools/draw_handwriting.py, moved a little (another hand).
 Every image is drawn from a seeded generator, so a run rewrites the same
 pixels (the same bytes with the same Pillow and libjpeg).
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +59,17 @@ FONTS = [
     "DejaVuSerifCondensed-Bold.ttf",
 ]
 THIN_FONT = "DejaVuSans-ExtraLight.ttf"
+
+
+def package(name: str) -> str:
+    """The Debian (and Ubuntu) package that installs the font file ``name``."""
+    if name.startswith("Liberation"):
+        return "fonts-liberation"
+    if "Condensed" in name or "ExtraLight" in name:
+        return "fonts-dejavu-extra"
+    return "fonts-dejavu-core"
+
+
 ORIENTATIONS = (6, 8, 3)  # EXIF: turn 90° clockwise, anticlockwise, 180°
 # what to do to an upright photo so that the tag turns it back
 STORED = {
@@ -64,16 +79,36 @@ STORED = {
 }
 
 
-def font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    """The TrueType font ``name`` (a file under /usr/share/fonts) at ``size``
-    pixels a line."""
-    found = sorted(FONT_DIR.rglob(name))
-    if not found:
+def font_dir() -> Path:
+    """Where the fonts are looked for: $MNIST_CNN_FONT_DIR, else FONT_DIR."""
+    return Path(os.environ.get("MNIST_CNN_FONT_DIR") or FONT_DIR)
+
+
+def missing_fonts(folder: Path) -> list[str]:
+    """The font files of FONTS and THIN_FONT that ``folder`` lacks."""
+    return [n for n in [*FONTS, THIN_FONT] if not any(folder.rglob(n))]
+
+
+def check_fonts() -> None:
+    """Stop before writing anything when a font is missing, naming each
+    missing file and the package that installs it."""
+    folder = font_dir()
+    missing = missing_fonts(folder)
+    if missing:
+        packages = sorted({package(n) for n in missing})
         raise SystemExit(
-            f"font {name} not found under {FONT_DIR}: install the packages "
-            "fonts-dejavu-core and fonts-liberation (Debian and Ubuntu)."
+            f"make_photos: {len(missing)} font file(s) not found under "
+            f"{folder}: {', '.join(missing)}. Install "
+            f"{' '.join(packages)} (sudo apt install {' '.join(packages)}; "
+            "`make test` does it as root), or set MNIST_CNN_FONT_DIR to a "
+            "folder holding them. Nothing was written."
         )
-    return ImageFont.truetype(str(found[0]), size)
+
+
+def font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    """The TrueType font ``name`` (a file under :func:`font_dir`) at
+    ``size`` pixels a line."""
+    return ImageFont.truetype(str(sorted(font_dir().rglob(name))[0]), size)
 
 
 def printed(digit: int, name: str, height: int, size: int) -> np.ndarray:
@@ -301,6 +336,7 @@ MAKERS: dict[str, Callable] = {
 
 
 def main(out: Path = OUT) -> None:
+    check_fonts()  # before anything in ``out`` is removed
     rows = []
     strings = several_digits()
     for t, (trouble, make) in enumerate(MAKERS.items()):
