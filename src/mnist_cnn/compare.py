@@ -11,8 +11,14 @@ difference is reported as within the spread. A weaker, paired statement:
 :func:`better_on_every_seed`, when it wins seed by seed (the same seed gives
 both settings the same initial weights, order and validation split).
 
-Tested against the standard library's ``statistics`` in
-``tests/test_compare.py``.
+The rule every comparative sentence of the book follows is
+:func:`verdict`: paired per-seed differences, a 95 % t interval of their
+mean and a one-sided sign test. "Clearly better" needs both: the interval
+above 0 and the sign test's p at most 0.05, which takes at least five seeds
+(all five ahead: p = 0.5**5 = 0.031).
+
+Tested against the standard library's ``statistics`` and against SciPy's
+``ttest_rel`` and ``binomtest`` in ``tests/test_compare.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
     "Spread",
@@ -27,7 +34,19 @@ __all__ = [
     "clearly_above",
     "within_spread",
     "better_on_every_seed",
+    "Verdict",
+    "verdict",
+    "T_975",
 ]
+
+# the 97.5 % quantile of Student's t with df = 1 ... 30 degrees of freedom
+# (two-sided 95 % intervals); tests/test_compare.py checks it against SciPy
+T_975 = (
+    12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622,
+    2.2281, 2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009,
+    2.0930, 2.0860, 2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518,
+    2.0484, 2.0452, 2.0423,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,3 +97,73 @@ def better_on_every_seed(a: Sequence[float], b: Sequence[float]) -> bool:
             "per seed, the same seeds in the same order, for both."
         )
     return all(x > y for x, y in zip(a, b))
+
+
+Outcome = Literal["better", "worse", "undecided"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How setting ``a`` compares with setting ``b`` over paired seeds."""
+
+    outcome: Outcome  # "better"/"worse": clearly; else "undecided"
+    diff: float  # the mean of a[i] - b[i]
+    lo: float  # the 95 % t interval of that mean
+    hi: float
+    wins: int  # seeds where a > b
+    losses: int  # seeds where a < b
+    n: int
+    p: float  # one-sided sign test for the direction of the mean
+
+    @property
+    def words(self) -> str:
+        """The words the book uses for it (``experiments.md``'s table)."""
+        if self.outcome != "undecided":
+            return f"clearly {self.outcome}"
+        if self.wins == self.n or self.losses == self.n:
+            side = "ahead" if self.wins == self.n else "behind"
+            return f"{side} on all {self.n} seeds, too few to tell"
+        return "could not be distinguished"
+
+    def __str__(
+        self,
+    ) -> str:  # e.g. "+0.42 [+0.32, +0.52], 5/5 seeds, p 0.031"
+        return (
+            f"{self.diff:+.2f} [{self.lo:+.2f}, {self.hi:+.2f}], "
+            f"{max(self.wins, self.losses)}/{self.n} seeds, p {self.p:.3f}"
+        )
+
+
+def _sign_test(k: int, n: int) -> float:
+    """P(at least k of n fair coin flips come up heads)."""
+    return math.fsum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
+
+
+def verdict(a: Sequence[float], b: Sequence[float]) -> Verdict:
+    """Compare ``a`` with ``b`` seed by seed (``a[i]`` and ``b[i]`` share
+    seed ``i``: the same initial weights, order and split). Clearly better
+    when the 95 % t interval of the mean difference lies above 0 *and* the
+    one-sided sign test gives p <= 0.05; clearly worse the other way round;
+    otherwise undecided. Ties count for neither side in the sign test."""
+    n = len(a)
+    if n != len(b) or n < 2:
+        raise ValueError(
+            f"verdict: {len(a)} and {len(b)} results; give two or more per "
+            "setting, one per seed, the same seeds in the same order."
+        )
+    if n - 1 > len(T_975):
+        raise ValueError(f"verdict: {n} seeds; at most {len(T_975) + 1}.")
+    d = [x - y for x, y in zip(a, b)]
+    s = spread(d)
+    half = T_975[n - 2] * s.sd / math.sqrt(n)
+    wins = sum(x > 0 for x in d)
+    losses = sum(x < 0 for x in d)
+    p = _sign_test(wins if s.mean >= 0 else losses, wins + losses)
+    outcome: Outcome = "undecided"
+    if p <= 0.05 and s.mean - half > 0:
+        outcome = "better"
+    elif p <= 0.05 and s.mean + half < 0:
+        outcome = "worse"
+    return Verdict(
+        outcome, s.mean, s.mean - half, s.mean + half, wins, losses, n, p
+    )
