@@ -1,0 +1,60 @@
+"""mnist_cnn.parallel: runs trained side by side are the runs trained alone.
+
+Reference: training.fit of the same configs, one after the other in this
+process with one thread (what each worker does); dropout and augmentation
+on, so the workers' random generators are checked too."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from mnist_cnn import parallel, training
+
+SMALL = training.TrainConfig(
+    model="article",
+    model_kwargs={"dropout": 0.5},
+    augment=True,
+    optimizer="adam",
+    lr=1e-3,
+    schedule="constant",
+    batch_size=100,
+    epochs=2,
+    train_subset=500,
+    n_val=500,
+)
+
+
+def test_side_by_side_equals_one_at_a_time(mnist) -> None:
+    configs = [dataclasses.replace(SMALL, seed=s) for s in (0, 1, 2)]
+    together = parallel.fit_many(configs, mnist, workers=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        alone = [training.fit(c, mnist, progress=False) for c in configs]
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(alone, together):
+        assert b.config == a.config  # in the order given
+        assert [r.val_loss for r in b.history] == [
+            r.val_loss for r in a.history
+        ]
+        for (name, p), q in zip(
+            a.model.state_dict().items(), b.model.state_dict().values()
+        ):
+            assert torch.equal(p, q), name  # bitwise
+
+
+def test_one_worker_runs_here(mnist) -> None:
+    (r,) = parallel.fit_many([SMALL], mnist, workers=1)
+    assert r.config == SMALL and len(r.history) == 2
+
+
+def test_workers_default_to_cores_and_runs() -> None:
+    configs = [SMALL] * 5
+    assert 1 <= parallel.default_workers(configs) <= 5
+    assert parallel.default_workers(configs[:1]) == 1
+    with pytest.raises(ValueError, match="workers=0"):
+        parallel.fit_many(configs, None, workers=0)  # type: ignore[arg-type]
