@@ -129,3 +129,25 @@ def test_gpu_benchmark_logic_runs_on_a_stand_in_device(
     assert all(0.5 <= acc <= 1 for acc in result.test_acc) and all(
         ips > 0 for ips in result.images_per_second
     )
+
+
+def test_recipes_named_after_other_code_use_their_loss_and_optimizer() -> None:
+    """The article's 5.2 code and pytorch/examples' main.py train with plain
+    cross-entropy (nn.CrossEntropyLoss(); F.nll_loss of log_softmax): no
+    label smoothing, no weight decay, their optimizers, batch 64."""
+    article = bench.RECIPES["article-5.2"]
+    examples = bench.RECIPES["pytorch/examples"]
+    for recipe in (article, examples):
+        assert recipe.label_smoothing == 0.0 and recipe.weight_decay == 0.0
+        assert recipe.batch_size == 64 and not recipe.augment
+    assert (article.optimizer, article.lr, article.schedule) == (
+        "sgd",
+        0.01,
+        "constant",
+    )
+    assert (examples.optimizer, examples.lr, examples.schedule) == (
+        "adadelta",
+        1.0,
+        "step",
+    )
+    assert (examples.step_gamma, examples.epochs) == (0.7, 14)

@@ -200,3 +200,33 @@ def test_cached_model_is_the_same_trained_or_loaded(
     assert (
         training.fit_or_load(config, "other")[3] == "trained"
     )  # an unreadable file is replaced
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_schedules_change_the_learning_rate_only_and_span_the_run(
+    schedule: str,
+) -> None:
+    """What the chapter "Training" states of the schedules: over a 3-epoch
+    run the learning rate follows the formula of mnist_cnn.optim across
+    epochs x steps (not one epoch's steps), and AdamW's betas stay at
+    (0.9, 0.999) the whole run (OneCycleLR's default would cycle beta1)."""
+    import math
+
+    from mnist_cnn import optim
+
+    config = training.TrainConfig(schedule=schedule, epochs=3)
+    steps = 40  # per epoch
+    probe = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=0.01)
+    sched, per_batch = training.make_scheduler(config, probe, steps)
+    assert per_batch
+    total = config.epochs * steps
+    for step in range(total):
+        lr = probe.param_groups[0]["lr"]
+        if schedule == "onecycle":
+            want = optim.one_cycle(step, total, max_lr=0.01, pct_start=0.25)
+        else:  # half a cosine from the peak to 0 over the whole run
+            want = 0.01 * (1 + math.cos(math.pi * step / total)) / 2
+        assert lr == pytest.approx(want, rel=1e-9, abs=1e-12), step
+        assert probe.param_groups[0]["betas"] == (0.9, 0.999), step
+        probe.step()
+        sched.step()

@@ -52,6 +52,7 @@ __all__ = [
     "resolve_device",
     "build_model",
     "normalization_constants",
+    "training_images",
     "train_one_epoch",
     "evaluate",
     "predict_logits",
@@ -161,8 +162,15 @@ def make_scheduler(
     """The schedule and whether it steps per batch (True) or per epoch (False)."""
     total = config.epochs * steps_per_epoch
     if config.schedule == "onecycle":
+        # cycle_momentum=False: PyTorch's default would also cycle Adam's
+        # beta1 (0.95 -> 0.85 -> 0.95); the book's one-cycle changes the
+        # learning rate only, as the chapter "Training" says
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total, pct_start=0.25
+            optimizer,
+            max_lr=config.lr,
+            total_steps=total,
+            pct_start=0.25,
+            cycle_momentum=False,
         ), True
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -230,12 +238,22 @@ def normalization_constants(
     images and anything outside the subset excluded)."""
     if config.normalization == "article":
         return ARTICLE_MEAN_STD
+    return data.compute_mean_std(training_images(config, mnist)[0])
+
+
+def training_images(
+    config: TrainConfig, mnist: data.MNIST
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The uint8 images ``(n, 28, 28)`` and labels ``(n,)`` a run of
+    ``config`` trains on, un-augmented: MNIST's training split minus the
+    ``config.n_val`` validation images (a split seeded by ``config.seed``),
+    cut to the first ``config.train_subset``."""
     train_idx, _ = data.train_val_split(
         mnist.train_images.shape[0], config.n_val, config.seed
     )
     if config.train_subset is not None:
         train_idx = train_idx[: config.train_subset]
-    return data.compute_mean_std(mnist.train_images[train_idx])
+    return mnist.train_images[train_idx], mnist.train_labels[train_idx]
 
 
 def train_one_epoch(
