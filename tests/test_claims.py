@@ -95,6 +95,68 @@ def test_the_counter_does_not_count_visible_or_assert_free_cells() -> None:
     assert comparative_sentences([prose]) == ["A beats B."]
 
 
+# The words of the verdict rule (mnist_cnn.compare.verdict; the box "How we
+# compare runs" in the chapter "Training"): a sentence that uses them reports
+# a comparison of runs over seeds, and must be decided by that rule
+VERDICT_WORDS = re.compile(
+    r"\b(clearly (better|worse|lower|higher|behind|ahead|below|above)|"
+    r"could not be (distinguished|told)|beats?)\b",
+    re.IGNORECASE,
+)
+# chapters whose comparisons are not yet decided by compare.verdict
+NOT_YET = {
+    "finetune.ipynb": "issue 27, items 8-10: its draws still use "
+    "compare.clearly_above / within_spread",
+}
+
+
+def verdict_problems(cells: list[dict]) -> list[str]:
+    """Markdown cells that word a verdict although the nearest hidden claim
+    cell before them does not call ``verdict`` (or there is none)."""
+    problems, last_claim = [], None
+    for i, c in enumerate(cells):
+        source = "".join(c["source"])
+        if c["cell_type"] == "code" and claim_cells([c]):
+            last_claim = source
+        elif c["cell_type"] == "markdown":
+            prose = re.sub(r"```.*?```", "", source, flags=re.S)
+            words = VERDICT_WORDS.search(prose)
+            defines = "(how-we-compare)=" in prose  # the rule itself
+            if words and not defines and "verdict" not in (last_claim or ""):
+                problems.append(f"cell {i}: {words.group(0)!r}")
+    return problems
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_a_verdict_in_the_prose_is_asserted_by_the_verdict_rule(
+    path: Path,
+) -> None:
+    if path.name in NOT_YET:
+        pytest.skip(NOT_YET[path.name])
+    problems = verdict_problems(json.loads(path.read_text())["cells"])
+    assert not problems, (
+        f"{path.name}: prose words a comparison of runs ({problems}) but "
+        "the hidden cell before it does not decide it with "
+        "mnist_cnn.compare.verdict; assert `compare.verdict(a, b).words`."
+    )
+
+
+def test_the_verdict_check_needs_verdict_in_the_claim_before() -> None:
+    def code(source: str) -> dict:
+        return {
+            "cell_type": "code",
+            "metadata": {"tags": ["remove-cell"]},
+            "source": source,
+        }
+
+    prose = {"cell_type": "markdown", "metadata": {}, "source": "A beats B."}
+    old = code("assert compare.clearly_above(a, b)")
+    new = code('assert compare.verdict(a, b).words == "clearly better"')
+    assert verdict_problems([old, prose]) == ["cell 1: 'beats'"]
+    assert verdict_problems([prose, new]) == ["cell 0: 'beats'"]
+    assert verdict_problems([new, prose]) == []
+
+
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -161,3 +161,26 @@ def test_torchscript_export_of_a_model_in_train_mode_is_the_eval_network(
     torch.testing.assert_close(  # deterministic: no dropout in the file
         deploy.torchscript_logits(path, x), expected, rtol=1e-4, atol=1e-5
     )
+
+
+def test_the_exported_program_gives_pytorchs_logits(tmp_path) -> None:
+    """torch.export, the route that replaces TorchScript: the saved program
+    computes the eval-mode network for a batch size it was not exported
+    with (float32 rounding)."""
+    torch.manual_seed(0)
+    model = BookCNN().train()  # exported in eval mode regardless
+    path = deploy.export_program(model, tmp_path / "book.pt2")
+    x = torch.randn(5, 1, 28, 28)
+    with torch.no_grad():
+        want = model.eval()(x)
+    got = deploy.program_logits(path, x)
+    assert got.shape == (5, 10)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_torchscript_warns_that_it_is_deprecated(tmp_path) -> None:
+    """What the chapter says of TorchScript in this PyTorch: tracing warns
+    with a FutureWarning that names torch.export (deploy silences it)."""
+    model = BookCNN().eval()
+    with pytest.warns(FutureWarning, match="torch.export"):
+        torch.jit.trace(model, torch.zeros(2, 1, 28, 28))

@@ -491,3 +491,70 @@ def test_search_over_file_url(browser, page: str) -> None:  # type: ignore[no-un
         f"{page}: excerpts without the word: {excerpts[:3]}"
     )
     assert wide <= PHONE, f"{page} with results is {wide} px wide"
+
+
+# The article's three Mermaid diagrams of section 3.2, verbatim (errata, entry
+# 25), and the first two with their labels quoted
+ARTICLE_DIAGRAMS = {
+    "data": """graph TD;
+    A[Load MNIST Data] --> B[Split into Train/Test]
+    B --> C[Normalize Images]
+    C --> D[Reshape to [Batch, Channels, Height, Width]]
+""",
+    "model": """graph TD;
+    A[Model Class] --> B[Conv Layer 1](kernel_size=3x3)
+    B --> C[ReLU Activation]
+    B --> D[Max Pooling Layer]
+    D --> E[Conv Layer 2]
+""",
+    "loop": """graph TD;
+    A[Input Data Batch] --> B[Forward Pass through Model]
+    B --> C[Loss Calculation]
+    C --> D[Backward Pass]
+    D --> E[Update Model Parameters using Optimizer]
+""",
+}
+QUOTED = {
+    "data": ARTICLE_DIAGRAMS["data"].replace(
+        "D[Reshape to [Batch, Channels, Height, Width]]",
+        'D["Reshape to [Batch, Channels, Height, Width]"]',
+    ),
+    "model": ARTICLE_DIAGRAMS["model"].replace(
+        "B[Conv Layer 1](kernel_size=3x3)",
+        'B["Conv Layer 1 (kernel_size=3x3)"]',
+    ),
+}
+
+
+def test_the_articles_diagrams_do_not_parse(tmp_path: Path) -> None:
+    """The book's Mermaid (mermaid-cli from package-lock.json, the renderer
+    of the build) rejects the article's first two diagrams and draws the
+    third, and the first two once their labels are quoted."""
+    import os
+    import subprocess
+
+    mmdc = ROOT / "node_modules" / ".bin" / "mmdc"
+    if not mmdc.exists() or not CHROMIUM:
+        pytest.skip("needs `make book` (node_modules) and Chromium")
+    env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": CHROMIUM}
+
+    def renders(name: str, text: str) -> bool:
+        src, out = tmp_path / f"{name}.mmd", tmp_path / f"{name}.svg"
+        src.write_text(text)
+        done = subprocess.run(
+            [mmdc, "-p", ROOT / "assets" / "puppeteer.json"]
+            + ["-i", src, "-o", out],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        if done.returncode == 0:
+            return out.stat().st_size > 0
+        assert "Parse error" in done.stderr + done.stdout, done.stderr
+        return False
+
+    assert not renders("data", ARTICLE_DIAGRAMS["data"])
+    assert not renders("model", ARTICLE_DIAGRAMS["model"])
+    assert renders("loop", ARTICLE_DIAGRAMS["loop"])
+    assert renders("data-quoted", QUOTED["data"])
+    assert renders("model-quoted", QUOTED["model"])

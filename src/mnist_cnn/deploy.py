@@ -1,8 +1,14 @@
 """Take a trained network out of Python's training loop (chapter "Applications
 and outlook").
 
-- :func:`export_torchscript`: a traced TorchScript file, loadable with ``torch.jit.load`` (also from
-  C++/LibTorch) without this package.
+- :func:`export_program`: the current route, ``torch.export``: the model
+  captured as an exported program with a dynamic batch dimension, saved as a
+  ``.pt2`` file and loaded with ``torch.export.load`` without this package.
+- :func:`export_torchscript`: a traced TorchScript file, loadable with
+  ``torch.jit.load`` (also from C++/LibTorch). TorchScript is deprecated:
+  in this PyTorch ``torch.jit.trace`` and ``torch.jit.load`` warn
+  (``FutureWarning``) and point to ``torch.export``; these functions silence
+  that warning, and the chapter says so.
 - :func:`export_onnx`: an ONNX file (PyTorch's ``torch.export``-based exporter, any batch size),
   run by ONNX Runtime (:func:`onnx_logits`) or any other ONNX engine.
 
@@ -29,6 +35,8 @@ from torch import nn
 from mnist_cnn.atomic import write_atomically
 
 __all__ = [
+    "export_program",
+    "program_logits",
     "export_torchscript",
     "load_torchscript",
     "torchscript_logits",
@@ -63,6 +71,32 @@ def _quiet_jit() -> Iterator[None]:
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         yield
+
+
+def export_program(
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    example: torch.Tensor | None = None,
+) -> Path:
+    """Capture ``model`` (eval mode, on the CPU) with ``torch.export`` for any
+    batch size and save the program to ``path`` (a ``.pt2`` file)."""
+    model = copy.deepcopy(model).cpu().eval()
+    x = _example(example)
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(model, (x,), dynamic_shapes=({0: batch},))
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer)
+    return _write(path, buffer.getvalue())
+
+
+def program_logits(
+    path: str | os.PathLike[str], x: torch.Tensor
+) -> torch.Tensor:
+    """Logits ``(N, 10)`` of the exported program at ``path`` for normalised
+    images ``x`` ``(N, 1, 28, 28)``."""
+    module = torch.export.load(str(path)).module()
+    with torch.inference_mode():
+        return module(x.float())
 
 
 def export_torchscript(
