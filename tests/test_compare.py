@@ -100,6 +100,12 @@ def test_verdict_words_follow_the_table() -> None:
     five = verdict(five_a, five_b)
     assert five.p == 0.03125 and five.words == "clearly better"
     assert verdict(five_b, five_a).words == "clearly worse"
+    # all five ahead (p 0.031) but the interval crosses 0: undecided
+    wide = verdict(
+        [x + d for x, d in zip(five_b, (0.01, 0.02, 0.01, 0.03, 5))], five_b
+    )
+    assert wide.outcome == "undecided" and wide.lo < 0 < wide.hi
+    assert wide.words == "could not be distinguished"
     mixed = verdict([98.5, 98.0, 98.6, 98.1, 98.3], five_b)
     assert mixed.words == "could not be distinguished"
     # by hand: d = .4 .5 .3 .5 .4, mean .42, sd sqrt(.028 / 4) = .0837,

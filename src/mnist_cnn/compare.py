@@ -117,10 +117,12 @@ class Verdict:
 
     @property
     def words(self) -> str:
-        """The words the book uses for it (``experiments.md``'s table)."""
+        """The words the book uses for it (the box "How we compare runs" in
+        the chapter "Training")."""
         if self.outcome != "undecided":
             return f"clearly {self.outcome}"
-        if self.wins == self.n or self.losses == self.n:
+        one_side = self.wins == self.n or self.losses == self.n
+        if one_side and self.p > 0.05:  # too few seeds for the sign test
             side = "ahead" if self.wins == self.n else "behind"
             return f"{side} on all {self.n} seeds, too few to tell"
         return "could not be distinguished"
