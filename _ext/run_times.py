@@ -23,7 +23,7 @@ from sphinx.util.docutils import SphinxDirective
 
 
 # The whole book's notebook time, cold (empty checkpoint cache), on a 2-core
-# laptop CPU; tests/test_project.py fails when the recorded total exceeds it
+# laptop CPU: the goal the page "Run times" shows beside the recorded total
 BUDGET_SECONDS = 360
 
 

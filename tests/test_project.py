@@ -192,25 +192,3 @@ def test_every_chapter_shows_its_recorded_run() -> None:
         )
     assert "```{run-times}" in (ROOT / "book" / "run-times.md").read_text()
 
-
-def test_the_whole_book_runs_within_its_budget() -> None:
-    """The recorded run times of all chapters (the reference run, executed
-    cold by `make notebooks` with MNIST_CNN_CACHE empty) add up to at most
-    the budget the page "Run times" shows."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "run_times", ROOT / "_ext" / "run_times.py"
-    )
-    run_times = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_times)
-    seconds = {
-        p.name: run_times.run_record(p)["seconds"]
-        for p in sorted((ROOT / "book").glob("*.ipynb"))
-    }
-    total = sum(seconds.values())
-    slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:3]
-    assert total <= run_times.BUDGET_SECONDS, (
-        f"the chapters took {total:.0f} s, over the budget of "
-        f"{run_times.BUDGET_SECONDS} s; slowest: {slowest}"
-    )
