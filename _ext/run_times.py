@@ -21,7 +21,6 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-
 # The whole book's notebook time, cold (empty checkpoint cache), on a 2-core
 # laptop CPU: the goal the page "Run times" shows beside the recorded total
 BUDGET_SECONDS = 360

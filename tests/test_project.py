@@ -191,4 +191,3 @@ def test_every_chapter_shows_its_recorded_run() -> None:
             f"{nb_path.name}: no {{run-time}} in its first cell"
         )
     assert "```{run-times}" in (ROOT / "book" / "run-times.md").read_text()
-
