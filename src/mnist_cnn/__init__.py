@@ -17,6 +17,8 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.scratch` -- chapter "Backpropagation, assembled": a
   network's backward pass by hand, trained with no autograd.
 * :mod:`mnist_cnn.training` -- chapters "Training", "Evaluation", "Overfitting": fit, evaluate.
+* :mod:`mnist_cnn.parallel` -- chapters "Training", "Overfitting": several
+  runs side by side, one process per core.
 * :mod:`mnist_cnn.progress` -- a training run's position, saved and restored
   for resuming.
 * :mod:`mnist_cnn.precision` -- chapter "Applications": mixed precision.
