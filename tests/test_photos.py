@@ -3,9 +3,10 @@ tools/make_photos.py): the book's trained network reads at least 90 % of
 every trouble after mnist_cnn.preprocess.read_digits; each photo gets the
 note of its trouble; the set is what the tool makes, and small.
 
-The network: conftest.py's ``checkpoint`` (the book's network, one epoch on
-10,000 images, trained once a session); the chapter uses its own, one epoch
-on all 60,000. ``pytest -s`` prints each trouble's before -> after."""
+The network: conftest.py's ``checkpoint`` (the book's recipe, one epoch on
+the 55,000 training images, trained once a session by the command line); the
+chapter trains its own the same way. ``pytest -s`` prints each trouble's
+before -> after."""
 
 from __future__ import annotations
 
