@@ -1,21 +1,17 @@
 """Comparing training runs over several seeds: what the spread allows one to
 say.
 
-Used by the chapter "Training" (optimizers, schedules, batch norm on and off)
-to decide which differences are larger than the seed-to-seed spread. A run's
-result depends on its seed (the initial weights, the order of the images, the
-validation split), so one run per setting cannot tell a real difference from
-luck. With the same seeds for every setting, one setting is *clearly* better
-than another when its worst seed beats the other's best seed; otherwise the
-difference is reported as within the spread. A weaker, paired statement:
-:func:`better_on_every_seed`, when it wins seed by seed (the same seed gives
-both settings the same initial weights, order and validation split).
-
-The rule every comparative sentence of the book follows is
-:func:`verdict`: paired per-seed differences, a 95 % t interval of their
-mean and a one-sided sign test. "Clearly better" needs both: the interval
-above 0 and the sign test's p at most 0.05, which takes at least five seeds
-(all five ahead: p = 0.5**5 = 0.031).
+A run's result depends on its seed (the initial weights, the order of the
+images, the validation split), so one run per setting cannot tell a real
+difference from luck. The rule every comparative sentence of the chapters
+"Training" and "Overfitting" follows is :func:`verdict`: the same seeds for
+both settings, paired per-seed differences, a 95 % t interval of their mean
+and a one-sided sign test. "Clearly better" needs both: the interval above 0
+and the sign test's p at most 0.05, which takes at least five seeds (all five
+ahead: p = 0.5**5 = 0.031). :func:`spread` summarises one setting's seeds.
+The older, unpaired tests :func:`clearly_above` (every seed beats every
+seed) and :func:`within_spread` are still used by the chapter "Fine-tuning",
+which compares draws of data rather than seeds.
 
 Tested against the standard library's ``statistics`` and against SciPy's
 ``ttest_rel`` and ``binomtest`` in ``tests/test_compare.py``.
@@ -127,9 +123,8 @@ class Verdict:
             return f"{side} on all {self.n} seeds, too few to tell"
         return "could not be distinguished"
 
-    def __str__(
-        self,
-    ) -> str:  # e.g. "+0.42 [+0.32, +0.52], 5/5 seeds, p 0.031"
+    def __str__(self) -> str:
+        """E.g. ``+0.42 [+0.32, +0.52], 5/5 seeds, p 0.031``."""
         return (
             f"{self.diff:+.2f} [{self.lo:+.2f}, {self.hi:+.2f}], "
             f"{max(self.wins, self.losses)}/{self.n} seeds, p {self.p:.3f}"
