@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Unit tests + the notebooks that do not train networks, re-executed and compared with their
-## stored outputs (pytest --nbval); about two minutes
+## stored outputs (pytest --nbval); about 3.5 minutes on a 2-core CPU without AVX-512
 test: $(STAMP) lint photo-fonts
 	$(OFFLINE) $(PY) -m pytest -m "not slow and not browser and not pdf"
 

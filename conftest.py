@@ -4,7 +4,7 @@ Every test runs offline: ``tests/offline/sitecustomize.py`` refuses connections 
 in this process and, through ``PYTHONPATH``, in every Python process a test starts (notebook
 kernels, ``torchrun`` workers, the command line).
 
-``make test`` runs everything except them and the browser test (about two minutes);
+``make test`` runs everything except them and the browser test (about 3.5 minutes);
 ``make test-slow`` runs them (they train networks or start processes: about ten minutes on a
 2-core CPU); ``.ci/run`` runs both, and plain
 ``pytest`` runs everything.
