@@ -5,7 +5,7 @@ in this process and, through ``PYTHONPATH``, in every Python process a test star
 kernels, ``torchrun`` workers, the command line).
 
 ``make test`` runs everything except them and the browser test (about 3.5 minutes);
-``make test-slow`` runs them (they train networks or start processes: about ten minutes on a
+``make test-slow`` runs them (they train networks or start processes: about 23 minutes on a
 2-core CPU); ``.ci/run`` runs both, and plain
 ``pytest`` runs everything.
 """
