@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import sysconfig
 import textwrap
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from mnist_cnn import data
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "mnist"
@@ -56,11 +56,7 @@ REPORT = textwrap.dedent("""
 
 def run(args: list[str | Path], **kwargs: object) -> str:
     """Run ``args``; its stdout, or a failure that shows its output."""
-    done = subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, **kwargs
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
+    return processes.run(args, **kwargs).stdout
 
 
 def working_tree(dest: Path) -> Path:

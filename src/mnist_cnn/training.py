@@ -248,12 +248,17 @@ def training_images(
     ``config`` trains on, un-augmented: MNIST's training split minus the
     ``config.n_val`` validation images (a split seeded by ``config.seed``),
     cut to the first ``config.train_subset``."""
-    train_idx, _ = data.train_val_split(
-        mnist.train_images.shape[0], config.n_val, config.seed
-    )
+    train_idx, _ = _split(config, mnist.train_images.shape[0])
+    return mnist.train_images[train_idx], mnist.train_labels[train_idx]
+
+
+def _split(config: TrainConfig, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The indices a run trains on (cut to ``config.train_subset``) and the
+    validation indices, of a seeded split of ``range(n)``."""
+    train_idx, val_idx = data.train_val_split(n, config.n_val, config.seed)
     if config.train_subset is not None:
         train_idx = train_idx[: config.train_subset]
-    return mnist.train_images[train_idx], mnist.train_labels[train_idx]
+    return train_idx, val_idx
 
 
 def train_one_epoch(
@@ -335,10 +340,7 @@ def _setup(config: TrainConfig, mnist: data.MNIST | None) -> _Run:
     if device.type == "cuda":  # fixed input sizes: let cuDNN pick kernels
         torch.backends.cudnn.benchmark = True
     mnist = mnist if mnist is not None else data.load_mnist()
-    n_all = mnist.train_images.shape[0]
-    train_idx, val_idx = data.train_val_split(n_all, config.n_val, config.seed)
-    if config.train_subset is not None:
-        train_idx = train_idx[: config.train_subset]
+    train_idx, val_idx = _split(config, mnist.train_images.shape[0])
     images, labels = mnist.train_images, mnist.train_labels
     train = (images[train_idx].to(device), labels[train_idx].to(device))
     model = build_model(config).to(device)
