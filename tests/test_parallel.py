@@ -58,3 +58,12 @@ def test_workers_default_to_cores_and_runs() -> None:
     assert parallel.default_workers(configs[:1]) == 1
     with pytest.raises(ValueError, match="workers=0"):
         parallel.fit_many(configs, None, workers=0)  # type: ignore[arg-type]
+
+
+def test_fit_seeds_groups_the_runs_by_setting_in_seed_order(mnist) -> None:
+    settings = {"a": SMALL, "b": dataclasses.replace(SMALL, lr=3e-3)}
+    grouped = parallel.fit_seeds(settings, (2, 0), mnist, workers=1)
+    assert list(grouped) == ["a", "b"]
+    for label, runs in grouped.items():
+        want = [dataclasses.replace(settings[label], seed=s) for s in (2, 0)]
+        assert [r.config for r in runs] == want

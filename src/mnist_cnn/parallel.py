@@ -13,10 +13,12 @@ go one after the other in this process.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import torch
 import torch.multiprocessing as mp
@@ -24,7 +26,7 @@ import torch.multiprocessing as mp
 from mnist_cnn import data, training
 from mnist_cnn.config import TrainConfig
 
-__all__ = ["fit_many", "default_workers"]
+__all__ = ["fit_many", "fit_seeds", "default_workers"]
 
 _MNIST: data.MNIST | None = None  # a worker's copy of the images
 
@@ -76,3 +78,21 @@ def fit_many(
         workers, mp_context=context, initializer=_start, initargs=(mnist,)
     ) as pool:
         return list(pool.map(_fit, configs))
+
+
+def fit_seeds(
+    settings: dict[Any, TrainConfig],
+    seeds: Sequence[int],
+    mnist: data.MNIST,
+    workers: int | None = None,
+) -> dict[Any, list[training.FitResult]]:
+    """Every setting trained with every seed (the config with ``seed``
+    replaced), side by side as :func:`fit_many` does: label -> one run per
+    seed, in the order of ``seeds``."""
+    configs = [
+        dataclasses.replace(config, seed=seed)
+        for config in settings.values()
+        for seed in seeds
+    ]
+    done = iter(fit_many(configs, mnist, workers))
+    return {label: [next(done) for _ in seeds] for label in settings}
