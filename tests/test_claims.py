@@ -104,10 +104,7 @@ VERDICT_WORDS = re.compile(
     re.IGNORECASE,
 )
 # chapters whose comparisons are not yet decided by compare.verdict
-NOT_YET = {
-    "finetune.ipynb": "issue 27, items 8-10: its draws still use "
-    "compare.clearly_above / within_spread",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def verdict_problems(cells: list[dict]) -> list[str]:

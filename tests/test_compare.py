@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 
 import pytest
 
 from mnist_cnn.compare import (
-    better_on_every_seed,
-    clearly_above,
+    best_inside,
+    search_grid,
     spread,
-    within_spread,
 )
 
 
@@ -31,28 +31,8 @@ def test_one_seed_has_no_spread_and_none_is_an_error() -> None:
         spread([])
 
 
-def test_clearly_above_needs_ranges_that_do_not_overlap() -> None:
-    low, high = spread([97.0, 97.5, 98.0]), spread([98.1, 98.4, 99.0])
-    overlapping = spread([97.9, 98.6, 99.1])
-    assert clearly_above(high, low) and not clearly_above(low, high)
-    assert not within_spread(high, low)
-    assert within_spread(overlapping, low) and within_spread(low, overlapping)
-    # equal extremes overlap: not clearly different
-    assert within_spread(spread([98.0, 99.0]), spread([97.0, 98.0]))
-
-
 def test_str_gives_mean_sd_range_and_seeds() -> None:
     assert str(spread([1.0, 2.0, 3.0])) == "2.00 ± 1.00 (1.00-3.00, 3 seeds)"
-
-
-def test_better_on_every_seed_is_paired() -> None:
-    a, b = [98.2, 98.9, 98.5], [98.1, 98.8, 98.4]  # ranges overlap
-    assert better_on_every_seed(a, b) and not better_on_every_seed(b, a)
-    assert within_spread(spread(a), spread(b))
-    assert not better_on_every_seed([99.0, 98.0], [98.5, 98.5])
-    assert not better_on_every_seed([98.0], [98.0])  # a tie is no win
-    with pytest.raises(ValueError, match="same seeds in the same order"):
-        better_on_every_seed([1.0, 2.0], [1.0])
 
 
 def test_the_t_table_is_students() -> None:
@@ -113,3 +93,42 @@ def test_verdict_words_follow_the_table() -> None:
     assert str(five) == "+0.42 [+0.32, +0.52], 5/5 seeds, p 0.031"
     with pytest.raises(ValueError, match="same seeds in the same order"):
         verdict([1.0, 2.0], [1.0])
+
+
+def test_best_inside_refuses_a_best_at_either_end() -> None:
+    assert best_inside({1.0: 0.5, 2.0: 0.9, 4.0: 0.7}) == 2.0
+    for scores in (
+        {1.0: 0.9, 2.0: 0.5, 4.0: 0.7},  # best at the low end
+        {1.0: 0.5, 2.0: 0.7, 4.0: 0.9},  # at the high end
+        {1.0: 0.5, 2.0: 0.9, 4.0: 0.9},  # tied with the end: not inside
+    ):
+        with pytest.raises(ValueError, match="at the grid's end"):
+            best_inside(scores)
+    with pytest.raises(ValueError, match="three or more"):
+        best_inside({1.0: 0.5, 2.0: 0.9})
+
+
+@pytest.mark.parametrize("peak", [1e-5, 3e-4, 1e-3, 3e-2, 1.0])
+def test_search_grid_extends_until_the_peak_is_inside(peak: float) -> None:
+    asked: list[float] = []
+
+    def score(lr: float) -> float:  # highest at `peak`, in log space
+        asked.append(lr)
+        return -((math.log10(lr) - math.log10(peak)) ** 2)
+
+    grid = [10**-3.5, 10**-3, 10**-2.5]  # half-decade steps: k = -7, -6, -5
+    scores = search_grid(score, grid)
+    # reference: the half-decade points from one step below the point
+    # nearest the peak to one step above it, and at least the start grid
+    k = round(2 * math.log10(peak))
+    want = [10 ** (j / 2) for j in range(min(-7, k - 1), max(-5, k + 1) + 1)]
+    assert list(scores) == pytest.approx(want, rel=1e-9)
+    assert sorted(asked) == list(scores)  # each value scored once
+    assert best_inside(scores) == pytest.approx(10 ** (k / 2), rel=1e-9)
+
+
+def test_search_grid_stops_with_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="at the grid's end 32"):
+        search_grid(lambda lr: lr, [1.0, 2.0, 4.0], most=6)
+    with pytest.raises(ValueError, match="constant ratio"):
+        search_grid(lambda lr: lr, [1.0, 2.0, 5.0])

@@ -67,3 +67,22 @@ def test_fit_seeds_groups_the_runs_by_setting_in_seed_order(mnist) -> None:
     for label, runs in grouped.items():
         want = [dataclasses.replace(settings[label], seed=s) for s in (2, 0)]
         assert [r.config for r in runs] == want
+
+
+def _row_sums(images: torch.Tensor, task: tuple[int, int]) -> torch.Tensor:
+    start, stop = task  # a worker reads the shared images, gets 2 ints
+    torch.manual_seed(start)  # a worker's generator, as a run's
+    return images[start:stop].float().sum(1) + torch.rand(1)
+
+
+def test_map_shared_gives_every_call_in_order(mnist) -> None:
+    images = mnist.train_images[:100].flatten(1)  # (100, 784)
+    tasks = [(i, i + 10) for i in range(0, 100, 10)]
+    here = [_row_sums(images, t) for t in tasks]
+    together = parallel.map_shared(_row_sums, tasks, images, workers=2)
+    assert len(together) == len(tasks)
+    for a, b in zip(here, together):
+        assert torch.equal(a, b)
+    assert parallel.map_shared(_row_sums, [], images) == []
+    with pytest.raises(ValueError, match="workers=0"):
+        parallel.map_shared(_row_sums, tasks, images, workers=0)

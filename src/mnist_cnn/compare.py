@@ -4,14 +4,14 @@ say.
 A run's result depends on its seed (the initial weights, the order of the
 images, the validation split), so one run per setting cannot tell a real
 difference from luck. The rule every comparative sentence of the chapters
-"Training" and "Overfitting" follows is :func:`verdict`: the same seeds for
-both settings, paired per-seed differences, a 95 % t interval of their mean
-and a one-sided sign test. "Clearly better" needs both: the interval above 0
+"Training", "Overfitting" and "Fine-tuning" follows is :func:`verdict`: the
+same seeds for both settings, paired per-seed differences, a 95 % t
+interval of their mean and a one-sided sign test. "Clearly better" needs both: the interval above 0
 and the sign test's p at most 0.05, which takes at least five seeds (all five
 ahead: p = 0.5**5 = 0.031). :func:`spread` summarises one setting's seeds.
-The older, unpaired tests :func:`clearly_above` (every seed beats every
-seed) and :func:`within_spread` are still used by the chapter "Fine-tuning",
-which compares draws of data rather than seeds.
+A tuning grid gives each setting its best shot only when its best value is
+inside it: :func:`search_grid` extends a grid until :func:`best_inside`
+finds it so.
 
 Tested against the standard library's ``statistics`` and against SciPy's
 ``ttest_rel`` and ``binomtest`` in ``tests/test_compare.py``.
@@ -20,19 +20,18 @@ Tested against the standard library's ``statistics`` and against SciPy's
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
     "Spread",
     "spread",
-    "clearly_above",
-    "within_spread",
-    "better_on_every_seed",
     "Verdict",
     "verdict",
     "T_975",
+    "best_inside",
+    "search_grid",
 ]
 
 # the 97.5 % quantile of Student's t with df = 1 ... 30 degrees of freedom
@@ -70,29 +69,6 @@ def spread(values: Sequence[float]) -> Spread:
     mean = math.fsum(values) / n
     var = math.fsum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0
     return Spread(mean, math.sqrt(var), min(values), max(values), n)
-
-
-def clearly_above(a: Spread, b: Spread) -> bool:
-    """True when every seed of ``a`` beats every seed of ``b``: the ranges
-    do not overlap."""
-    return a.lo > b.hi
-
-
-def within_spread(a: Spread, b: Spread) -> bool:
-    """True when neither is clearly above the other: the difference of the
-    means is not larger than what the seeds alone produce."""
-    return not clearly_above(a, b) and not clearly_above(b, a)
-
-
-def better_on_every_seed(a: Sequence[float], b: Sequence[float]) -> bool:
-    """True when ``a[i] > b[i]`` for every seed ``i`` (both in the same seed
-    order): a paired comparison, weaker than :func:`clearly_above`."""
-    if len(a) != len(b) or not a:
-        raise ValueError(
-            f"better_on_every_seed: {len(a)} and {len(b)} results; give one "
-            "per seed, the same seeds in the same order, for both."
-        )
-    return all(x > y for x, y in zip(a, b))
 
 
 Outcome = Literal["better", "worse", "undecided"]
@@ -164,3 +140,60 @@ def verdict(a: Sequence[float], b: Sequence[float]) -> Verdict:
     return Verdict(
         outcome, s.mean, s.mean - half, s.mean + half, wins, losses, n, p
     )
+
+
+def best_inside(scores: Mapping[float, float]) -> float:
+    """The value with the highest score, where it lies strictly inside the
+    grid: both ends of the grid score lower (of values tied for the best,
+    the smallest). A best value at an end means the grid stopped too early
+    (the setting is under-tuned), so that is an error."""
+    values = sorted(scores)
+    if len(values) < 3:
+        raise ValueError(
+            f"best_inside: {len(values)} values; give three or more."
+        )
+    best = max(scores.values())
+    ends = [v for v in (values[0], values[-1]) if scores[v] == best]
+    if ends:
+        raise ValueError(
+            f"best_inside: the best score {best:g} is at the grid's end "
+            f"{ends[0]:g} (grid {values[0]:g} ... {values[-1]:g}); extend "
+            "the grid past it (search_grid does) until the best is inside."
+        )
+    return max(values[1:-1], key=lambda v: scores[v])
+
+
+def search_grid(
+    score: Callable[[float], float], grid: Sequence[float], most: int = 9
+) -> dict[float, float]:
+    """Score every value of a geometric ``grid`` (e.g. learning rates
+    ``10 ** -3.5``, ``10 ** -3``, ``10 ** -2.5``), then extend it by the
+    same ratio past each end that holds the best score, until
+    :func:`best_inside` finds the best strictly inside. Returns value ->
+    score, in increasing order of value. Raises after ``most`` values
+    without an inside best."""
+    values = sorted(grid)
+    ratios = [b / a for a, b in zip(values, values[1:])] if values else []
+    if (
+        len(values) < 3
+        or values[0] <= 0
+        or max(ratios) - min(ratios) > 1e-9 * max(ratios)
+    ):
+        raise ValueError(
+            f"search_grid: grid {list(grid)}; give three or more positive "
+            "values spaced by a constant ratio."
+        )
+    ratio = ratios[0]
+    scores = {v: score(v) for v in values}
+    while True:
+        values = sorted(scores)
+        best = max(scores.values())
+        low, high = scores[values[0]] == best, scores[values[-1]] == best
+        if not (low or high):
+            return {v: scores[v] for v in values}
+        if len(scores) >= most:
+            best_inside(scores)  # raises, naming the end
+        if low:
+            scores[values[0] / ratio] = score(values[0] / ratio)
+        if high:
+            scores[values[-1] * ratio] = score(values[-1] * ratio)

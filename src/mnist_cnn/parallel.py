@@ -1,7 +1,7 @@
 """Several training runs at once: one process per CPU core.
 
 Used by the chapters that compare settings over many seeds ("Training",
-"Overfitting"). A small network at batch 100 keeps two cores only partly
+"Overfitting", "Fine-tuning"). A small network at batch 100 keeps two cores only partly
 busy, so two runs side by side, one thread each, can finish sooner than the
 same two runs one after the other with two threads each (how much depends
 on the network and the CPU; time both on yours). Each run is exactly
@@ -16,9 +16,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.multiprocessing as mp
@@ -26,9 +26,19 @@ import torch.multiprocessing as mp
 from mnist_cnn import data, training
 from mnist_cnn.config import TrainConfig
 
-__all__ = ["fit_many", "fit_seeds", "default_workers"]
+__all__ = ["map_shared", "fit_many", "fit_seeds", "default_workers"]
 
-_MNIST: data.MNIST | None = None  # a worker's copy of the images
+S = TypeVar("S")  # what every call shares (images, a pretrained network)
+T = TypeVar("T")  # one call's task
+R = TypeVar("R")
+
+_SHARED: Any = None  # a worker's copy of what the calls share
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def default_workers(configs: Sequence[TrainConfig]) -> int:
@@ -36,22 +46,52 @@ def default_workers(configs: Sequence[TrainConfig]) -> int:
     GPU (it is faster alone), else the smaller of the cores and the runs."""
     if any(training.resolve_device(c.device).type != "cpu" for c in configs):
         return 1
-    cores = (
-        len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count() or 1
-    )
-    return max(1, min(cores, len(configs)))
+    return max(1, min(_cores(), len(configs)))
 
 
-def _start(mnist: data.MNIST) -> None:
-    global _MNIST
+def _start(shared: Any) -> None:
+    global _SHARED
     torch.set_num_threads(1)
-    _MNIST = mnist
+    _SHARED = shared
 
 
-def _fit(config: TrainConfig) -> training.FitResult:
-    return training.fit(config, _MNIST, progress=False)
+def _call(fn: Callable[[Any, Any], Any], task: Any) -> Any:
+    return fn(_SHARED, task)
+
+
+def map_shared(
+    fn: Callable[[S, T], R],
+    tasks: Sequence[T],
+    shared: S,
+    workers: int | None = None,
+) -> list[R]:
+    """``[fn(shared, task) for task in tasks]``, ``workers`` processes at a
+    time (default: one per core, at most one per task), each with one
+    thread. ``shared`` reaches each worker once, when it starts (on Linux
+    without a copy: the workers are forked), so large tensors can go there
+    and each task stays small. ``fn`` must be a module-level function (it is
+    sent to the workers by name). With one worker the calls run here, one
+    after the other, with the threads this process has."""
+    tasks = list(tasks)
+    if workers is None:
+        workers = max(1, min(_cores(), len(tasks)))
+    if workers < 1:
+        raise ValueError(f"map_shared: workers={workers}; give 1 or more.")
+    if workers == 1:
+        return [fn(shared, task) for task in tasks]
+    # fork where there is one (Linux): the workers start at once, sharing
+    # `shared`, and a script needs no `if __name__ == "__main__"` guard;
+    # elsewhere spawn (macOS, Windows), `shared` sent once per worker
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = mp.get_context(method)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start, initargs=(shared,)
+    ) as pool:
+        return list(pool.map(_call, [fn] * len(tasks), tasks))
+
+
+def _fit(mnist: data.MNIST, config: TrainConfig) -> training.FitResult:
+    return training.fit(config, mnist, progress=False)
 
 
 def fit_many(
@@ -67,17 +107,7 @@ def fit_many(
     workers = default_workers(configs) if workers is None else workers
     if workers < 1:
         raise ValueError(f"fit_many: workers={workers}; give 1 or more.")
-    if workers == 1:
-        return [training.fit(c, mnist, progress=False) for c in configs]
-    # fork where there is one (Linux): the workers start at once, sharing
-    # the images, and a script needs no `if __name__ == "__main__"` guard;
-    # elsewhere spawn (macOS, Windows), the images sent once per worker
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = mp.get_context(method)
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start, initargs=(mnist,)
-    ) as pool:
-        return list(pool.map(_fit, configs))
+    return map_shared(_fit, configs, mnist, workers)
 
 
 def fit_seeds(

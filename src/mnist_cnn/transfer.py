@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_cnn import data, preprocess, training
+from mnist_cnn import compare, data, parallel, preprocess, training
 from mnist_cnn.finetune import (
     apply_lora,
     count_trainable,
@@ -37,6 +37,9 @@ __all__ = [
     "method_lr",
     "TransferResult",
     "transfer",
+    "Experiment",
+    "choose_lrs",
+    "run_all",
 ]
 
 
@@ -191,3 +194,76 @@ def transfer(
     return TransferResult(
         method, per_class, seed, lr, val_acc, test_acc, trainable, mnist_acc
     )
+
+
+Splits = dict[str, tuple[torch.Tensor, torch.Tensor]]  # "pool", "val", "test"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """What every run of the chapter's experiment shares."""
+
+    pretrained: nn.Module
+    targets: dict[str, Splits]  # name -> its splits (uint8 images, labels)
+    mean: float  # MNIST's normalisation, used for every target
+    std: float
+    # normalised MNIST images and labels: forgetting, measured after "all"
+    mnist_eval: tuple[torch.Tensor, torch.Tensor]
+    steps: int = 60
+
+
+Task = tuple[str, str, int | None, int, float]  # target, method, n, seed, lr
+
+
+def _run(e: Experiment, task: Task) -> TransferResult:
+    target, method, per_class, seed, lr = task
+    forgetting = e.mnist_eval if per_class is None else None
+    return transfer(
+        method, e.pretrained, e.targets[target], per_class, seed, lr,
+        e.mean, e.std, forgetting, e.steps,
+    )  # fmt: skip
+
+
+def _search(
+    e: Experiment, task: tuple[str, str, tuple[float, ...], int, int]
+) -> dict[float, float]:
+    target, method, start, per_class, seed = task
+    return compare.search_grid(
+        lambda lr: _run(e, (target, method, per_class, seed, lr)).val_acc,
+        start,
+    )
+
+
+def choose_lrs(
+    e: Experiment,
+    start: tuple[float, ...],
+    per_class: int = 10,
+    seed: int = 100,
+    workers: int | None = None,
+) -> dict[tuple[str, str], dict[float, float]]:
+    """For every target and method, validation accuracy at each learning
+    rate of :func:`mnist_cnn.compare.search_grid`: the ``start`` grid,
+    extended until its best is inside. One draw of ``per_class`` examples
+    per class with ``seed`` (keep it out of the experiment's seeds); the
+    searches run side by side (:func:`mnist_cnn.parallel.map_shared`)."""
+    keys = [(t, m) for t in e.targets for m in METHODS]
+    tasks = [(t, m, start, per_class, seed) for t, m in keys]
+    return dict(zip(keys, parallel.map_shared(_search, tasks, e, workers)))
+
+
+def run_all(
+    e: Experiment,
+    lrs: dict[tuple[str, str], float],
+    budgets: tuple[int | None, ...],
+    seeds: tuple[int, ...],
+    workers: int | None = None,
+) -> dict[tuple[str, str, int | None], list[TransferResult]]:
+    """Every target, method and budget (examples per class, ``None``: all),
+    once per seed (the draw of the examples, the head's initialisation and
+    the batches), at the method's learning rate ``lrs[target, method]``:
+    (target, method, budget) -> one result per seed, in the order of
+    ``seeds``. Runs with budget ``None`` also measure forgetting."""
+    keys = [(t, m, b) for t in e.targets for m in METHODS for b in budgets]
+    tasks = [(t, m, b, s, lrs[t, m]) for t, m, b in keys for s in seeds]
+    done = iter(parallel.map_shared(_run, tasks, e, workers))
+    return {key: [next(done) for _ in seeds] for key in keys}
