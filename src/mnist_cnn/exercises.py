@@ -143,9 +143,12 @@ def check_idx_file_size(n_bytes: Any) -> str:
 
 
 def check_normalised_background(value: Any) -> str:
-    """data.2: a black pixel (0) after normalising with the training set's
-    mean and standard deviation."""
-    mean, std = data.compute_mean_std(data.load_mnist().train_images)
+    """data.2: a black pixel (0) after normalising with the mean and
+    standard deviation of the training part (the validation images of
+    :func:`mnist_cnn.data.train_val_split` left out)."""
+    images = data.load_mnist().train_images
+    train_idx, _ = data.train_val_split(images.shape[0])
+    mean, std = data.compute_mean_std(images[train_idx])
     want = float(
         data.normalize(torch.zeros(1, 1, 1, dtype=torch.uint8), mean, std)
     )
@@ -330,22 +333,26 @@ def check_cosine_lr(fn: Callable[[int, int, float], float]) -> str:
 def check_layer_backward(
     layer: Any,
     reference: Callable[[torch.Tensor], torch.Tensor],
-    input_shape: tuple[int, ...] = (4, 3, 8, 8),
+    input_shapes: tuple[tuple[int, ...], ...] = ((4, 3, 8, 8), (2, 3, 7, 9)),
     exercise: str = "scratch",
 ) -> str:
     """``layer.forward`` equals ``reference`` and ``layer.backward(g)`` equals
-    autograd's ``dL/dx`` through ``reference`` for ``dL/dy = g`` (float64)."""
+    autograd's ``dL/dx`` through ``reference`` for ``dL/dy = g`` (float64),
+    for each of ``input_shapes`` (by default an even and an odd height and
+    width: 2x2 pooling drops an odd last row, which still needs gradient
+    0)."""
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(input_shape, generator=gen, dtype=torch.float64)
-    x.requires_grad_(True)
-    y = reference(x)
-    g = torch.randn(y.shape, generator=gen, dtype=torch.float64)
-    (y * g).sum().backward()  # x.grad = dL/dx for dL/dy = g
-    with torch.no_grad():
-        ours = _call(layer.forward, exercise, x.detach().clone())
-        _close(ours, y.detach(), exercise, "forward", 1e-10)
-        back = _call(layer.backward, exercise, g.clone())
-        _close(back, x.grad, exercise, "backward", 1e-10)
+    for shape in input_shapes:
+        x = torch.randn(shape, generator=gen, dtype=torch.float64)
+        x.requires_grad_(True)
+        y = reference(x)
+        g = torch.randn(y.shape, generator=gen, dtype=torch.float64)
+        (y * g).sum().backward()  # x.grad = dL/dx for dL/dy = g
+        with torch.no_grad():
+            ours = _call(layer.forward, exercise, x.detach().clone())
+            _close(ours, y.detach(), exercise, f"forward of {shape}", 1e-10)
+            back = _call(layer.backward, exercise, g.clone())
+            _close(back, x.grad, exercise, f"backward for {shape}", 1e-10)
     return "correct: forward and backward equal autograd's (float64)"
 
 
