@@ -169,3 +169,45 @@ def test_a_chapter_cites_the_article_sections_by_their_chinese_titles(
     assert CJK.search(cited.group(0)), (
         f"{path.name}: {cited.group(0)!r} gives no Chinese section title"
     )
+
+
+# A setting tuned on a grid whose best value is at the grid's edge never got
+# its best shot; the book chooses with mnist_cnn.compare.best_inside (an
+# error at the edge), on grids extended by compare.search_grid
+PICKS_FROM_A_GRID = re.compile(
+    r"\bargmax\(\s*val|\bsearch_grid\(|choose_lrs\("
+)
+
+
+def grid_problems(cells: list[dict]) -> list[str]:
+    """Code cells that pick a best value from validation scores without
+    :func:`mnist_cnn.compare.best_inside` deciding it in the chapter."""
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    inside = any("best_inside(" in source for source in code)
+    return [
+        f"cell {i}: {m.group(0)!r}"
+        for i, source in enumerate(code)
+        if (m := PICKS_FROM_A_GRID.search(source))
+        and (not inside or "argmax" in m.group(0))
+    ]
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_a_tuning_grid_has_its_best_inside(path: Path) -> None:
+    problems = grid_problems(json.loads(path.read_text())["cells"])
+    assert not problems, (
+        f"{path.name}: a best value is picked from a grid ({problems}) "
+        "without compare.best_inside; choose with "
+        "`compare.best_inside(scores)`, which fails at the grid's edge."
+    )
+
+
+def test_the_grid_checker_sees_a_pick_at_the_edge() -> None:
+    def code(source: str) -> dict:
+        return {"cell_type": "code", "metadata": {}, "source": source}
+
+    old = code("chosen = candidates[int(np.argmax(val))]")
+    assert grid_problems([old]) == ["cell 0: 'argmax(val'"]
+    search = code("s = transfer.choose_lrs(setup, start)")
+    assert grid_problems([search]) == ["cell 0: 'choose_lrs('"]
+    assert grid_problems([search, code("compare.best_inside(s)")]) == []

@@ -5,6 +5,7 @@ configuration: test_config.py; checkpoint files: test_checkpoints.py.)"""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -230,3 +231,32 @@ def test_schedules_change_the_learning_rate_only_and_span_the_run(
         assert probe.param_groups[0]["betas"] == (0.9, 0.999), step
         probe.step()
         sched.step()
+
+
+def test_validating_at_the_end_only_changes_nothing_but_the_curve(
+    mnist: data.MNIST,
+) -> None:
+    # reference: the same run validated after every epoch; dropout and
+    # augmentation on, so a validation pass that drew random numbers or
+    # left the model in eval mode would change the weights
+    every = small_config(
+        epochs=3, augment=True, model="article", model_kwargs={"dropout": 0.5}
+    )
+    end = dataclasses.replace(every, validate_every_epoch=False)
+    a = training.fit(every, mnist, progress=False)
+    b = training.fit(end, mnist, progress=False)
+    for p, q in zip(
+        a.model.state_dict().values(), b.model.state_dict().values()
+    ):
+        assert torch.equal(p, q)  # bitwise
+    assert [r.train_loss for r in a.history] == [
+        r.train_loss for r in b.history
+    ]
+    assert (b.kept.val_loss, b.kept.val_acc) == (
+        a.kept.val_loss,
+        a.kept.val_acc,
+    )
+    assert all(math.isnan(r.val_loss) for r in b.history[:-1])
+    assert not any(math.isnan(r.val_loss) for r in a.history)
+    with pytest.raises(ValueError, match="patience needs validate_every"):
+        dataclasses.replace(end, patience=2)

@@ -273,7 +273,9 @@ def load_training_state(
             "writes (by default OUT.state), or leave out --resume."
         )
     ours = dataclasses.asdict(config)
-    changed = sorted(k for k, v in ours.items() if state["config"].get(k) != v)
+    # a setting added to TrainConfig after the state was written: its default
+    saved = {**dataclasses.asdict(TrainConfig()), **state["config"]}
+    changed = sorted(k for k, v in ours.items() if saved.get(k) != v)
     if changed == ["epochs"]:
         _check_epochs(path, state, config)
     elif changed:

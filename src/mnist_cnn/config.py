@@ -77,6 +77,9 @@ class TrainConfig:
     n_val: int = 5000  # validation images held out of the 60,000
     train_subset: int | None = None  # train on the first N of the rest only
     patience: int | None = None  # early stopping: epochs without progress
+    # False: the validation pass runs after the last epoch only (about a
+    # third faster for a small training set; no curve, no early stopping)
+    validate_every_epoch: bool = True
     threads: int | None = None  # torch.set_num_threads for this run (CPU)
 
     def __post_init__(self) -> None:
@@ -113,5 +116,10 @@ class TrainConfig:
                 problems.append(
                     f"{name}={value!r}: must be a positive integer"
                 )
+        if self.patience is not None and not self.validate_every_epoch:
+            problems.append(
+                "patience needs validate_every_epoch=True: early stopping "
+                "watches the validation loss after every epoch"
+            )
         if problems:
             raise ValueError("TrainConfig: " + "; ".join(problems) + ".")

@@ -394,7 +394,8 @@ def _batches(
 def _epoch_record(
     run: _Run, epoch: int, sums: Sums, seconds: float
 ) -> EpochRecord:
-    """Sum the processes' training figures and evaluate on validation."""
+    """Sum the processes' training figures and evaluate on validation
+    (every epoch, or the last only where ``validate_every_epoch`` is off)."""
     distributed.average_buffers(run.model, run.ctx)  # all shards' BN stats
     # float64, so that one process computes exactly float(loss) / seen (on the
     # CPU, except for NCCL, which reduces CUDA tensors; MPS has no float64)
@@ -402,14 +403,16 @@ def _epoch_record(
     local = [float(sums.loss), float(sums.correct), float(sums.seen)]
     totals = torch.tensor(local, dtype=torch.float64, device=on)
     loss, correct, seen = distributed.all_reduce_sum(totals, run.ctx).tolist()
-    val_loss, val_acc = evaluate(
-        run.model,
-        *run.val,
-        run.mean,
-        run.std,
-        device=run.device,
-        channels_last=run.config.channels_last,
-    )
+    val_loss = val_acc = math.nan  # not validated (validate_every_epoch)
+    if run.config.validate_every_epoch or epoch == run.config.epochs:
+        val_loss, val_acc = evaluate(
+            run.model,
+            *run.val,
+            run.mean,
+            run.std,
+            device=run.device,
+            channels_last=run.config.channels_last,
+        )
     lr = run.optimizer.param_groups[0]["lr"]
     return EpochRecord(
         epoch, loss / seen, correct / seen, val_loss, val_acc, seconds, lr
