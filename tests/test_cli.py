@@ -80,6 +80,7 @@ def test_predict_reads_images_of_any_size_and_background(
     )
 
 
+@pytest.mark.slow  # starts Python several times (6 s): make test-slow, CI
 def test_module_entry_point_and_help() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mnist_cnn", "--help"],

@@ -160,6 +160,7 @@ def test_notebook_figures_fit_the_column_with_legible_fonts(
             assert float(size) >= 7, f"cell {i}: fontsize={size}"
 
 
+@pytest.mark.slow  # runs the benchmarks (5 s): make test-slow, CI
 def test_benchmarks_run_through_the_one_command_line() -> None:
     done = processes.run(
         [sys.executable, "-m", "mnist_cnn", "bench", "--help"]

@@ -764,6 +764,7 @@ def test_resume_after_a_kill_is_bitwise_identical(
     ]
 
 
+@pytest.mark.slow  # a training process stopped (4-7 s): make test-slow, CI
 def test_resume_to_more_epochs_after_a_kill_is_bitwise_identical(
     tmp_path: Path,
 ) -> None:
@@ -826,6 +827,7 @@ def same_weights(a: Path, b: Path) -> bool:
     )
 
 
+@pytest.mark.slow  # a training process stopped (4-7 s): make test-slow, CI
 def test_cli_resume_with_more_epochs_extends_a_finished_run(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -892,6 +894,7 @@ def test_ctrl_c_during_train_says_that_nothing_was_saved(
     assert files(tmp_path) == []
 
 
+@pytest.mark.slow  # a training process stopped (4-7 s): make test-slow, CI
 def test_ctrl_c_during_train_prints_the_command_that_resumes_it(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -1000,6 +1003,7 @@ def test_a_checkpoint_that_cannot_be_written_anywhere_is_reported(
     assert files(tmp_path) == ["temp"] and files(temp) == []
 
 
+@pytest.mark.slow  # a training process stopped (4-7 s): make test-slow, CI
 def test_a_training_state_that_cannot_be_written_stops_with_what_is_kept(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,

@@ -23,6 +23,9 @@ import pytest
 from mnist_cnn import data
 from tests import processes
 
+# builds and installs a wheel (8 s): make test-slow and CI
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "mnist"
 NAMES = [n for pair in data.FILES.values() for n in pair]
