@@ -37,6 +37,7 @@ if os.environ.get("MNIST_CNN_ALLOW_NETWORK") != "1":
 collect_ignore = ["book/zh"]
 
 SLOW_NOTEBOOKS = {
+    "quickstart.ipynb",
     "training.ipynb",
     "scratch.ipynb",
     "evaluation.ipynb",

@@ -179,6 +179,7 @@ def test_every_band_names_a_value_glued_in_a_tolerance_cell() -> None:
 def test_trained_chapters_use_tolerance_cells() -> None:
     """Every chapter that trains a network has its trained figures under bands."""
     for notebook in (
+        "quickstart.ipynb",
         "training.ipynb",
         "scratch.ipynb",
         "evaluation.ipynb",

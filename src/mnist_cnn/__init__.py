@@ -2,6 +2,8 @@
 
 One module per concept, each explained by a chapter of the book:
 
+* :mod:`mnist_cnn.quickstart` -- chapter "Quick start": a small CNN and the
+  plain training loop.
 * :mod:`mnist_cnn.data` -- chapter "Data": read, verify, split, normalise and batch MNIST.
 * :mod:`mnist_cnn.ops` -- chapters "Convolution" and "Pooling": the layers from their formulas.
 * :mod:`mnist_cnn.invariance` -- chapter "Pooling": how much features move when the digit moves.
