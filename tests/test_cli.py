@@ -315,3 +315,30 @@ def test_predict_reads_several_digits_and_says_what_it_guessed(
     assert "probabilities" in first and "read left to right" in first
     assert len(first.split(": ")[1].split()[0]) == len(several["digits"])
     assert "EXIF" in second and "probability " in second
+
+
+def test_the_readmes_quick_start_predict_reads_the_shipped_photo(
+    capsys, checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's "Only the command line?" commands, as written: `train
+    --out model.pt` (the session's checkpoint stands for it) and `predict`
+    on a photo the repository ships, run from the clone's root."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    prefix = ".venv/bin/python -m mnist_cnn "
+    lines = [
+        line.strip()[len(prefix) :].split()
+        for line in readme.splitlines()
+        if line.strip().startswith(prefix + "predict --checkpoint model.pt")
+    ]
+    assert lines, "the README's quick start has no predict command"
+    argv = lines[0]
+    assert prefix + "train --out model.pt" in readme
+    monkeypatch.chdir(root)
+    photo = Path(argv[-1])
+    assert photo.is_file(), f"{photo}: the README names a file that is missing"
+    argv[argv.index("model.pt")] = str(checkpoint)
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    digit = photo.stem.split("-")[-1]  # digit-7.jpg shows a 7
+    assert out.startswith(f"{photo}: {digit} "), out
