@@ -158,3 +158,36 @@ def test_a_notebook_without_the_package_installs_it_and_runs(
         text=True,
     )
     assert again.stdout.strip() == imported_from, again.stderr
+
+
+def test_the_cells_the_html_hides_are_collapsed_in_jupyter() -> None:
+    """In Jupyter (and the zh edition, which shares the code cells) the
+    set-up cell and the glue/assertion cells start collapsed, as the HTML
+    hides them; a reader expands one with a click."""
+    pages = [
+        *(ROOT / "book").glob("*.ipynb"),
+        *(ROOT / "book/zh").glob("*.ipynb"),
+    ]
+    for nb_path in sorted(pages):
+        cells = json.loads(nb_path.read_text())["cells"]
+        code = [c for c in cells if c["cell_type"] == "code"]
+        hidden = [code[0]] + [
+            c for c in code if "remove-cell" in c["metadata"].get("tags", [])
+        ]
+        open_ = [
+            c["id"]
+            for c in hidden
+            if not c["metadata"].get("jupyter", {}).get("source_hidden")
+        ]
+        assert not open_, (
+            f"{nb_path.relative_to(ROOT)}: cells {open_} are hidden in the "
+            "HTML but open in Jupyter; run python tools/notebook_setup.py "
+            "(then tools/zh.py sync)"
+        )
+    code = [
+        c
+        for c in json.loads((ROOT / "book/data.ipynb").read_text())["cells"]
+        if c["cell_type"] == "code"
+    ]
+    shown = [c for c in code[1:] if not c["metadata"].get("tags")]
+    assert shown and not any(c["metadata"].get("jupyter") for c in shown)

@@ -10,6 +10,7 @@ The repository URL lives once, in ``_config.yml`` (``repository.url``, which the
 use too); ``MNIST_CNN_REPO`` overrides it (a fork, or a local clone in the test).
 
     python tools/notebook_setup.py          # rewrite the first code cell of every book/*.ipynb
+                                            # and collapse it and the hidden cells in Jupyter
     python tools/notebook_setup.py --check  # exit 1 and name the notebooks whose cell is stale
 
 ``tests/test_setup_cell.py`` fails when a notebook's cell differs from :func:`cell_source`.
@@ -63,26 +64,54 @@ def is_setup_cell(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and cell.source.startswith(MARKER)
 
 
+def to_collapse(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The code cells a reader need not read: the set-up cell and the cells
+    the HTML removes (glue and the text's assertions). Jupyter shows them
+    collapsed (``jupyter.source_hidden``), one click away, as the HTML hides
+    them."""
+    return [
+        c
+        for c in nb.cells
+        if c.cell_type == "code"
+        and (is_setup_cell(c) or "remove-cell" in c.metadata.get("tags", []))
+    ]
+
+
+def collapsed(cell: nbformat.NotebookNode) -> bool:
+    return cell.metadata.get("jupyter", {}).get("source_hidden") is True
+
+
 def stale(nb_path: Path) -> bool:
     nb = nbformat.read(nb_path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    return not code or code[0].source != cell_source()
+    if not code or code[0].source != cell_source():
+        return True
+    return not all(collapsed(c) for c in to_collapse(nb))
 
 
 def write(nb_path: Path) -> bool:
-    """Make the current set-up cell the first code cell (updating an older one). True if the file changed."""
+    """Make the current set-up cell the first code cell (updating an older one), and collapse
+    the cells of :func:`to_collapse`. True if the file changed."""
     nb = nbformat.read(nb_path, as_version=4)
     source = cell_source()
     code = [c for c in nb.cells if c.cell_type == "code"]
+    changed = False
     if code and is_setup_cell(code[0]):
-        if code[0].source == source:
-            return False
-        code[0].update(source=source, outputs=[], execution_count=None)
+        if code[0].source != source:
+            code[0].update(source=source, outputs=[], execution_count=None)
+            changed = True
     else:
         first_code = next(
             i for i, c in enumerate(nb.cells) if c.cell_type == "code"
         )
         nb.cells.insert(first_code, nbformat.v4.new_code_cell(source))
+        changed = True
+    for cell in to_collapse(nb):
+        if not collapsed(cell):
+            cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+            changed = True
+    if not changed:
+        return False
     nbformat.validator.normalize(nb)
     nbformat.write(nb, nb_path)
     return True
@@ -94,7 +123,8 @@ def main(argv: list[str]) -> int:
         bad = [p.name for p in notebooks if stale(p)]
         for name in bad:
             print(
-                f"book/{name}: the set-up cell is missing or stale; run python tools/notebook_setup.py",
+                f"book/{name}: the set-up cell is missing or stale, or a hidden cell is not "
+                "collapsed; run python tools/notebook_setup.py",
                 file=sys.stderr,
             )
         return 1 if bad else 0
