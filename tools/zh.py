@@ -50,6 +50,7 @@ MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$([^$\n]+?)\$", re.S)
 INCLUDE = re.compile(r"^(\s*(?:`{3,}|:{3,})\{literalinclude\} )\.\./(?!\.\./)")
 
 CAPTIONS = {
+    "Start here": "从这里开始",
     "Background": "背景",
     "Data": "数据",
     "The mathematics of CNN layers": "CNN 各层的数学",

@@ -1,0 +1,38 @@
+"""tools/reading_stats.py counts what a reader meets: hand-counted cases."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import reading_stats  # noqa: E402
+
+
+def test_sentences_split_at_ends_paragraphs_items_and_table_rows() -> None:
+    text = (
+        "One two three. Four five?\n\n- six seven\n- eight\n\n"
+        "| a b | c |\n|---|---|\n| d | e f |\n"
+    )
+    sizes = reading_stats.sentences_of(reading_stats.prose_of(text))
+    assert sizes == [3, 2, 2, 1, 3, 3]
+
+
+def test_code_math_and_markup_are_not_words() -> None:
+    text = (
+        "Look at {doc}`the data <data>` and `x.shape`.\n\n"
+        "```python\nimport torch\n```\n\n$$\ny = Wx\n$$\n"
+        "A sum $\\sum_i x_i$ here.\n"
+    )
+    prose = reading_stats.prose_of(text)
+    assert "import" not in prose and "Wx" not in prose
+    # "Look at the data and code" + "A sum formula here"
+    assert reading_stats.sentences_of(prose) == [6, 4]
+
+
+def test_the_first_trained_network_is_in_the_quick_start() -> None:
+    rows = {r["chapter"]: r for r in reading_stats.report()["rows"]}
+    before = next(r for name, r in rows.items() if name.startswith("before"))
+    assert "(in quickstart)" in before["chapter"]
+    assert before["words"] < rows["main path"]["words"] / 5

@@ -1,0 +1,239 @@
+"""How much a reader meets: words, sentences and visible code per chapter, and
+before the first trained network.
+
+    python tools/reading_stats.py            # the English main path, in _toc.yml order
+    python tools/reading_stats.py --json     # the same figures as JSON
+    python tools/reading_stats.py --long training   # its sentences over 40 words
+    python tools/reading_stats.py --skip quickstart # as if a chapter were not there
+
+What counts, per chapter of the main path (every part of ``_toc.yml`` but
+"Reference"):
+
+* **words**: the prose of the Markdown cells (or the page), without code
+  blocks, math, directives' options, MyST roles' targets or HTML comments;
+* **sentences**: that prose split at ". ", "? ", "! " and at paragraph and list-item ends;
+  the mean words per sentence and the number over 40 words;
+* **code lines**: the non-blank lines of the code cells a reader sees (not
+  tagged ``remove-cell``; ``hide-cell`` ones are behind a toggle and counted
+  apart) plus the source shown by ``literalinclude`` with ``:pyobject:``;
+* **reading minutes**: words at 200 per minute plus visible code lines at 10
+  per minute (rates stated here, not measured).
+
+"Before the first trained network" adds up every chapter in order until the
+first visible code cell that trains (``train_epoch(``, ``fit(``,
+``fit_or_load(`` or ``train_steps(``), that cell's chapter included up to it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORDS_PER_MINUTE = 200
+CODE_LINES_PER_MINUTE = 10
+TRAINS = re.compile(r"\b(train_epoch|fit|fit_or_load|train_steps)\(")
+
+
+@dataclass
+class Counts:
+    chapter: str
+    words: int = 0
+    sentences: int = 0
+    long_sentences: int = 0  # over 40 words
+    code_lines: int = 0  # visible
+    hidden_code_lines: int = 0  # behind a toggle (exercise solutions)
+
+    @property
+    def mean_sentence(self) -> float:
+        return self.words / self.sentences if self.sentences else 0.0
+
+    @property
+    def minutes(self) -> float:
+        return (
+            self.words / WORDS_PER_MINUTE
+            + self.code_lines / CODE_LINES_PER_MINUTE
+        )
+
+    def add(self, other: Counts) -> None:
+        for name in ("words", "sentences", "long_sentences", "code_lines"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.hidden_code_lines += other.hidden_code_lines
+
+
+def main_path(skip: tuple[str, ...] = ()) -> list[Path]:
+    """The root page and every chapter outside "Reference", in order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [ROOT / (toc["root"] + ".md")]
+    for part in toc["parts"]:
+        if part.get("caption") == "Reference":
+            continue
+        for chapter in part["chapters"]:
+            for suffix in (".ipynb", ".md"):
+                path = ROOT / (chapter["file"] + suffix)
+                if path.is_file() and path.stem not in skip:
+                    files.append(path)
+    return files
+
+
+def prose_of(markdown: str) -> str:
+    """The words a reader reads: code, math, directives and markup removed."""
+    text = re.sub(r"```.*?```", " ", markdown, flags=re.S)
+    text = re.sub(r":::.*?\n", "\n", text)  # directive fences
+    text = re.sub(r"^:\w+:.*$", "", text, flags=re.M)  # directive options
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+    text = re.sub(r"\$[^$\n]+\$", " formula ", text)
+    text = re.sub(r"\{[\w:-]+\}`([^`<]*?)(?:<[^>]*>)?`", r"\1", text)
+    text = re.sub(r"`[^`]*`", " code ", text)
+    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+    text = re.sub(r"^\(\w[\w-]*\)=$", "", text, flags=re.M)  # labels
+    text = re.sub(r"^\|?[-| :]+\|?$", "", text, flags=re.M)  # table rules
+    text = re.sub(r"^\|(.*)$", r"\n\1\n", text, flags=re.M)  # a row: a sentence
+    return re.sub(r"[#*_|>]", " ", text)
+
+
+def sentences_of(prose: str) -> list[int]:
+    """Words per sentence: split at sentence ends, paragraphs and list items."""
+    counts = []
+    for block in re.split(r"\n\s*\n|\n\s*[-*] |\n\s*\d+\. ", prose):
+        for sentence in re.split(r"(?<=[.?!])\s+(?=[A-Z(\"'])", block):
+            words = len(re.findall(r"\w[\w'’-]*", sentence))
+            if words:
+                counts.append(words)
+    return counts
+
+
+def included_lines(markdown: str, base: Path) -> int:
+    """Lines of the functions or classes a ``literalinclude`` shows."""
+    total = 0
+    pattern = r"```\{literalinclude\} (\S+)\n:pyobject: (\S+)"
+    for target, name in re.findall(pattern, markdown):
+        source = (base / target).resolve().read_text()
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            if getattr(node, "name", None) == name.split(".")[-1]:
+                lines = source.splitlines()[node.lineno - 1 : node.end_lineno]
+                total += sum(1 for line in lines if line.strip())
+                break
+    return total
+
+
+def add_prose(counts: Counts, markdown: str, base: Path) -> None:
+    sizes = sentences_of(prose_of(markdown))
+    counts.words += sum(sizes)
+    counts.sentences += len(sizes)
+    counts.long_sentences += sum(1 for n in sizes if n > 40)
+    counts.code_lines += included_lines(markdown, base)
+
+
+def chapter_counts(
+    path: Path, stop_at_training: bool = False
+) -> tuple[Counts, bool]:
+    """The chapter's counts (up to and including its first training cell
+    when ``stop_at_training``), and whether it trains."""
+    counts = Counts(path.stem)
+    if path.suffix == ".md":
+        add_prose(counts, path.read_text(), path.parent)
+        return counts, False
+    for cell in json.loads(path.read_text())["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            add_prose(counts, source, path.parent)
+            continue
+        tags = set(cell["metadata"].get("tags", []))
+        lines = sum(1 for line in source.splitlines() if line.strip())
+        if "remove-cell" in tags:
+            continue
+        if "hide-cell" in tags:
+            counts.hidden_code_lines += lines
+            continue
+        counts.code_lines += lines
+        if stop_at_training and TRAINS.search(source):
+            return counts, True
+    return counts, False
+
+
+def report(skip: tuple[str, ...] = ()) -> dict:
+    chapters = [chapter_counts(p)[0] for p in main_path(skip)]
+    before = Counts("before the first trained network")
+    for path in main_path(skip):
+        counts, trained = chapter_counts(path, stop_at_training=True)
+        before.add(counts)
+        if trained:
+            before.chapter += f" (in {path.stem})"
+            break
+    total = Counts("main path")
+    for c in chapters:
+        total.add(c)
+    rows = [*chapters, total, before]
+    return {
+        "rates": {
+            "words_per_minute": WORDS_PER_MINUTE,
+            "code_lines_per_minute": CODE_LINES_PER_MINUTE,
+        },
+        "rows": [
+            {
+                **asdict(c),
+                "mean_sentence": round(c.mean_sentence, 1),
+                "minutes": round(c.minutes, 1),
+            }
+            for c in rows
+        ],
+    }
+
+
+def long_sentences(chapter: str) -> list[str]:
+    """The sentences of ``chapter`` over 40 words, to shorten."""
+    path = next(p for p in main_path() if p.stem == chapter)
+    cells = (
+        [{"cell_type": "markdown", "source": path.read_text()}]
+        if path.suffix == ".md"
+        else json.loads(path.read_text())["cells"]
+    )
+    found = []
+    for cell in cells:
+        if cell["cell_type"] != "markdown":
+            continue
+        prose = prose_of("".join(cell["source"]))
+        for block in re.split(r"\n\s*\n|\n\s*[-*] |\n\s*\d+\. ", prose):
+            for sentence in re.split(r"(?<=[.?!])\s+(?=[A-Z(\"'])", block):
+                if len(re.findall(r"\w[\w'’-]*", sentence)) > 40:
+                    found.append(" ".join(sentence.split()))
+    return found
+
+
+def main(argv: list[str]) -> int:
+    if "--long" in argv:
+        for sentence in long_sentences(argv[argv.index("--long") + 1]):
+            print("-", sentence)
+        return 0
+    skip = (
+        tuple(argv[argv.index("--skip") + 1].split(","))
+        if "--skip" in argv
+        else ()
+    )
+    data = report(skip)
+    if "--json" in argv:
+        print(json.dumps(data, indent=1))
+        return 0
+    print(
+        f"{'':42s} {'words':>6s} {'sent.':>5s} {'mean':>5s} {'>40':>4s} "
+        f"{'code':>5s} {'hidden':>6s} {'min':>5s}"
+    )
+    for r in data["rows"]:
+        print(
+            f"{r['chapter']:42s} {r['words']:6d} {r['sentences']:5d} "
+            f"{r['mean_sentence']:5.1f} {r['long_sentences']:4d} "
+            f"{r['code_lines']:5d} {r['hidden_code_lines']:6d} {r['minutes']:5.1f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
