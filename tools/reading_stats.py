@@ -94,7 +94,8 @@ def prose_of(markdown: str) -> str:
     text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
     text = re.sub(r"^\(\w[\w-]*\)=$", "", text, flags=re.M)  # labels
     text = re.sub(r"^\|?[-| :]+\|?$", "", text, flags=re.M)  # table rules
-    text = re.sub(r"^\|(.*)$", r"\n\1\n", text, flags=re.M)  # a row: a sentence
+    # a table row reads as a sentence of its own
+    text = re.sub(r"^\|(.*)$", r"\n\1\n", text, flags=re.M)
     return re.sub(r"[#*_|>]", " ", text)
 
 
