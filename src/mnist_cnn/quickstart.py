@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["small_cnn", "train_epoch", "accuracy"]
+__all__ = ["small_cnn", "train_epoch", "predict", "accuracy"]
 
 
 def small_cnn() -> nn.Sequential:
@@ -53,12 +53,20 @@ def train_epoch(
     return losses
 
 
-@torch.no_grad()
+@torch.no_grad()  # only reading: no gradients to keep
+def predict(
+    model: nn.Module,
+    images: torch.Tensor,  # (N, 1, 28, 28) normalised
+) -> torch.Tensor:
+    """The network's guess for every image: the digit with the highest
+    score, (N,)."""
+    return torch.cat([model(x).argmax(1) for x in images.split(1000)])
+
+
 def accuracy(
     model: nn.Module,
     images: torch.Tensor,  # (N, 1, 28, 28) normalised
     labels: torch.Tensor,  # (N,)
 ) -> float:
-    """The share of images whose highest score is the right digit."""
-    guesses = torch.cat([model(x).argmax(1) for x in images.split(1000)])
-    return float((guesses == labels).float().mean())
+    """The share of images whose guess is the right digit."""
+    return float((predict(model, images) == labels).float().mean())
