@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 import torch.multiprocessing as mp
@@ -27,10 +27,6 @@ from mnist_cnn import data, training
 from mnist_cnn.config import TrainConfig
 
 __all__ = ["map_shared", "fit_many", "fit_seeds", "default_workers"]
-
-S = TypeVar("S")  # what every call shares (images, a pretrained network)
-T = TypeVar("T")  # one call's task
-R = TypeVar("R")
 
 _SHARED: Any = None  # a worker's copy of what the calls share
 
@@ -60,11 +56,11 @@ def _call(fn: Callable[[Any, Any], Any], task: Any) -> Any:
 
 
 def map_shared(
-    fn: Callable[[S, T], R],
-    tasks: Sequence[T],
-    shared: S,
+    fn: Callable[[Any, Any], Any],
+    tasks: Sequence[Any],
+    shared: Any,  # what every call shares (images, a pretrained network)
     workers: int | None = None,
-) -> list[R]:
+) -> list[Any]:
     """``[fn(shared, task) for task in tasks]``, ``workers`` processes at a
     time (default: one per core, at most one per task), each with one
     thread. ``shared`` reaches each worker once, when it starts (on Linux
