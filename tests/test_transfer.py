@@ -64,3 +64,49 @@ def test_transfer_linear_probe_forgets_nothing(mnist) -> None:
     assert math.isnan(run("from scratch").mnist_acc)
     with pytest.raises(ValueError, match="method='adapters'"):
         transfer.start_model("adapters", pretrained)
+
+
+def test_run_all_gives_each_transfer_run_in_its_place(mnist) -> None:
+    """The experiment's runs side by side (two workers, one thread each)
+    are the transfer() calls made one by one with one thread, grouped by
+    target, method and budget, one per seed in the order given; "all"
+    runs measure forgetting, the others do not."""
+    pretrained = book(1)
+    images, labels = mnist.train_images[:600], mnist.train_labels[:600]
+    splits = {
+        "pool": (images[:400], labels[:400]),
+        "val": (images[400:500], labels[400:500]),
+        "test": (images[500:], labels[500:]),
+    }
+    mnist_eval = (
+        data.normalize(mnist.test_images[:200], 0.13, 0.31),
+        mnist.test_labels[:200],
+    )
+    e = transfer.Experiment(
+        pretrained, {"t": splits}, 0.13, 0.31, mnist_eval, 3
+    )
+    lrs = {("t", m): 1e-2 * (i + 1) for i, m in enumerate(transfer.METHODS)}
+    rows = transfer.run_all(e, lrs, (5, None), (1, 0), workers=2)
+    assert list(rows) == [
+        ("t", m, b) for m in transfer.METHODS for b in (5, None)
+    ]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for (t, m, b), runs in rows.items():
+            assert [r.seed for r in runs] == [1, 0]
+            for r in runs:
+                alone = transfer.transfer(
+                    m, pretrained, splits, b, r.seed, lrs[t, m], 0.13, 0.31,
+                    mnist_eval if b is None else None, 3,
+                )  # fmt: skip
+                assert r == alone or (
+                    math.isnan(r.mnist_acc)
+                    and (r.method, r.per_class, r.seed, r.test_acc)
+                    == (m, b, alone.seed, alone.test_acc)
+                )
+    finally:
+        torch.set_num_threads(threads)
+    probe = rows["t", "linear probe", None][0]
+    assert not math.isnan(probe.mnist_acc)
+    assert math.isnan(rows["t", "linear probe", 5][0].mnist_acc)

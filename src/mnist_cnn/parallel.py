@@ -1,10 +1,10 @@
 """Several training runs at once: one process per CPU core.
 
 Used by the chapters that compare settings over many seeds ("Training",
-"Overfitting", "Fine-tuning"). A small network at batch 100 keeps two cores only partly
-busy, so two runs side by side, one thread each, can finish sooner than the
-same two runs one after the other with two threads each (how much depends
-on the network and the CPU; time both on yours). Each run is exactly
+"Overfitting", "Fine-tuning"). A small network at batch 100 keeps two cores
+only partly busy, so two runs side by side, one thread each, can finish
+sooner than the same two runs one after the other with two threads each
+(how much depends on the network and the CPU; time both on yours). Each run is exactly
 :func:`mnist_cnn.training.fit` with one thread, so its weights are bitwise
 those of the same run started alone with ``torch.set_num_threads(1)``
 (``tests/test_parallel.py`` checks it). On a GPU, or with one core, the runs
