@@ -179,6 +179,10 @@ def test_the_cells_the_html_hides_are_collapsed_in_jupyter() -> None:
             for c in hidden
             if not c["metadata"].get("jupyter", {}).get("source_hidden")
         ]
+        assert "hide-cell" in code[0]["metadata"].get("tags", []), (
+            f"{nb_path.relative_to(ROOT)}: the set-up cell is not behind a "
+            "toggle in the HTML; run python tools/notebook_setup.py"
+        )
         assert not open_, (
             f"{nb_path.relative_to(ROOT)}: cells {open_} are hidden in the "
             "HTML but open in Jupyter; run python tools/notebook_setup.py "

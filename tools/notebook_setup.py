@@ -78,7 +78,11 @@ def to_collapse(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 
 def collapsed(cell: nbformat.NotebookNode) -> bool:
-    return cell.metadata.get("jupyter", {}).get("source_hidden") is True
+    """Collapsed in Jupyter; the set-up cell also sits behind a toggle in the
+    HTML (``hide-cell``), where the reader does not need it."""
+    hidden = cell.metadata.get("jupyter", {}).get("source_hidden") is True
+    toggled = "hide-cell" in cell.metadata.get("tags", [])
+    return hidden and (toggled or not is_setup_cell(cell))
 
 
 def stale(nb_path: Path) -> bool:
@@ -109,6 +113,9 @@ def write(nb_path: Path) -> bool:
     for cell in to_collapse(nb):
         if not collapsed(cell):
             cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+            tags = cell.metadata.setdefault("tags", [])
+            if is_setup_cell(cell) and "hide-cell" not in tags:
+                tags.append("hide-cell")
             changed = True
     if not changed:
         return False
