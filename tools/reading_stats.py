@@ -99,15 +99,24 @@ def prose_of(markdown: str) -> str:
     return re.sub(r"[#*_|>]", " ", text)
 
 
-def sentences_of(prose: str) -> list[int]:
-    """Words per sentence: split at sentence ends, paragraphs and list items."""
-    counts = []
+def sentences(prose: str) -> list[str]:
+    """The sentences of ``prose``: split at sentence ends, paragraphs and
+    list items; empty pieces dropped."""
+    found = []
     for block in re.split(r"\n\s*\n|\n\s*[-*] |\n\s*\d+\. ", prose):
         for sentence in re.split(r"(?<=[.?!])\s+(?=[A-Z(\"'])", block):
-            words = len(re.findall(r"\w[\w'’-]*", sentence))
-            if words:
-                counts.append(words)
-    return counts
+            if words_in(sentence):
+                found.append(" ".join(sentence.split()))
+    return found
+
+
+def words_in(text: str) -> int:
+    return len(re.findall(r"\w[\w'’-]*", text))
+
+
+def sentences_of(prose: str) -> list[int]:
+    """Words per sentence (:func:`sentences`)."""
+    return [words_in(sentence) for sentence in sentences(prose)]
 
 
 def included_lines(markdown: str, base: Path) -> int:
@@ -197,16 +206,13 @@ def long_sentences(chapter: str) -> list[str]:
         if path.suffix == ".md"
         else json.loads(path.read_text())["cells"]
     )
-    found = []
-    for cell in cells:
-        if cell["cell_type"] != "markdown":
-            continue
-        prose = prose_of("".join(cell["source"]))
-        for block in re.split(r"\n\s*\n|\n\s*[-*] |\n\s*\d+\. ", prose):
-            for sentence in re.split(r"(?<=[.?!])\s+(?=[A-Z(\"'])", block):
-                if len(re.findall(r"\w[\w'’-]*", sentence)) > 40:
-                    found.append(" ".join(sentence.split()))
-    return found
+    return [
+        sentence
+        for cell in cells
+        if cell["cell_type"] == "markdown"
+        for sentence in sentences(prose_of("".join(cell["source"])))
+        if words_in(sentence) > 40
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -101,9 +101,7 @@ def fit_many(
     threads this process has."""
     configs = list(configs)
     workers = default_workers(configs) if workers is None else workers
-    if workers < 1:
-        raise ValueError(f"fit_many: workers={workers}; give 1 or more.")
-    return map_shared(_fit, configs, mnist, workers)
+    return map_shared(_fit, configs, mnist, workers)  # refuses workers < 1
 
 
 def fit_seeds(
