@@ -12,7 +12,7 @@ OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # pip prints one line per mirror folder it skips; keep the log readable
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: photo-fonts pdf poppler cjk-fonts install test lint format test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
+.PHONY: course photo-fonts pdf poppler cjk-fonts install test lint format test-slow test-unit test-portable test-portable-fast book browser-test vendor chromium bench notebooks clean fashion-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -136,6 +136,11 @@ chromium:
 ## Throughput of the data pipelines (figures quoted in the chapter "Data")
 bench: $(STAMP)
 	$(PY) -m mnist_cnn bench data
+
+## The course pack: student notebooks without the solutions, and a teacher's guide, in _build/course/
+## (README, "Teaching with this book"); `python -m mnist_cnn grade` grades them
+course: $(STAMP)
+	$(PY) -m mnist_cnn course
 
 ## Re-execute every notebook in place after changing it or the package (then review the diff), in
 ## the book's order, from the repository root; each notebook's run time and machine are stored in

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_cnn import exercises as ex
-from mnist_cnn import finetune, scratch
+from mnist_cnn import finetune, ops, scratch
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 QUESTION = re.compile(r"^\*\*(\d+)\.\*\*", re.MULTILINE)
@@ -152,7 +152,65 @@ def probe(model):
     return finetune.freeze_except(model, ["head.fc"])
 
 
+def overfit(model, images, labels, lr=1e-3):
+    adam = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(100):
+        adam.zero_grad()
+        F.cross_entropy(model(images), labels).backward()
+        adam.step()
+
+
+def routed_gradient():
+    g = torch.zeros(5, 5)
+    g[2, 2] = 9.0  # the centre is the maximum of all nine windows
+    return g
+
+
+def composed_kernel():
+    k1 = ops.CLASSIC_KERNELS["sobel x"].double()
+    k2 = ops.CLASSIC_KERNELS["gaussian blur"].double()
+    full = F.pad(k1, (2, 2, 2, 2)).view(1, 1, 7, 7)
+    return ops.conv2d(full, k2.flip(0, 1).view(1, 1, 3, 3))
+
+
 CASES = {
+    "reckless_lr": (ex.check_reckless_lr, 0.098, 0.97),
+    "first_layer_parameters": (ex.check_first_layer_parameters, 160, 144),
+    "overfit_one_batch": (
+        ex.check_overfit_one_batch,
+        overfit,
+        lambda m, x, y: overfit(m, x, y, lr=1e-7),
+    ),
+    "strided_output_size": (ex.check_strided_output_size, 14, 13),
+    "conv_parameters": (ex.check_conv_parameters, 12_832, 12_800),
+    "dilated_padding": (ex.check_dilated_padding, 4, 2),
+    "composed_kernel": (
+        ex.check_composed_kernel,
+        composed_kernel(),
+        composed_kernel().transpose(-1, -2),
+    ),
+    "pool_13": (lambda a: ex.check_pool_13(*a), (6, 12), (6, 0)),
+    "pool_13_size": (lambda a: ex.check_pool_13(*a), (6, [12]), (7, [12])),
+    "pool_composition": (
+        lambda a: ex.check_pool_composition(*a),
+        (True, True),
+        (True, False),
+    ),
+    "classifier_parameters": (
+        lambda a: ex.check_classifier_parameters(*a),
+        (7_850, 170),
+        (7_840, 170),
+    ),
+    "max_pool_routing": (
+        ex.check_max_pool_routing,
+        routed_gradient(),
+        routed_gradient().clamp(max=1),
+    ),
+    "flatten_shapes": (
+        lambda a: ex.check_flatten_shapes(*a),
+        ((32, 1568), (32, 32, 7, 7)),
+        ((32, 1568), (32, 1568)),
+    ),
     "idx_file_size": (ex.check_idx_file_size, 16 + 60_000 * 784, 60_000 * 784),
     "normalised_background": (
         ex.check_normalised_background,
@@ -243,3 +301,25 @@ def test_a_function_that_raises_is_reported_as_the_readers_error() -> None:
 def test_a_wrong_type_says_what_was_expected() -> None:
     with pytest.raises(ex.WrongAnswer, match="expected a number, got str"):
         ex.check_parameter_count("11458")
+
+
+def test_the_placeholder_is_not_attempted_not_wrong() -> None:
+    with pytest.raises(ex.NotAttempted, match="convolution.1: not attempted"):
+        ex.check_strided_output_size(...)
+    with pytest.raises(ex.NotAttempted, match="training.1: not attempted"):
+        ex.check_steps_per_epoch((..., ...))
+
+    def stub(step, total, peak):
+        raise NotImplementedError("your code here")
+
+    with pytest.raises(ex.NotAttempted, match="NotImplementedError"):
+        ex.check_cosine_lr(stub)
+
+
+def test_every_check_names_its_exercise_in_its_docstring() -> None:
+    """The placeholder message and the teacher's guide read the exercise
+    from the docstring's first word (``pooling.2:``)."""
+    for name in ex.__all__:
+        if name.startswith("check_") and name != "check_layer_backward":
+            doc = getattr(ex, name).__doc__ or ""
+            assert re.match(r"[a-z]+\.\d: ", doc), name

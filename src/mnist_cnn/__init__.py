@@ -41,7 +41,12 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.widgets` -- the interactive explorers of "Convolution" and "Pooling".
 * :mod:`mnist_cnn.bench` -- benchmarks whose figures the chapters quote.
 * :mod:`mnist_cnn.paths` -- where the book's files and shared checkpoints are.
-* :mod:`mnist_cnn.cli` -- ``python -m mnist_cnn train | evaluate | predict | bench``.
+* :mod:`mnist_cnn.course` -- the README's "Teaching with this book": the
+  chapters as student notebooks without the solutions, a teacher's guide.
+* :mod:`mnist_cnn.grading` -- the README's "Teaching with this book": run
+  students' notebooks and the exercises' checks.
+* :mod:`mnist_cnn.cli` -- ``python -m mnist_cnn train | evaluate | predict |
+  bench | course | grade``.
 """
 
 from importlib.metadata import PackageNotFoundError, version

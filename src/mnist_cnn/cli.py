@@ -757,7 +757,99 @@ def _parser() -> argparse.ArgumentParser:
     _bench_parser(
         command("bench", "benchmarks whose figures the chapters quote")
     )
+    _course_parser(
+        command(
+            "course",
+            "student notebooks without the solutions, and a teacher's guide",
+        )
+    )
+    _grade_parser(
+        command("grade", "run students' notebooks and the exercises' checks")
+    )
     return parser
+
+
+def _course_parser(p: argparse.ArgumentParser) -> None:
+    """``course``: its options."""
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="the folder to write (default: _build/course/ of the clone)",
+    )
+    p.set_defaults(run=_course)
+
+
+def _course(args: argparse.Namespace) -> int:
+    from mnist_cnn import course
+
+    written = course.write_course(args.out)
+    notebooks = [p for p in written if p.suffix == ".ipynb"]
+    guides = [str(p) for p in written if p.suffix == ".md"]
+    print(
+        f"wrote {len(notebooks)} student notebooks in "
+        f"{written[0].parent} (and zh/) and the teacher's guides "
+        + ", ".join(guides)
+    )
+    return 0
+
+
+def _grade_parser(p: argparse.ArgumentParser) -> None:
+    """``grade``: its options."""
+    p.add_argument(
+        "notebooks",
+        nargs="+",
+        type=Path,
+        metavar="NOTEBOOK",
+        help="students' notebooks, or folders searched for *.ipynb",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="also write the rows to this CSV file, never over an existing "
+        "one unless --overwrite (default: only the table is printed)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out"
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="seconds each notebook may run",
+    )
+    p.set_defaults(run=_grade)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from mnist_cnn import grading
+
+    out = args.out
+    if out is not None:  # refuse before running anything
+        if out.exists() and not args.overwrite:
+            raise ValueError(
+                f"--out {out}: the file exists; give another name, or "
+                "--overwrite to replace it"
+            )
+        if not out.parent.is_dir():
+            raise ValueError(
+                f"--out {out}: the folder {out.parent} does not exist"
+            )
+    if args.time_limit <= 0:
+        raise ValueError(
+            f"--time-limit {args.time_limit:g}: must be a positive number "
+            "of seconds"
+        )
+    rows = grading.grade(args.notebooks, args.time_limit)
+    print(grading.table(rows))
+    if out is not None:
+        grading.write_csv(rows, out)
+        print(f"wrote {out}")
+    return 0
 
 
 def _checkpoint_option(p: argparse.ArgumentParser) -> None:

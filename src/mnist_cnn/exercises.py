@@ -11,6 +11,7 @@ the exercise, what is wrong and what to look at.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,20 +21,33 @@ import torch.nn.functional as F
 from sklearn import metrics as skm
 from torch import nn
 
-from mnist_cnn import anatomy, data, explain, finetune, models
+from mnist_cnn import anatomy, data, explain, finetune, models, ops, quickstart
 from mnist_cnn.progress import EpochRecord, Progress
 
 __all__ = [
     "WrongAnswer",
+    "NotAttempted",
+    "check_reckless_lr",
+    "check_first_layer_parameters",
+    "check_overfit_one_batch",
     "check_idx_file_size",
     "check_normalised_background",
     "check_mean_images",
+    "check_strided_output_size",
+    "check_conv_parameters",
+    "check_dilated_padding",
+    "check_composed_kernel",
+    "check_pool_13",
+    "check_pool_composition",
+    "check_classifier_parameters",
+    "check_max_pool_routing",
     "check_parameter_count",
     "check_stacked_receptive_field",
     "check_small_cnn",
     "check_steps_per_epoch",
     "check_momentum_step",
     "check_cosine_lr",
+    "check_flatten_shapes",
     "check_layer_backward",
     "check_constant_accuracy",
     "check_precision_recall",
@@ -52,6 +66,11 @@ __all__ = [
 
 class WrongAnswer(AssertionError):
     """An answer to an exercise is wrong; the message says what and why."""
+
+
+class NotAttempted(WrongAnswer):
+    """The answer is still the course version's placeholder: ``...``, or a
+    function whose body raises ``NotImplementedError``."""
 
 
 def _expect(ok: bool, exercise: str, what: str, hint: str) -> None:
@@ -91,6 +110,11 @@ def _call(fn: Callable[..., Any], exercise: str, *args: Any) -> Any:
         return fn(*args)
     except WrongAnswer:
         raise
+    except NotImplementedError as exc:  # the course version's placeholder
+        raise NotAttempted(
+            f"Exercise {exercise}: not attempted yet (your code still raises "
+            "NotImplementedError). Write it and run the cell again."
+        ) from exc
     except Exception as exc:  # the reader's code failed: say where
         raise WrongAnswer(
             f"Exercise {exercise}: your function raised "
@@ -116,6 +140,72 @@ def _close(
         f"{name} differs from the reference by up to {worst:.3g} "
         f"(allowed {atol:g})",
         "Compare a small case by hand.",
+    )
+
+
+# --- Chapter "Quick start" --------------------------------------------------
+
+
+def check_reckless_lr(accuracy: Any) -> str:
+    """quickstart.1: the test accuracy (a fraction) of the quick start's
+    network after one epoch on 10,000 images with Adam at learning rate 1.0:
+    near chance, whatever it learned on the way."""
+    got = _number(accuracy, "quickstart.1")
+    _expect(
+        0 <= got <= 1,
+        "quickstart.1",
+        f"{got:g} is not a fraction between 0 and 1",
+        "Give the accuracy as quickstart.accuracy returns it (0.1, not 10).",
+    )
+    _expect(
+        got < 0.5,
+        "quickstart.1",
+        f"an accuracy of {got:.3f} is what a sensible learning rate gives",
+        "Build the optimizer with lr=1.0 and train a fresh network.",
+    )
+    return f"correct: {got:.3f}, near the 0.1 of guessing"
+
+
+def check_first_layer_parameters(answer: Any) -> str:
+    """quickstart.2: weights and biases of ``Conv2d(1, 16, kernel_size=3)``,
+    the quick start's first layer."""
+    want = sum(p.numel() for p in quickstart.small_cnn()[0].parameters())
+    _expect_number(
+        answer,
+        want,
+        "quickstart.2",
+        "{got:g} is not the first layer's parameter count",
+        "Each of the 16 filters has 1 x 3 x 3 weights and one bias.",
+    )
+    return f"correct: {want} parameters"
+
+
+def check_overfit_one_batch(
+    train: Callable[[nn.Module, torch.Tensor, torch.Tensor], Any],
+) -> str:
+    """quickstart.3: ``train(model, images, labels)`` trains ``model`` on one
+    batch of 64 normalised training images until it knows them by heart:
+    the loss on that batch, measured here afterwards, ends below 0.05."""
+    mnist = data.load_mnist()
+    mean, std = data.compute_mean_std(mnist.train_images)
+    x = data.normalize(mnist.train_images[:64], mean, std)  # (64, 1, 28, 28)
+    y = mnist.train_labels[:64]
+    torch.manual_seed(0)
+    model = quickstart.small_cnn()
+    with torch.no_grad():
+        before = float(F.cross_entropy(model(x), y))
+    _call(train, "quickstart.3", model, x.clone(), y.clone())
+    with torch.no_grad():
+        after = float(F.cross_entropy(model(x), y))
+    _expect(
+        after < 0.05,
+        "quickstart.3",
+        f"the loss on the batch went from {before:.3f} to {after:.3f}",
+        "Train the network you are given (its parameters) for about 100 "
+        "steps with Adam at lr 0.001, on the same batch every step.",
+    )
+    return (
+        f"correct: the loss on the batch fell from {before:.3f} to {after:.4f}"
     )
 
 
@@ -184,6 +274,191 @@ def check_mean_images(
     )
     _close(got, want, "data.3", "the mean images", 1e-4)
     return "correct: ten mean images, each within 1e-4 of the reference"
+
+
+# --- Chapter "Convolution" --------------------------------------------------
+
+
+def _size_of(layer: nn.Module, n: int = 28) -> int:
+    return int(layer(torch.zeros(1, 1, n, n)).shape[-1])
+
+
+def check_strided_output_size(size: Any) -> str:
+    """convolution.1: the output width of a 3x3 convolution, stride 2,
+    padding 1, on a 28 x 28 image, from ``nn.Conv2d``."""
+    want = _size_of(nn.Conv2d(1, 1, 3, stride=2, padding=1))
+    _expect_number(
+        size,
+        want,
+        "convolution.1",
+        "{got:g} is not the output width",
+        "floor((n + 2p - k) / s) + 1: the stride divides.",
+    )
+    return f"correct: {want} x {want}"
+
+
+def check_conv_parameters(answer: Any) -> str:
+    """convolution.2: parameters of ``nn.Conv2d(16, 32, kernel_size=5)``."""
+    want = sum(p.numel() for p in nn.Conv2d(16, 32, 5).parameters())
+    _expect_number(
+        answer,
+        want,
+        "convolution.2",
+        "{got:,.0f} is not its parameter count",
+        "Each of the 32 filters spans all 16 input channels (16 x 5 x 5 "
+        "weights) and has one bias.",
+    )
+    return f"correct: {want:,} parameters"
+
+
+def check_dilated_padding(padding: Any) -> str:
+    """convolution.3: the padding that keeps 28 x 28 at 28 x 28 under a
+    5x5 kernel with dilation 2 and stride 1, tried with ``nn.Conv2d``."""
+    p = _number(padding, "convolution.3")
+    _expect(
+        p == int(p) and 0 <= p <= 14,
+        "convolution.3",
+        f"{p:g} is not a padding between 0 and 14 pixels",
+        "Padding is a whole number of pixels on each side.",
+    )
+    got = _size_of(nn.Conv2d(1, 1, 5, padding=int(p), dilation=2))
+    _expect(
+        got == 28,
+        "convolution.3",
+        f"padding {int(p)} makes the output {got} x {got}",
+        "The dilated kernel covers d(k - 1) + 1 pixels; pad half of one "
+        "less than that on each side.",
+    )
+    return f"correct: padding {int(p)} keeps 28 x 28"
+
+
+def check_composed_kernel(kernel: Any) -> str:
+    """convolution.4: the 5x5 kernel of ``ops.CLASSIC_KERNELS["sobel x"]``
+    followed by ``["gaussian blur"]`` (cross-correlations, no padding),
+    checked on 8 training digits against the two 3x3 layers (float64)."""
+    k1 = ops.CLASSIC_KERNELS["sobel x"].double().view(1, 1, 3, 3)
+    k2 = ops.CLASSIC_KERNELS["gaussian blur"].double().view(1, 1, 3, 3)
+    got = torch.as_tensor(kernel, dtype=torch.float64)
+    _expect(
+        got.numel() == 25,
+        "convolution.4",
+        f"expected 25 weights (5 x 5), got shape {tuple(got.shape)}",
+        "Two 3 x 3 layers see 5 x 5 pixels.",
+    )
+    x = data.load_mnist().train_images[:8].double().div(255).unsqueeze(1)
+    want = F.conv2d(F.conv2d(x, k1), k2)  # (8, 1, 24, 24)
+    _close(
+        F.conv2d(x, got.reshape(1, 1, 5, 5)),
+        want,
+        "convolution.4",
+        "one 5 x 5 layer",
+        1e-10,
+    )
+    return "correct: one 5x5 layer equals the two 3x3 layers on 8 digits"
+
+
+# --- Chapter "Pooling" ------------------------------------------------------
+
+
+def check_pool_13(size: Any, unread: Any) -> str:
+    """pooling.1: the output width of ``nn.MaxPool2d(2)`` on 13 x 13, and
+    the rows (the same as the columns) it never reads: lighting such a row
+    changes no output."""
+    pool = nn.MaxPool2d(2)
+    out = pool(torch.zeros(1, 1, 13, 13))
+    want_rows = set()
+    for i in range(13):
+        probe = torch.zeros(1, 1, 13, 13)
+        probe[..., i, :] = 1.0
+        if not pool(probe).any():
+            want_rows.add(i)
+    _expect_number(
+        size,
+        out.shape[-1],
+        "pooling.1",
+        "{got:g} is not the output width",
+        "floor((13 - 2) / 2) + 1.",
+    )
+    rows = {unread} if isinstance(unread, int) else unread
+    ok = (
+        isinstance(rows, (set, list, tuple))
+        and {int(r) for r in rows if isinstance(r, (int, float))} == want_rows
+    )
+    _expect(
+        ok,
+        "pooling.1",
+        f"{unread!r}: not the rows (and columns) no window reads",
+        "Windows start at rows 0, 2, 4, ...: which row has no partner?",
+    )
+    rows_text = ", ".join(str(r) for r in sorted(want_rows))
+    n = out.shape[-1]
+    return f"correct: {n} x {n}; row and column {rows_text} never read"
+
+
+def check_pool_composition(max_same: Any, avg_same: Any) -> str:
+    """pooling.2: whether two 2x2 max pools equal one 4x4 max pool, and the
+    same for average pooling, decided on 32 training digits."""
+    x = data.load_mnist().train_images[:32].double().div(255).unsqueeze(1)
+    want = (
+        torch.equal(F.max_pool2d(F.max_pool2d(x, 2), 2), F.max_pool2d(x, 4)),
+        torch.allclose(
+            F.avg_pool2d(F.avg_pool2d(x, 2), 2), F.avg_pool2d(x, 4)
+        ),
+    )
+    got = (max_same, avg_same)
+    _expect(
+        all(isinstance(g, bool) for g in got),
+        "pooling.2",
+        f"expected two booleans, got {got!r}",
+        "Answer True or False for each.",
+    )
+    _expect(
+        got == want,
+        "pooling.2",
+        f"{got} is not right for (max, average)",
+        "Try it: compare the two results on a few digits with torch.equal.",
+    )
+    return f"correct: max {want[0]}, average {want[1]}"
+
+
+def check_classifier_parameters(flatten: Any, global_average: Any) -> str:
+    """pooling.3: parameters of a 10-class linear layer after flattening
+    16 maps of 7 x 7, and after global average pooling them."""
+    want = [
+        sum(p.numel() for p in nn.Linear(n, 10).parameters())
+        for n in (16 * 7 * 7, 16)
+    ]
+    for got, w, where in zip(
+        (flatten, global_average), want, ("flattening", "pooling")
+    ):
+        _expect_number(
+            got,
+            w,
+            "pooling.3",
+            "{got:,.0f} is not the count after " + where,
+            "A linear layer from n inputs to 10 has 10 n weights and 10 "
+            "biases; global average pooling leaves one number per map.",
+        )
+    return f"correct: {want[0]:,} after flattening, {want[1]} after pooling"
+
+
+def check_max_pool_routing(grad: Any) -> str:
+    """pooling.4: the gradient a 5 x 5 image with one bright centre pixel
+    receives from 3x3 max pooling with stride 1, for output gradient 1
+    everywhere, against autograd."""
+    x = torch.zeros(1, 1, 5, 5)
+    x[0, 0, 2, 2] = 1.0
+    x.requires_grad_(True)
+    F.max_pool2d(x, 3, stride=1).sum().backward()
+    got = torch.as_tensor(grad, dtype=torch.float32)
+    _expect(
+        got.numel() == 25,
+        "pooling.4",
+        f"expected the 5 x 5 gradient, got shape {tuple(got.shape)}",
+        "The gradient has the input's shape.",
+    )
+    _close(got.reshape(1, 1, 5, 5), x.grad, "pooling.4", "the gradient", 0.0)
+    return f"correct: the centre receives {float(x.grad[0, 0, 2, 2]):g}"
 
 
 # --- Chapter "Model" --------------------------------------------------------
@@ -328,6 +603,43 @@ def check_cosine_lr(fn: Callable[[int, int, float], float]) -> str:
 
 
 # --- Chapter "Backpropagation, assembled" -----------------------------------
+
+
+def check_flatten_shapes(arriving: Any, handed_on: Any) -> str:
+    """scratch.1: in ``ArticleCNN`` for a batch of 32, the shape of the
+    gradient arriving at the flatten layer and of the one it hands to the
+    second max pooling, read from autograd's hooks."""
+    torch.manual_seed(0)
+    model = models.ArticleCNN()
+    shapes: dict[str, tuple[int, ...]] = {}
+    x = torch.randn(32, 1, 28, 28)
+    pooled = model.pool2(
+        F.relu(model.conv2(model.pool1(F.relu(model.conv1(x)))))
+    )
+    flat = torch.flatten(pooled, 1)
+
+    def keep(key: str) -> Callable[[torch.Tensor], None]:
+        return lambda g: shapes.__setitem__(key, tuple(g.shape))
+
+    pooled.register_hook(keep("handed"))
+    flat.register_hook(keep("arriving"))
+    model.fc2(F.relu(model.fc1(flat))).sum().backward()
+    for got, key, name in (
+        (arriving, "arriving", "the gradient arriving at flatten"),
+        (handed_on, "handed", "the gradient flatten hands on"),
+    ):
+        ok = (
+            isinstance(got, (tuple, list, torch.Size))
+            and tuple(got) == shapes[key]
+        )
+        _expect(
+            ok,
+            "scratch.1",
+            f"{got!r} is not the shape of {name}",
+            "Flatten keeps the batch and joins channels, height and width; "
+            "its backward only reshapes.",
+        )
+    return f"correct: {shapes['arriving']} arrives, {shapes['handed']} leaves"
 
 
 def check_layer_backward(
@@ -627,3 +939,34 @@ def check_saliency(
         got = _call(fn, "applications.3", model, x.clone(), c)
         _close(got, want, "applications.3", f"saliency for class {c}", 1e-6)
     return "correct: equal to explain.saliency for classes 0 and 7"
+
+
+def _placeholder(value: Any) -> bool:
+    """``...``, alone or inside a tuple or list: an answer not given yet."""
+    if isinstance(value, (tuple, list)):
+        return any(v is Ellipsis for v in value)
+    return value is Ellipsis
+
+
+def _refusing_placeholders(check: Callable[..., str]) -> Callable[..., str]:
+    """``check``, raising :class:`NotAttempted` when an answer is ``...``
+    (what the course version's cells hold until the student answers)."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        if any(_placeholder(a) for a in (*args, *kwargs.values())):
+            doc = (check.__doc__ or "").split(":")[0].strip()
+            exercise = doc if " " not in doc else check.__name__
+            raise NotAttempted(
+                f"Exercise {exercise}: not attempted yet (the answer is still "
+                "...). Replace the ... with your answer and run the cell again."
+            )
+        return check(*args, **kwargs)
+
+    return wrapper
+
+
+# every check refuses the placeholder ... with NotAttempted
+for _name in __all__:
+    if _name.startswith("check_"):
+        globals()[_name] = _refusing_placeholders(globals()[_name])
