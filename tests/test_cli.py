@@ -342,3 +342,43 @@ def test_the_readmes_quick_start_predict_reads_the_shipped_photo(
     assert code == 0
     digit = photo.stem.split("-")[-1]  # digit-7.jpg shows a 7
     assert out.startswith(f"{photo}: {digit} "), out
+
+
+# a value other than TrainConfig's default for every option `train` offers
+NON_DEFAULT = {
+    "model": "lenet5",
+    "epochs": 3,
+    "batch_size": 64,
+    "lr": 0.02,
+    "optimizer": "adam",
+    "schedule": "cosine",
+    "weight_decay": 0.001,
+    "label_smoothing": 0.05,
+    "augment": True,
+    "patience": 2,
+    "seed": 7,
+    "device": "cpu",
+    "amp": "bf16",
+    "threads": 1,
+    "train_subset": 1000,
+}
+
+
+def test_every_train_option_arrives_in_the_trainconfig() -> None:
+    """Reference: TrainConfig's fields. Each option set to a non-default
+    value on the command line is that value in the config `train` runs."""
+    from mnist_cnn import config
+
+    assert set(NON_DEFAULT) == set(cli._TRAIN_FIELDS)
+    words = ["train"]
+    for name, value in NON_DEFAULT.items():
+        flag = "--" + name.replace("_", "-")
+        words += [flag] if value is True else [flag, str(value)]
+    cfg = cli._train_config(cli._parser().parse_args(words))
+    defaults = config.TrainConfig()
+    for name, value in NON_DEFAULT.items():
+        assert getattr(defaults, name) != value, name
+        assert getattr(cfg, name) == value, name
+    assert cfg.channels_last == defaults.channels_last is True
+    off = cli._parser().parse_args(["train", "--no-channels-last"])
+    assert cli._train_config(off).channels_last is False

@@ -183,3 +183,5 @@ def test_the_teachers_guide_lists_every_exercise_and_run_time(
             for name in e.checks:
                 assert f"`{name}`" in guide
     assert guide.count("s on ") + guide.count(" 秒") >= len(CHAPTERS)
+    assert "{glue" not in guide and "{doc}" not in guide  # plain Markdown
+    assert "55,000" in guide  # data.2's glued number, filled in

@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from mnist_cnn import data, training
 
@@ -260,3 +261,70 @@ def test_validating_at_the_end_only_changes_nothing_but_the_curve(
     assert not any(math.isnan(r.val_loss) for r in a.history)
     with pytest.raises(ValueError, match="patience needs validate_every"):
         dataclasses.replace(end, patience=2)
+
+
+# --- option names to PyTorch objects: by table, pinned here ---------------
+
+
+def test_the_rule_tables_cover_exactly_the_option_names() -> None:
+    from mnist_cnn import config
+
+    assert tuple(training.OPTIMIZER_RULES) == config.OPTIMIZERS
+    assert tuple(training.SCHEDULE_RULES) == config.SCHEDULES
+
+
+# reference: PyTorch's classes and the settings each name stands for
+OPTIMIZER_REFERENCE = {
+    "sgd": (torch.optim.SGD, {"momentum": 0, "nesterov": False}),
+    "momentum": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+    "adam": (torch.optim.Adam, {"decoupled_weight_decay": False}),
+    "adamw": (torch.optim.AdamW, {}),
+    "adadelta": (torch.optim.Adadelta, {}),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZER_REFERENCE))
+def test_each_optimizer_name_builds_its_class_with_its_settings(
+    name: str,
+) -> None:
+    cls, settings = OPTIMIZER_REFERENCE[name]
+    cfg = training.TrainConfig(optimizer=name, lr=0.037, weight_decay=0.003)
+    opt = training._optimizer(cfg, [nn.Parameter(torch.zeros(2))])
+    assert type(opt) is cls, (name, type(opt))
+    group = opt.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (0.037, 0.003)
+    for key, value in settings.items():
+        assert group[key] == value, (name, key)
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_whole_run_schedules_span_every_step_of_a_multi_epoch_run(
+    schedule: str,
+) -> None:
+    """Reference: the rates the run's steps use. Over a 3-epoch run they
+    rise (one-cycle) to the peak, then only fall, and the last step uses a
+    rate near 0: a schedule fitted to one epoch would have ended (one-cycle
+    raises) or turned back up (cosine) long before."""
+    epochs, steps = 3, 7
+    cfg = training.TrainConfig(schedule=schedule, epochs=epochs, lr=0.1)
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched, per_batch = training.make_scheduler(cfg, opt, steps)
+    assert per_batch
+    rates = []
+    for _ in range(epochs * steps):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    peak = rates.index(max(rates))
+    assert max(rates) == pytest.approx(0.1, rel=0.01)
+    assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1 :]))
+    assert rates[-1] < 0.01 * 0.1, rates
+
+
+def test_the_step_schedule_steps_per_epoch() -> None:
+    cfg = training.TrainConfig(schedule="step", step_gamma=0.5)
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched, per_batch = training.make_scheduler(cfg, opt, 100)
+    assert not per_batch and sched.gamma == 0.5
+    constant = training.TrainConfig(schedule="constant")
+    assert training.make_scheduler(constant, opt, 100) == (None, False)

@@ -327,11 +327,56 @@ def undefined_names(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
     return missing
 
 
-def _first_sentence(markdown: str) -> str:
-    text = re.sub(r"^\*\*\d+\.\*\*\s*", "", markdown).replace("\n", " ")
+GLUE = "application/papermill.record/text/plain"
+ROLE = re.compile(
+    r"\{glue:text\}`([^`:]+)(?::([^`]*))?`|\{[a-z:]+\}`([^`<]*)(?:<[^`]*>)?`"
+)
+
+
+def _glued(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """The notebook's glued values (``myst_nb.glue``), as text."""
+    values = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name and GLUE in out.get("data", {}):
+                values[name] = out["data"][GLUE]
+    return values
+
+
+def _plain(markdown: str, glued: dict[str, str]) -> str:
+    """Markdown of the book as plain Markdown: glued numbers filled in
+    (with their format), other MyST roles reduced to their text."""
+
+    def fill(m: re.Match[str]) -> str:
+        if m.group(3) is not None:  # {doc}`x`, {ref}`text <target>`
+            return m.group(3).strip()
+        value = glued.get(m.group(1), m.group(1))
+        try:
+            return format(
+                float(value) if "." in value else int(value), m.group(2) or ""
+            )
+        except ValueError:
+            return value.strip("'")
+
+    return ROLE.sub(fill, markdown)
+
+
+def _first_sentence(markdown: str, glued: dict[str, str]) -> str:
+    text = _plain(markdown, glued)
+    text = re.sub(r"^\*\*\d+\.\*\*\s*", "", text).replace("\n", " ")
     text = re.sub(r"\s+", " ", text).strip()
-    cut = re.search(r"(?<=[.?!。？！])\s", text)
-    return (text[: cut.start()] if cut else text)[:160].replace("|", "\\|")
+    cut = re.search(r"(?<=[.?!])\s|(?<=[。？！])", text)
+    text = text[: cut.start()] if cut else text
+    if len(text) > 160:
+        text = text[:159].rstrip() + "…"
+    return text.replace("|", "\\|")
+
+
+def _rst_to_markdown(doc: str) -> str:
+    """A check's docstring in Markdown: ``x`` -> `x`, :func:`x` -> `x`."""
+    doc = re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", doc)
+    return doc.replace("``", "`")
 
 
 GUIDE = {
@@ -386,15 +431,18 @@ def teachers_guide(chapters: list[Path], language: str = "en") -> str:
             f"| {header[0]} | {header[1]} | {header[2]} |",
             "|---|---|---|",
         ]
+        glued = _glued(nb)
         for e in found:
             docs = [
-                " ".join((getattr(checks, name).__doc__ or "").split())
+                _rst_to_markdown(
+                    " ".join((getattr(checks, name).__doc__ or "").split())
+                )
                 for name in e.checks
             ]
             what = " ".join(d.split(":", 1)[-1].strip() for d in docs)
             what = what.replace("|", "\\|")
             lines.append(
-                f"| {e.id} | {_first_sentence(e.question)} | "
+                f"| {e.id} | {_first_sentence(e.question, glued)} | "
                 f"`{'`, `'.join(e.checks)}`: {what} |"
             )
         lines.append("")

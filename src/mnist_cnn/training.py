@@ -58,6 +58,8 @@ __all__ = [
     "predict_logits",
     "fit",
     "make_scheduler",
+    "OPTIMIZER_RULES",
+    "SCHEDULE_RULES",
     "fit_or_load",
 ]
 
@@ -130,57 +132,65 @@ def build_model(config: TrainConfig) -> nn.Module:
     return models.MODELS[config.model](**config.model_kwargs)
 
 
-def _optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=config.lr, weight_decay=config.weight_decay
-        )
-    if config.optimizer == "momentum":
-        return torch.optim.SGD(
-            params,
-            lr=config.lr,
-            momentum=0.9,
-            nesterov=True,
-            weight_decay=config.weight_decay,
-        )
-    if config.optimizer == "adam":
-        return torch.optim.Adam(
-            params, lr=config.lr, weight_decay=config.weight_decay
-        )
-    if config.optimizer == "adadelta":
-        return torch.optim.Adadelta(
-            params, lr=config.lr, weight_decay=config.weight_decay
-        )
-    return torch.optim.AdamW(
-        params, lr=config.lr, weight_decay=config.weight_decay
-    )
+Optim = torch.optim
+
+# TrainConfig.optimizer -> the optimizer it builds from (config, parameters);
+# its keys are config.OPTIMIZERS exactly (a test checks it: no name falls
+# through to another rule)
+OPTIMIZER_RULES: dict[str, Callable[[TrainConfig, Any], Optim.Optimizer]] = {
+    "sgd": lambda c, p: Optim.SGD(p, lr=c.lr, weight_decay=c.weight_decay),
+    "momentum": lambda c, p: Optim.SGD(
+        p, lr=c.lr, momentum=0.9, nesterov=True, weight_decay=c.weight_decay
+    ),
+    "adam": lambda c, p: Optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay),
+    "adamw": lambda c, p: Optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay),
+    "adadelta": lambda c, p: Optim.Adadelta(
+        p, lr=c.lr, weight_decay=c.weight_decay
+    ),
+}
+
+
+def _optimizer(config: TrainConfig, params: Any) -> Optim.Optimizer:
+    return OPTIMIZER_RULES[config.optimizer](config, params)
+
+
+Sched = torch.optim.lr_scheduler
+# TrainConfig.schedule -> (config, optimizer, total steps of the run) ->
+# (the schedule or None, whether it steps after every batch); keys are
+# config.SCHEDULES exactly
+SCHEDULE_RULES: dict[
+    str, Callable[[TrainConfig, Optim.Optimizer, int], tuple[Any, bool]]
+] = {
+    "constant": lambda c, o, total: (None, False),
+    # cycle_momentum=False: PyTorch's default would also cycle Adam's beta1
+    # (0.95 -> 0.85 -> 0.95); the book's one-cycle changes the learning rate
+    # only, as the chapter "Training" says
+    "onecycle": lambda c, o, total: (
+        Sched.OneCycleLR(
+            o,
+            max_lr=c.lr,
+            total_steps=total,
+            pct_start=0.25,
+            cycle_momentum=False,
+        ),
+        True,
+    ),
+    "cosine": lambda c, o, total: (Sched.CosineAnnealingLR(o, total), True),
+    "step": lambda c, o, total: (
+        Sched.StepLR(o, step_size=1, gamma=c.step_gamma),
+        False,
+    ),
+}
 
 
 def make_scheduler(
     config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
 ) -> tuple[Any, bool]:
-    """The schedule and whether it steps per batch (True) or per epoch (False)."""
+    """The schedule and whether it steps per batch (True) or per epoch
+    (False); one-cycle and cosine span the whole run, ``epochs x
+    steps_per_epoch`` steps."""
     total = config.epochs * steps_per_epoch
-    if config.schedule == "onecycle":
-        # cycle_momentum=False: PyTorch's default would also cycle Adam's
-        # beta1 (0.95 -> 0.85 -> 0.95); the book's one-cycle changes the
-        # learning rate only, as the chapter "Training" says
-        return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer,
-            max_lr=config.lr,
-            total_steps=total,
-            pct_start=0.25,
-            cycle_momentum=False,
-        ), True
-    if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=total
-        ), True
-    if config.schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(
-            optimizer, step_size=1, gamma=config.step_gamma
-        ), False
-    return None, False
+    return SCHEDULE_RULES[config.schedule](config, optimizer, total)
 
 
 def predict_logits(
