@@ -382,3 +382,45 @@ def test_every_train_option_arrives_in_the_trainconfig() -> None:
     assert cfg.channels_last == defaults.channels_last is True
     off = cli._parser().parse_args(["train", "--no-channels-last"])
     assert cli._train_config(off).channels_last is False
+
+
+def test_messages_use_the_command_lines_words(tmp_path: Path) -> None:
+    assert cli._as_options(
+        "TrainConfig: batch_size=0: must be a positive integer; "
+        "amp='fp16' needs CUDA; use amp='bf16' or amp='off'."
+    ) == (
+        "--batch-size 0: must be a positive integer; --amp fp16 needs CUDA; "
+        "use --amp bf16 or --amp off."
+    )
+    assert cli._count(1, "epoch") == "1 epoch"
+    assert cli._count(12, "epoch") == "12 epochs"
+    assert cli._folder_message(tmp_path).endswith("holds no image files")
+    for name in ("a.jpeg", "b.jpeg", "c.gif"):
+        (tmp_path / name).write_bytes(b"")
+    assert cli._folder_message(tmp_path).endswith(
+        f"(3 images), e.g. {tmp_path / '*.jpeg'}"
+    )
+
+
+def test_resuming_a_finished_run_says_it_is_complete() -> None:
+    import types
+
+    from mnist_cnn import config
+
+    done = types.SimpleNamespace(
+        resumed_from=(3, 0), config=config.TrainConfig(epochs=2)
+    )
+    line = cli._resumed_line(Path("x.pt.state"), done, 2)  # type: ignore[arg-type]
+    assert line.startswith("already complete: x.pt.state holds a finished")
+    going = types.SimpleNamespace(
+        resumed_from=(2, 5), config=config.TrainConfig(epochs=2)
+    )
+    line = cli._resumed_line(Path("x.pt.state"), going, 2)  # type: ignore[arg-type]
+    assert line == "resumed from x.pt.state: epoch 2, after step 5"
+
+
+def test_a_train_subset_larger_than_the_split_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "train", "--train-subset", "55001")
+    assert code == 2 and "--train-subset 55,001: more than the 55,000" in err

@@ -198,14 +198,14 @@ def option_cases(tmp: Path, good: Path) -> list[Case]:
     """Options out of range, unknown names: refused before anything runs."""
     x = ["--out", str(tmp / "x.pt")]
     bad_train = {
-        "--threads 0": "threads=0: must be a positive integer",
-        "--batch-size 0": "batch_size=0: must be a positive integer",
-        "--epochs -3": "epochs=-3: must be a positive integer",
-        "--lr 0": "lr=0.0: must be a positive number",
-        "--patience 0": "patience=0: must be a positive integer",
-        "--weight-decay -1": "weight_decay must be >= 0",
-        "--label-smoothing 1": "label_smoothing in [0, 1)",
-        "--epochs two": "argument --epochs: invalid int value: 'two'",
+        "--threads 0": "argument --threads: 0: must be a positive integer",
+        "--batch-size 0": "argument --batch-size: 0: must be a positive",
+        "--epochs -3": "argument --epochs: -3: must be a positive integer",
+        "--lr 0": "--lr 0.0: must be a positive number",
+        "--patience 0": "argument --patience: 0: must be a positive integer",
+        "--weight-decay -1": "--weight-decay -1.0: must be >= 0",
+        "--label-smoothing 1": "--label-smoothing 1.0: must be in [0, 1)",
+        "--epochs two": "argument --epochs: 'two': expected a whole number",
         "--model resnet": "argument --model: invalid choice: 'resnet'",
         "--colour red": "unrecognized arguments: --colour red",
     }
@@ -229,9 +229,9 @@ def option_cases(tmp: Path, good: Path) -> list[Case]:
             "argument --split: invalid choice: 'dev'",
         ),
         (
-            "evaluate: no --checkpoint",
+            "evaluate: no --checkpoint, none trained",
             ["evaluate"],
-            "the following arguments are required: --checkpoint",
+            "checkpoints/model.pt: no such checkpoint file. Train one with",
         ),
         (
             "predict: unknown --model",
@@ -284,6 +284,9 @@ def cli_cases(tmp: Path, good: Path) -> list[Case]:
     # 100 megapixels: over PIL's warning limit (89 M), under its error (179 M)
     png_bomb(tmp / "bomb-warning.png", 10_000, 10_000)
     (tmp / "folder.png").mkdir()
+    (tmp / "shots").mkdir()
+    for name in ("a.JPG", "b.JPG", "c.png", "notes.txt"):
+        (tmp / "shots" / name).write_bytes((tmp / "digit.png").read_bytes())
     (tmp / "outdir").mkdir()
     Image.new("RGB", (20, 20)).save(tmp / "photo.jpg")
     (tmp / "empty.pt").write_bytes(b"")
@@ -337,9 +340,15 @@ def cli_cases(tmp: Path, good: Path) -> list[Case]:
             "bomb-warning.png: image too large to open safely",
         ),
         (
-            "predict: a folder",
+            "predict: an empty folder",
             [*predict, str(tmp / "folder.png")],
-            "folder.png: is a folder, not an image; give the image files in",
+            "folder.png: is a folder, not an image, and holds no image files",
+        ),
+        (
+            "predict: a folder of photos",
+            [*predict, str(tmp / "shots")],
+            "shots: is a folder, not an image; give the image files in it "
+            f"(3 images), e.g. {tmp / 'shots' / '*.JPG'}",
         ),
         (
             "predict: blank image",
@@ -419,22 +428,22 @@ def cli_cases(tmp: Path, good: Path) -> list[Case]:
         (
             "train: epochs 0",
             ["train", "--epochs", "0", "--out", str(tmp / "x.pt")],
-            "epochs=0: must be a positive integer",
+            "argument --epochs: 0: must be a positive integer",
         ),
         (
             "train: negative lr",
             ["train", "--lr", "-1", "--out", str(tmp / "x.pt")],
-            "lr=-1.0: must be a positive number",
+            "--lr -1.0: must be a positive number",
         ),
         (
             "train: unknown device",
             ["train", "--device", "tpu", "--out", str(tmp / "x.pt")],
-            "device='tpu': not a device name",
+            "--device tpu: not a device name",
         ),
         (
             "train: absent GPU",
             ["train", "--device", "cuda:99", "--out", str(tmp / "x.pt")],
-            "device='cuda:99': this machine has",
+            "--device cuda:99: this machine has",
         ),
         (
             "train: fp16 on the CPU",
@@ -447,12 +456,12 @@ def cli_cases(tmp: Path, good: Path) -> list[Case]:
                 "--out",
                 str(tmp / "x.pt"),
             ],
-            "amp='fp16' needs a CUDA device",
+            "--amp fp16 needs a CUDA device, not cpu; use --amp bf16 or",
         ),
         (
             "train: subset 0",
             ["train", "--train-subset", "0", "--out", str(tmp / "x.pt")],
-            "train_subset=0: must be a positive integer",
+            "argument --train-subset: 0: must be a positive integer",
         ),
         (
             "train: negative save-every",

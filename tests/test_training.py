@@ -328,3 +328,16 @@ def test_the_step_schedule_steps_per_epoch() -> None:
     assert not per_batch and sched.gamma == 0.5
     constant = training.TrainConfig(schedule="constant")
     assert training.make_scheduler(constant, opt, 100) == (None, False)
+
+
+@pytest.mark.parametrize("total", [1, 3, 4, 5, 8])
+def test_one_cycle_runs_however_short_the_run(total: int) -> None:
+    """A 4-step run (512 images in batches of 128) once crashed inside
+    OneCycleLR with a ZeroDivisionError."""
+    cfg = training.TrainConfig(schedule="onecycle", lr=0.1)
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched, _ = training.make_scheduler(cfg, opt, total)
+    for _ in range(total):
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] < 0.1

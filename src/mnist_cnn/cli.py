@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import shlex
 import shutil
 import sys
@@ -157,12 +158,35 @@ _TRAIN_OPTIONS: dict[str, tuple[str, tuple[str, ...] | None]] = {
     ),
 }
 _TRAIN_FIELDS = tuple(_TRAIN_OPTIONS)
+MNIST_TRAIN = 60_000  # MNIST's training images, before the validation split
+# options that count something: whole numbers of at least 1
+_COUNTS = ("epochs", "batch_size", "patience", "threads", "train_subset")
+
+
+def _as_options(message: str) -> str:
+    """A TrainConfig or MixedPrecision message in the command line's words:
+    ``epochs=0`` -> ``--epochs 0``, ``amp='bf16'`` -> ``--amp bf16``."""
+    message = message.removeprefix("TrainConfig: ")
+    for name in (*_TRAIN_FIELDS, "channels_last"):
+        flag = "--" + name.replace("_", "-")
+
+        def option(m: re.Match[str], flag: str = flag) -> str:
+            value = m.group(1) if m.group(1) is not None else m.group(2)
+            return f"{flag} {value}"
+
+        pattern = rf"\b{name}=(?:'([^']*)'|(\S+?))(?=[:;,. ]|$)"
+        message = re.sub(pattern, option, message)
+    return message
 
 
 def _train(args: argparse.Namespace) -> int:
     cfg = _train_config(args)
-    device = training.resolve_device(cfg.device)
-    MixedPrecision(cfg.amp, device)  # refuses fp16 without CUDA
+    _check_subset(cfg)
+    try:
+        device = training.resolve_device(cfg.device)
+        MixedPrecision(cfg.amp, device)  # refuses fp16 without CUDA
+    except ValueError as err:
+        raise ValueError(_as_options(str(err))) from None
     state = _state_path(args)
     saved_epochs = _check_train_files(args, cfg, state)
     try:
@@ -196,11 +220,27 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_config(args: argparse.Namespace) -> config.TrainConfig:
-    """The TrainConfig that `train`'s options describe."""
+    """The TrainConfig that `train`'s options describe; a refusal names the
+    options, not the fields."""
     settings = {name: getattr(args, name) for name in _TRAIN_FIELDS}
-    return config.TrainConfig(
-        **settings, channels_last=not args.no_channels_last
-    )
+    try:
+        return config.TrainConfig(
+            **settings, channels_last=not args.no_channels_last
+        )
+    except ValueError as err:
+        raise ValueError(_as_options(str(err))) from None
+
+
+def _check_subset(cfg: config.TrainConfig) -> None:
+    """--train-subset may not ask for more images than the split leaves."""
+    available = MNIST_TRAIN - cfg.n_val
+    if cfg.train_subset is not None and cfg.train_subset > available:
+        raise ValueError(
+            f"--train-subset {cfg.train_subset:,}: more than the "
+            f"{available:,} training images ({MNIST_TRAIN:,} minus "
+            f"the {cfg.n_val:,} held out for validation); give at most "
+            f"{available:,}, or leave it out to train on all of them"
+        )
 
 
 def _check_train_files(
@@ -260,6 +300,8 @@ def _fit(
             save_every=args.save_every,
             resume=args.resume,
         )
+    except ValueError as err:  # e.g. a schedule too short for the run
+        raise ValueError(_as_options(str(err))) from None
     except OSError as exc:
         kept = (
             f"the last training state is in {state}: make room, then resume "
@@ -280,9 +322,14 @@ def _start_line(
     processes = f", {ctx.world_size} processes" if ctx.active else ""
     threads = cfg.threads or torch.get_num_threads()
     return (
-        f"training {cfg.model} for {cfg.epochs} epochs on {device} "
+        f"training {cfg.model} for {_count(cfg.epochs, 'epoch')} on {device} "
         f"({threads} threads{processes})"
     )
+
+
+def _count(n: int, word: str) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _resumed_line(
@@ -290,8 +337,14 @@ def _resumed_line(
 ) -> str:
     """Where a resumed run continued, and how far it was extended."""
     epoch, step = result.resumed_from  # type: ignore[misc]
-    line = f"resumed from {state}: epoch {epoch}, after step {step}"
     epochs = result.config.epochs
+    if epoch > epochs and saved_epochs in (None, epochs):
+        return (
+            f"already complete: {state} holds a finished run of "
+            f"{_count(epochs, 'epoch')}; nothing left to train (give more "
+            "--epochs to extend it)"
+        )
+    line = f"resumed from {state}: epoch {epoch}, after step {step}"
     if saved_epochs is not None and saved_epochs != epochs:
         line += f" (the saved run had {saved_epochs} epochs, now {epochs})"
     return line
@@ -363,7 +416,7 @@ def _save_and_report(
     if not ctx.is_main:
         return None
     print(
-        f"trained {len(result.history)} epochs in "
+        f"trained {_count(len(result.history), 'epoch')} in "
         f"{result.train_seconds:.1f} s; validation "
         f"accuracy {last.val_acc:.4f}; test accuracy {test_acc:.4f} "
         f"(loss {test_loss:.4f})"
@@ -459,11 +512,33 @@ def _reading_line(
     return f"{digits} ({word} {shown}{notes})"
 
 
+IMAGE_SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".bmp",
+    ".webp",
+    ".tif",
+    ".tiff",
+)
+
+
 def _folder_message(path: Path) -> str:
-    """`predict` was given a folder where an image belongs."""
+    """`predict` was given a folder where an image belongs: name the image
+    files it holds, by their most common suffix."""
+    found: dict[str, int] = {}
+    for f in path.iterdir():
+        suffix = f.suffix.lower()
+        if f.is_file() and suffix in IMAGE_SUFFIXES:
+            found[f.suffix] = found.get(f.suffix, 0) + 1
+    if not found:
+        return f"{path}: is a folder, not an image, and holds no image files"
+    suffix = max(found, key=lambda k: found[k])
+    n = sum(found.values())
     return (
-        f"{path}: is a folder, not an image; give the image files in it, "
-        f"e.g. {path / '*.png'}"
+        f"{path}: is a folder, not an image; give the image files in it "
+        f"({_count(n, 'image')}), e.g. {path / ('*' + suffix)}"
     )
 
 
@@ -486,8 +561,9 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
         else:
             kind = str if name == "device" else _number(name)
             metavar = {int: "N", float: "X"}.get(kind)
+            parse = _positive if name in _COUNTS else kind
             p.add_argument(
-                flag, type=kind, default=default, metavar=metavar, help=help
+                flag, type=parse, default=default, metavar=metavar, help=help
             )
     p.add_argument(
         "--no-channels-last",
@@ -751,7 +827,8 @@ def _parser() -> argparse.ArgumentParser:
     _predict_parser(
         command(
             "predict",
-            "the digits in each PNG/JPEG image, read left to right",
+            "the digits in each image (PNG, JPEG, GIF, BMP, TIFF, WebP), read "
+            "left to right",
         )
     )
     _bench_parser(
@@ -856,7 +933,7 @@ def _checkpoint_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint",
         type=Path,
-        required=True,
+        default=DEFAULT_OUT,
         metavar="FILE",
         help="the checkpoint `train` wrote",
     )
@@ -881,7 +958,8 @@ def _predict_parser(p: argparse.ArgumentParser) -> None:
         nargs="+",
         type=Path,
         metavar="IMAGE",
-        help="PNG or JPEG files of any size or background; several digits "
+        help="image files (PNG, JPEG, GIF, BMP, TIFF, WebP) of any size or "
+        "background; several digits "
         "in one image are read left to right",
     )
     p.set_defaults(run=_predict)

@@ -106,9 +106,13 @@ class TrainConfig:
         lr = self.lr
         if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
             problems.append(f"lr={lr!r}: must be a positive number")
-        if self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+        if self.weight_decay < 0:
             problems.append(
-                "weight_decay must be >= 0 and label_smoothing in [0, 1)"
+                f"weight_decay={self.weight_decay!r}: must be >= 0"
+            )
+        if not 0 <= self.label_smoothing < 1:
+            problems.append(
+                f"label_smoothing={self.label_smoothing!r}: must be in [0, 1)"
             )
         for name in ("train_subset", "patience", "threads"):
             value = getattr(self, name)

@@ -29,7 +29,7 @@ class MixedPrecision:
         if amp == "fp16" and device.type != "cuda":
             raise ValueError(
                 f"amp='fp16' needs a CUDA device, not {device.type}; use "
-                "amp='bf16' or 'off'."
+                "amp='bf16' or amp='off'."
             )
         self.amp, self.device_type = amp, device.type
         self.scaler = torch.amp.GradScaler(enabled=amp == "fp16")

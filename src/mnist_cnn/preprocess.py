@@ -101,13 +101,13 @@ def _checked_path(path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ImageInputError(
-            f"{path}: is a folder, not an image. Give the path of a PNG or "
-            "JPEG image in it."
+            f"{path}: is a folder, not an image. Give the path of an image "
+            "file in it."
         )
     if not path.is_file():
         raise ImageInputError(
-            f"{path}: no such file. Give the path of a PNG or JPEG image of "
-            "a digit."
+            f"{path}: no such file. Give the path of an image of a digit "
+            "(PNG, JPEG, GIF, BMP, TIFF or WebP)."
         )
     if path.stat().st_size == 0:
         raise ImageInputError(_EMPTY.format(name=path))
@@ -143,12 +143,12 @@ def _open(source: Path | io.BytesIO, name: str) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageInputError(
             f"{name}: not an image that can be read: Pillow recognises no "
-            "image format in it. Give a PNG or JPEG file."
+            "image format in it. Give an image file: PNG, JPEG, GIF, BMP, TIFF or WebP."
         ) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageInputError(
             f"{name}: not an image that can be read: truncated or damaged "
-            f"({exc}). Save it again, or give another PNG or JPEG file."
+            f"({exc}). Save it again, or give another image file."
         ) from None
 
 

@@ -170,7 +170,9 @@ SCHEDULE_RULES: dict[
             o,
             max_lr=c.lr,
             total_steps=total,
-            pct_start=0.25,
+            # a quarter warms up; OneCycleLR divides by zero where that is
+            # exactly one step (a 4-step run): 0.3 there
+            pct_start=0.25 if total != 4 else 0.3,
             cycle_momentum=False,
         ),
         True,
