@@ -66,7 +66,7 @@ class Exercise:
 
     @property
     def check_source(self) -> str:
-        """The statements that call the checks: what the student cell keeps
+        """The statements that call the checks, which the student cell keeps
         and the grader runs."""
         return split_solution(self.solution)[2]
 
