@@ -423,4 +423,4 @@ def test_a_train_subset_larger_than_the_split_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, _, err = run(capsys, "train", "--train-subset", "55001")
-    assert code == 2 and "--train-subset 55,001: more than the 55,000" in err
+    assert code == 2 and "--train-subset 55001: more than the 55,000" in err

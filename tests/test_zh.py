@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -183,3 +184,50 @@ def test_each_page_links_the_same_page_in_the_other_edition(
     back = editions.twin_url(page.removeprefix("book/"), "zh")
     # from _build/html/zh/<page>.html back to _build/html/<page>.html
     assert back == f"../{page}.html"
+
+
+GLUED = re.compile(r"\{glue:text\}`([\w]+)")
+WORD = re.compile(r"\b(?!(?:inf|nan)\b)[a-z]{3,}\b")  # an English word
+
+
+def english_in_glued_prose(page: Path) -> list[str]:
+    """The glued values a Chinese page's prose shows that are English words
+    (a method's name, "present"): each edition must read in its language."""
+    nb = json.loads(page.read_text())
+    values = {}
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            data = out.get("data", {})
+            if name and "application/papermill.record/text/plain" in data:
+                values[name] = data["application/papermill.record/text/plain"]
+    found = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        for name in GLUED.findall("".join(cell["source"])):
+            if WORD.search(values.get(name, "")):
+                found.append(f"{page.name}: {name} = {values[name]}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "page", sorted(zh.ZH.glob("*.ipynb")), ids=lambda p: p.name
+)
+def test_no_chinese_sentence_shows_a_glued_english_word(page: Path) -> None:
+    found = english_in_glued_prose(page)
+    assert not found, (
+        f"{found}: glue NAME_zh with the Chinese words (transfer.METHODS_ZH) "
+        "and use it in the Chinese prose"
+    )
+
+
+def test_the_english_word_check_sees_one() -> None:
+    english = [
+        found
+        for page in english_pages()
+        if page.suffix == ".ipynb"
+        for found in english_in_glued_prose(page)
+    ]
+    assert any("best_digits = " in f for f in english), english
+    assert not any("cpu_capability" in f for f in english)  # 'AVX2'

@@ -109,12 +109,17 @@ def needs_words(text: str) -> bool:
 
 def markup(text: str) -> Counter[str]:
     """What a translation must keep: glued keys, cross-reference and
-    citation targets, labels, directives and formulas."""
+    citation targets, labels, directives and formulas. A glued key
+    ``NAME_zh`` counts as ``NAME``: the same value in the Chinese
+    edition's words (a method's name, "有" for "present")."""
     found: Counter[str] = Counter()
     for role, target in ROLE.findall(text):
         target = (
             target.rsplit("<", 1)[-1].rstrip(">") if "<" in target else target
         )
+        if role.startswith("glue"):  # NAME_zh: NAME in the edition's words
+            name, _, spec = target.partition(":")
+            target = name.removesuffix("_zh") + (f":{spec}" if spec else "")
         found[f"{{{role}}}`{target.strip()}`"] += 1
     found.update(f"label {m}" for m in LABELS.findall(text))
     found.update(f"directive {m}" for m in DIRECTIVE.findall(text))

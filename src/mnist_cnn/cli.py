@@ -232,15 +232,12 @@ def _train_config(args: argparse.Namespace) -> config.TrainConfig:
 
 
 def _check_subset(cfg: config.TrainConfig) -> None:
-    """--train-subset may not ask for more images than the split leaves."""
-    available = MNIST_TRAIN - cfg.n_val
-    if cfg.train_subset is not None and cfg.train_subset > available:
-        raise ValueError(
-            f"--train-subset {cfg.train_subset:,}: more than the "
-            f"{available:,} training images ({MNIST_TRAIN:,} minus "
-            f"the {cfg.n_val:,} held out for validation); give at most "
-            f"{available:,}, or leave it out to train on all of them"
-        )
+    """--train-subset may not ask for more images than the split leaves
+    (checked before MNIST is even loaded)."""
+    try:
+        training._split(cfg, MNIST_TRAIN)
+    except ValueError as err:
+        raise ValueError(_as_options(str(err))) from None
 
 
 def _check_train_files(
@@ -959,8 +956,7 @@ def _predict_parser(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="IMAGE",
         help="image files (PNG, JPEG, GIF, BMP, TIFF, WebP) of any size or "
-        "background; several digits "
-        "in one image are read left to right",
+        "background; several digits in one image are read left to right",
     )
     p.set_defaults(run=_predict)
 

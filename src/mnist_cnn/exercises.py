@@ -279,6 +279,21 @@ def check_mean_images(
 # --- Chapter "Convolution" --------------------------------------------------
 
 
+def _five_by_five(
+    answer: Any, dtype: torch.dtype, exercise: str, what: str, hint: str
+) -> torch.Tensor:
+    """The answer as a tensor of 25 numbers, or WrongAnswer saying what it
+    should have been."""
+    got = torch.as_tensor(answer, dtype=dtype)
+    _expect(
+        got.numel() == 25,
+        exercise,
+        f"expected {what}, got shape {tuple(got.shape)}",
+        hint,
+    )
+    return got
+
+
 def _size_of(layer: nn.Module, n: int = 28) -> int:
     return int(layer(torch.zeros(1, 1, n, n)).shape[-1])
 
@@ -338,13 +353,10 @@ def check_composed_kernel(kernel: Any) -> str:
     checked on 8 training digits against the two 3x3 layers (float64)."""
     k1 = ops.CLASSIC_KERNELS["sobel x"].double().view(1, 1, 3, 3)
     k2 = ops.CLASSIC_KERNELS["gaussian blur"].double().view(1, 1, 3, 3)
-    got = torch.as_tensor(kernel, dtype=torch.float64)
-    _expect(
-        got.numel() == 25,
-        "convolution.4",
-        f"expected 25 weights (5 x 5), got shape {tuple(got.shape)}",
+    got = _five_by_five(
+        kernel, torch.float64, "convolution.4", "25 weights (5 x 5)",
         "Two 3 x 3 layers see 5 x 5 pixels.",
-    )
+    )  # fmt: skip
     x = data.load_mnist().train_images[:8].double().div(255).unsqueeze(1)
     want = F.conv2d(F.conv2d(x, k1), k2)  # (8, 1, 24, 24)
     _close(
@@ -450,13 +462,10 @@ def check_max_pool_routing(grad: Any) -> str:
     x[0, 0, 2, 2] = 1.0
     x.requires_grad_(True)
     F.max_pool2d(x, 3, stride=1).sum().backward()
-    got = torch.as_tensor(grad, dtype=torch.float32)
-    _expect(
-        got.numel() == 25,
-        "pooling.4",
-        f"expected the 5 x 5 gradient, got shape {tuple(got.shape)}",
+    got = _five_by_five(
+        grad, torch.float32, "pooling.4", "the 5 x 5 gradient",
         "The gradient has the input's shape.",
-    )
+    )  # fmt: skip
     _close(got.reshape(1, 1, 5, 5), x.grad, "pooling.4", "the gradient", 0.0)
     return f"correct: the centre receives {float(x.grad[0, 0, 2, 2]):g}"
 

@@ -143,7 +143,8 @@ def _open(source: Path | io.BytesIO, name: str) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageInputError(
             f"{name}: not an image that can be read: Pillow recognises no "
-            "image format in it. Give an image file: PNG, JPEG, GIF, BMP, TIFF or WebP."
+            "image format in it. Give an image file: PNG, JPEG, GIF, BMP, "
+            "TIFF or WebP."
         ) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageInputError(

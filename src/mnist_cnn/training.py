@@ -269,6 +269,13 @@ def _split(config: TrainConfig, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     validation indices, of a seeded split of ``range(n)``."""
     train_idx, val_idx = data.train_val_split(n, config.n_val, config.seed)
     if config.train_subset is not None:
+        if config.train_subset > len(train_idx):
+            raise ValueError(
+                f"train_subset={config.train_subset}: more than the "
+                f"{len(train_idx):,} training images ({n:,} minus the "
+                f"{config.n_val:,} held out for validation); give at most "
+                f"{len(train_idx):,} (or no subset, to train on all of them)"
+            )
         train_idx = train_idx[: config.train_subset]
     return train_idx, val_idx
 

@@ -100,6 +100,15 @@ METHODS = (
     "discriminative lr",
     "LoRA (r=4)",
 )
+# the methods as the Chinese edition names them (its terms table)
+METHODS_ZH = {
+    "from scratch": "从零开始训练",
+    "linear probe": "线性探测",
+    "last block": "只训练最后一个块",
+    "full fine-tuning": "全量微调",
+    "discriminative lr": "分层学习率",
+    "LoRA (r=4)": "LoRA（r=4）",
+}
 
 
 def start_model(
