@@ -231,3 +231,11 @@ def test_the_english_word_check_sees_one() -> None:
     ]
     assert any("best_digits = " in f for f in english), english
     assert not any("cpu_capability" in f for f in english)  # 'AVX2'
+
+
+def test_the_words_of_a_formula_may_be_translated_the_rest_may_not() -> None:
+    en = r"each layer gets $\partial L/\partial(\text{its output})$"
+    ours = r"每一层接收 $\partial L/\partial(\text{该层的输出})$"
+    assert zh.markup_problem(en, ours) is None
+    changed = r"每一层接收 $\partial L/\partial(\text{该层的输出})^2$"
+    assert "markup differs" in (zh.markup_problem(en, changed) or "")

@@ -46,6 +46,10 @@ ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
 LABELS = re.compile(r"^\(([\w.-]+)\)=", re.M)
 DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\{([\w:-]+)\}", re.M)
 MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$([^$\n]+?)\$", re.S)
+# words inside a formula (\text{its output}) may be translated: the check
+# compares formulas with them blanked
+TEXT_IN_MATH = re.compile(r"\\text\{[^{}]*\}")
+BLANK_TEXT = r"\\text{…}"
 # a directive's path is relative to the page, which is one folder deeper
 INCLUDE = re.compile(r"^(\s*(?:`{3,}|:{3,})\{literalinclude\} )\.\./(?!\.\./)")
 
@@ -109,7 +113,8 @@ def needs_words(text: str) -> bool:
 
 def markup(text: str) -> Counter[str]:
     """What a translation must keep: glued keys, cross-reference and
-    citation targets, labels, directives and formulas. A glued key
+    citation targets, labels, directives and formulas (the words of a
+    formula's ``\\text{…}`` may be translated). A glued key
     ``NAME_zh`` counts as ``NAME``: the same value in the Chinese
     edition's words (a method's name, "有" for "present")."""
     found: Counter[str] = Counter()
@@ -123,7 +128,10 @@ def markup(text: str) -> Counter[str]:
         found[f"{{{role}}}`{target.strip()}`"] += 1
     found.update(f"label {m}" for m in LABELS.findall(text))
     found.update(f"directive {m}" for m in DIRECTIVE.findall(text))
-    found.update(f"math {''.join(m).strip()}" for m in MATH.findall(text))
+    found.update(
+        "math " + TEXT_IN_MATH.sub(BLANK_TEXT, "".join(m)).strip()
+        for m in MATH.findall(text)
+    )
     return +found
 
 
