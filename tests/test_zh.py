@@ -239,3 +239,58 @@ def test_the_words_of_a_formula_may_be_translated_the_rest_may_not() -> None:
     assert zh.markup_problem(en, ours) is None
     changed = r"每一层接收 $\partial L/\partial(\text{该层的输出})^2$"
     assert "markup differs" in (zh.markup_problem(en, changed) or "")
+
+
+# one rendering per idea: the term the Chinese edition uses, and the other
+# renderings a page must not use in its prose (glosses in brackets, code,
+# formulas and quotations of the article are left out of the search)
+ONE_TERM = {
+    "轮": [r"\bepochs?\b"],
+    "全量微调": ["完整微调"],
+    "代码单元": ["单元格"],
+    "合理性检查": ["合理性测试"],
+    "抽取": ["抽样"],
+}
+
+
+def chinese_prose(page: Path) -> str:
+    if page.suffix == ".md":
+        texts = [page.read_text(encoding="utf-8")]
+    else:
+        nb = json.loads(page.read_text())
+        texts = [
+            "".join(c["source"])
+            for c in nb["cells"]
+            if c["cell_type"] == "markdown"
+        ]
+    # the English column of a table (the terms page: | epoch | 轮 | …)
+    text = re.sub(r"(?m)^\|[^|\n]*\|", "|", "\n".join(texts))
+    # code, math, roles, quotations of the article 「…」, glosses (…)/（…）
+    return re.sub(
+        r"```.*?```|`[^`]*`|\$[^$]*\$|「[^」]*」|（[^）]*）|\([^)]*\)",
+        " ",
+        text,
+        flags=re.S,
+    )
+
+
+def other_renderings(page: Path) -> list[str]:
+    prose = chinese_prose(page)
+    return [
+        f"{page.name}: {m.group(0)!r} (use {term})"
+        for term, variants in ONE_TERM.items()
+        for variant in variants
+        for m in re.finditer(variant, prose, flags=re.I)
+    ]
+
+
+def test_each_term_has_one_rendering_on_every_chinese_page() -> None:
+    pages = sorted(zh.ZH.glob("*.ipynb")) + sorted(zh.ZH.glob("*.md"))
+    found = [f for page in pages for f in other_renderings(page)]
+    assert not found, found
+
+
+def test_a_second_rendering_is_seen(tmp_path: Path) -> None:
+    page = tmp_path / "x.md"
+    page.write_text("每个 epoch 之后做完整微调（full fine-tuning）。", "utf-8")
+    assert len(other_renderings(page)) == 2
