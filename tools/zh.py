@@ -370,9 +370,28 @@ def zh_toc() -> dict:
     }
 
 
-def zh_config() -> dict:
+def search_terms() -> list[str]:
+    """The Chinese terms of the terms table (book/zh/terms.md, its second
+    column, before any gloss in brackets): the words the search must find
+    whole, as jieba would otherwise cut 学习率 into 学习 and 率."""
+    terms = []
+    for line in (ZH / "terms.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) < 4 or not CJK.search(cells[2]) or cells[1] == "英文":
+            continue
+        main = re.split(r"[（(；;]", cells[2])[0]
+        for term in re.split(r"[、/，,]", main):
+            term = term.strip()
+            whole = " " not in term and term not in terms
+            if len(term) >= 2 and CJK.search(term) and whole:
+                terms.append(term)
+    return terms
+
+
+def zh_config(search_dict: Path | None = None) -> dict:
     """The English _config.yml with the Chinese title and language, for a
-    build whose source folder is book/zh (so paths become absolute)."""
+    build whose source folder is book/zh (so paths become absolute);
+    ``search_dict``: jieba's user dictionary for the search index."""
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     cfg["title"] = TITLE
     cfg["exclude_patterns"] = ["**.ipynb_checkpoints"]
@@ -395,6 +414,8 @@ def zh_config() -> dict:
         str(ROOT / p) for p in conf["html_static_path"]
     ]
     conf["templates_path"] = [str(ROOT / p) for p in conf["templates_path"]]
+    if search_dict is not None:  # the terms whole in the search index
+        conf["html_search_options"] = {"dict": str(search_dict.resolve())}
     conf["mermaid_cmd"] = str(ROOT / conf["mermaid_cmd"])
     conf["mermaid_params"] = [
         str(ROOT / p) if (ROOT / p).is_file() else p
@@ -470,8 +491,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{zh.name}: stamped {n}")
     else:
         args.outdir.mkdir(parents=True, exist_ok=True)
+        words = args.outdir / "search_terms.txt"  # jieba: word frequency
+        words.write_text(
+            "".join(f"{t} 100000\n" for t in search_terms()), encoding="utf-8"
+        )
         for name, data in (
-            ("_config.yml", zh_config()),
+            ("_config.yml", zh_config(words)),
             ("_toc.yml", zh_toc()),
         ):
             (args.outdir / name).write_text(
