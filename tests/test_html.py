@@ -558,3 +558,37 @@ def test_the_articles_diagrams_do_not_parse(tmp_path: Path) -> None:
     assert renders("loop", ARTICLE_DIAGRAMS["loop"])
     assert renders("data-quoted", QUOTED["data"])
     assert renders("model-quoted", QUOTED["model"])
+
+
+@pytest.mark.parametrize("word", ["学习率", "优化器", "过拟合", "反向传播"])
+def test_the_chinese_search_finds_every_page_of_a_term(
+    browser, word: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Searched in the page, as a reader does: a term of the terms table
+    lists at least every page whose prose uses it (tests/test_search_zh.py
+    gives those pages; before jieba had the terms, 0 were listed)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_search_zh import prose_pages
+
+    seen = open_page(
+        browser, "zh/search.html", width=PHONE, height=800,
+        query=f"?q={quote(word)}",
+    )  # fmt: skip
+    tab = seen.tab
+    try:
+        tab.wait_for_function(
+            "() => (document.querySelector('#search-results .search-summary')"
+            "?.innerText || '').trim()",
+            timeout=20_000,
+        )
+        links = tab.evaluate(
+            """() => [...document.querySelectorAll('#search-results ul.search > li a')]
+            .map(a => a.getAttribute('href'))"""
+        )
+    finally:
+        tab.context.close()
+    found = {Path(urlparse(h).path).stem for h in links}
+    want = set(prose_pages(word))
+    assert want <= found, (
+        f"{word}: listed {sorted(found)}, want {sorted(want)}"
+    )
