@@ -447,6 +447,16 @@ def test_sidebars_open_on_narrow_screens(
     )
 
 
+def wait_for_search(tab) -> None:  # type: ignore[no-untyped-def]
+    """Until searchtools.js has written its summary line (in the page's
+    language), which it writes last."""
+    tab.wait_for_function(
+        "() => (document.querySelector('#search-results .search-summary')"
+        "?.innerText || '').trim()",
+        timeout=20_000,
+    )
+
+
 @pytest.mark.parametrize(
     "page",
     [p for p in pages() if p.endswith("search.html")] or ["search.html"],
@@ -462,12 +472,7 @@ def test_search_over_file_url(browser, page: str) -> None:  # type: ignore[no-un
     )
     tab = seen.tab
     try:
-        # searchtools.js writes its summary line (in the page's language) last
-        tab.wait_for_function(
-            "() => (document.querySelector('#search-results .search-summary')"
-            "?.innerText || '').trim()",
-            timeout=20_000,
-        )
+        wait_for_search(tab)
         tab.wait_for_load_state("networkidle")
         results = tab.evaluate(
             """() => [...document.querySelectorAll('#search-results ul.search > li')]
@@ -576,11 +581,7 @@ def test_the_chinese_search_finds_every_page_of_a_term(
     )  # fmt: skip
     tab = seen.tab
     try:
-        tab.wait_for_function(
-            "() => (document.querySelector('#search-results .search-summary')"
-            "?.innerText || '').trim()",
-            timeout=20_000,
-        )
+        wait_for_search(tab)
         links = tab.evaluate(
             """() => [...document.querySelectorAll('#search-results ul.search > li a')]
             .map(a => a.getAttribute('href'))"""
