@@ -150,10 +150,19 @@ def test_the_student_version_holds_no_solution_and_runs_through(
         if set(c.metadata.get("tags", [])) & course.HIDDEN
     ]
     assert not hidden
+    explained = [
+        c
+        for c in original.cells
+        if "explanation" in c.metadata.get("tags", [])
+    ]
+    assert not [
+        c for c in student.cells if c.get("id") in {e.id for e in explained}
+    ]
     assert course.undefined_names(student) == [], (
         "a cell the student keeps reads a name only a left-out cell defines"
     )
     kept = [c for c in original.cells if c.get("id") in cells]
+    assert len(kept) == len(student.cells)
     solutions = {e.cell_id for e in found}
     for c in kept:
         if c.get("id") not in solutions:
@@ -185,3 +194,31 @@ def test_the_teachers_guide_lists_every_exercise_and_run_time(
     assert guide.count("s on ") + guide.count(" 秒") >= len(CHAPTERS)
     assert "{glue" not in guide and "{doc}" not in guide  # plain Markdown
     assert "55,000" in guide  # data.2's glued number, filled in
+
+
+# the exercises whose answer needs words, not only the checked value
+EXPLAINED = {
+    "data.2", "convolution.4", "pooling.2", "pooling.4", "model.2",
+    "training.3", "evaluation.1", "finetune.2", "applications.2",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("edition", ["", "zh"])
+def test_answers_that_need_words_are_explained_in_the_pages_language(
+    edition: str,
+) -> None:
+    found = set()
+    for path in CHAPTERS:
+        page = path.parent / edition / path.name
+        cells = nbformat.read(page, as_version=4).cells
+        ids = {e.cell_id: e.id for e in course.exercises(page)}
+        for i, cell in enumerate(cells[:-1]):
+            after = cells[i + 1]
+            if cell.get("id") in ids and "explanation" in after.metadata.get(
+                "tags", []
+            ):
+                title = after.source.splitlines()[0]
+                want = "解析：练习" if edition else "Why: exercise"
+                assert want in title, (page.name, title)
+                found.add(ids[cell.id])
+    assert found == EXPLAINED

@@ -7,8 +7,9 @@ with each solution cell replaced by a short cell that holds a placeholder
 (``...``, or a function or class whose methods raise
 ``NotImplementedError``) for every answer the check reads, and the same
 check; the hidden cells that glue and assert the text's numbers are left
-out. The grader (:mod:`mnist_cnn.grading`) runs a student's notebook and
-these checks.
+out, and so are the explanations that follow some solutions (Markdown
+cells tagged ``explanation``). The grader (:mod:`mnist_cnn.grading`) runs a
+student's notebook and these checks.
 
     python -m mnist_cnn course   (make course)   writes _build/course/
 """
@@ -42,6 +43,7 @@ QUESTION = re.compile(r"^\*\*(\d+)\.\*\*", re.MULTILINE)
 CHECK_CALL = re.compile(r"\bexercises\.(check_\w+)\(")
 HIDDEN = {"remove-cell", "remove-input"}  # the text's glue and claims
 IMPORT_EXERCISES = "from mnist_cnn import exercises"
+EXPLANATION = "explanation"  # tag of the Markdown cell explaining a solution
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,8 @@ def student_notebook(path: Path) -> nbformat.NotebookNode:
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         if cell.cell_type == "code" and HIDDEN & set(tags):
+            continue
+        if EXPLANATION in tags:  # the "Why" after a solution gives it away
             continue
         if cell.get("id") in solutions:
             exercise = solutions[cell.id]
