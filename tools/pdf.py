@@ -104,6 +104,9 @@ PREPARE_JS = """
     if (!h) return;
     chapter += 1;
     section.classList.add('book-pdf-chapter');
+    // the chapter's anchor travels with it: left before the page break, it
+    // could land alone on a page of its own after a chapter that fills its last
+    section.insertAdjacentElement('afterbegin', span);
     titles.push(text(h));
     const li = entry(list, h, `${chapter}`);
     const sub = document.createElement('ol');
