@@ -228,15 +228,11 @@ def student_cell(solution: str) -> str:
     return re.sub(r"\n{4,}", "\n\n\n", text).strip() + "\n"
 
 
-def _cells_from(path: Path) -> list[nbformat.NotebookNode]:
-    return list(nbformat.read(path, as_version=4).cells)
-
-
 def exercises(path: Path) -> list[Exercise]:
     """The exercises of a chapter: each question ``**N.**`` after the
     heading "## Exercises" (or the first question) and its hidden
     solution cell."""
-    cells = _cells_from(path)
+    cells = nbformat.read(path, as_version=4).cells
     start = next(
         (
             i
