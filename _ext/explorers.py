@@ -4,7 +4,9 @@ In Jupyter or Colab the explorers are ipywidgets (:mod:`mnist_cnn.widgets`): the
 notebook's kernel, and in a static page their saved output cannot answer a click. In the built
 HTML this extension replaces the output of the cell that shows one (the code cell tagged
 ``explorer-conv`` or ``explorer-pool``) with the same explorer written in JavaScript
-(``assets/explorers.js``), which computes in the page, offline, with nothing to install.
+(``assets/explorers.js``), which computes in the page, offline, with nothing to install. The
+output of a widget that cannot work without Python (tagged ``needs-kernel``: the photo upload of
+"Applications") becomes a note that says where it works.
 
 What the page needs travels inside it: the digits the widget offers (the first
 ``N_DIGITS`` training images, read with :func:`mnist_cnn.data.load_mnist`) and the preset kernels
@@ -23,7 +25,18 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 
-KINDS = {"explorer-conv": "conv", "explorer-pool": "pool"}
+KINDS = {
+    "explorer-conv": "conv",
+    "explorer-pool": "pool",
+    "needs-kernel": "note",
+}
+# what replaces a widget that needs Python behind it (tag ``needs-kernel``)
+NOTE = {
+    "en": "Here, in the HTML book, the widget would need Python behind it: open this chapter in "
+    "Jupyter or Colab, or run <code>python -m mnist_cnn predict your-photo.png</code>.",
+    "zh": "在 HTML 版的书中，这个控件背后没有 Python：请在 Jupyter 或 Colab 中打开本章，或者运行 "
+    "<code>python -m mnist_cnn predict your-photo.png</code>。",
+}
 N_DIGITS = 20  # as mnist_cnn.widgets.ConvExplorer / PoolExplorer
 SCRIPT = "explorers.js"
 
@@ -52,6 +65,8 @@ def explorer_data() -> str:
 
 
 def explorer_html(kind: str, lang: str) -> str:
+    if kind == "note":
+        return f'<p class="mnist-needs-kernel">{NOTE[lang]}</p>'
     return (
         f'<div class="mnist-explorer" data-kind="{kind}" data-lang="{lang}">'
         '<script type="application/json" class="mnist-explorer-data">'
@@ -88,7 +103,8 @@ def replace_widgets(
             format="html",
         )
         outputs[0].children = [raw]
-        app.env.metadata[docname]["mnist_explorer"] = True
+        if kinds[0] != "note":
+            app.env.metadata[docname]["mnist_explorer"] = True
 
 
 def add_script(
