@@ -74,7 +74,7 @@ test-unit: $(STAMP)
 	$(OFFLINE) $(PY) -m pytest tests -m "not slow and not browser and not pdf"
 
 ## The HTML book in _build/html/; any warning fails the build. It reads with no network:
-## MathJax, the widget manager and the diagram renderer come from npm (package-lock.json).
+## MathJax and the diagram renderer come from npm (package-lock.json).
 ## --all: Sphinx skips copying static files when no page changed
 ## The Chinese edition (book/zh/, same code cells and outputs) is built from its own folder with
 ## the same config, language zh_CN, into _build/html/zh/ (tools/zh.py config writes it)
@@ -106,17 +106,12 @@ cjk-fonts:
 	else echo "note: no CJK font (fc-list :lang=zh is empty); install fonts-noto-cjk (sudo apt install fonts-noto-cjk) or the Chinese pages show boxes" >&2; fi
 
 ## What the HTML serves itself, from the npm registry at build time (not committed)
-$(VENDOR_STAMP): package.json package-lock.json assets/require-config.js | chromium
+$(VENDOR_STAMP): package.json package-lock.json | chromium
 	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefer-offline --no-audit --no-fund --loglevel=error
-	rm -rf _vendor && mkdir -p _vendor/mathjax/output/chtml/fonts _vendor/@jupyter-widgets/html-manager/dist
+	rm -rf _vendor && mkdir -p _vendor/mathjax/output/chtml/fonts
 	cp node_modules/mathjax/es5/tex-mml-chtml.js _vendor/mathjax/
 	cp -r node_modules/mathjax/es5/input _vendor/mathjax/
 	cp -r node_modules/mathjax/es5/output/chtml/fonts/woff-v2 _vendor/mathjax/output/chtml/fonts/
-	cp node_modules/requirejs/require.js _vendor/
-	find node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f ! -name '*.map' \
-	  ! -name embed.js ! -name libembed-amd.js -exec cp {} _vendor/@jupyter-widgets/html-manager/dist/ \;
-	# the FileUpload widget's icon font is looked up one level higher (the chunk's public path)
-	cp node_modules/@jupyter-widgets/html-manager/dist/*.{woff2,woff,ttf} _vendor/@jupyter-widgets/
 	touch $(VENDOR_STAMP)
 
 vendor: $(VENDOR_STAMP)

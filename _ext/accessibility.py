@@ -14,6 +14,8 @@ they occur:
   "Dark"), which read as text that its name "Color mode" does not contain;
 - the bibliography is a ``role="list"`` whose entries carry the deprecated role
   ``doc-biblioentry`` instead of ``listitem``.
+
+And the home page's title, the book's name, names its tab once, not as "NAME — NAME".
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ MENDS = (
         r'\1 aria-hidden="true">',
     ),
     (re.compile(r'role="doc-biblioentry"'), 'role="listitem"'),
+    # the home page's title is the book's name: once in the tab, not twice
+    (re.compile(r"<title>([^<]+) &#8212; \1</title>"), r"<title>\1</title>"),
 )
 
 

@@ -83,6 +83,8 @@ def test_mend_names_what_axe_flagged() -> None:
         '<summary aria-label="Toggle hidden content">': "<summary>",
         '<summary aria-label="显示或隐藏内容">': "<summary>",
         '<div class="citation" role="doc-biblioentry">': 'role="listitem"',
+        "<title>CNNs &#8212; CNNs</title>": "<title>CNNs</title>",
+        "<title>Pooling &#8212; CNNs</title>": "<title>Pooling &#8212; CNNs</title>",
     }
     for html, expected in cases.items():
         mended = accessibility.mend(html)

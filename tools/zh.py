@@ -153,22 +153,61 @@ def markup_problem(en: str, zh: str) -> str | None:
 # ---------------------------------------------------------------- notebooks
 
 
+def figure_alt(cell: dict) -> str | None:
+    """A code cell's alternative text for its figures (myst-nb's cell
+    metadata ``mystnb.image.alt``), or None."""
+    return (
+        cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt")
+    )
+
+
+def with_alt(cell: dict, alt: str | None, record: dict | None) -> dict:
+    """The cell with ``alt`` as its figures' text and ``record`` (the hash
+    of the English text it translates) under ``zh_alt``; None removes."""
+    new = copy.deepcopy(cell)
+    meta = new.setdefault("metadata", {})
+    if alt is None:
+        image = meta.get("mystnb", {}).get("image", {})
+        image.pop("alt", None)
+        if "image" in meta.get("mystnb", {}) and not image:
+            del meta["mystnb"]["image"]
+        if "mystnb" in meta and not meta["mystnb"]:
+            del meta["mystnb"]
+    else:
+        meta.setdefault("mystnb", {}).setdefault("image", {})["alt"] = alt
+    meta.pop("zh_alt", None)
+    if record is not None:
+        meta["zh_alt"] = record
+    return new
+
+
+def without_alt(cell: dict) -> dict:
+    """The cell as both editions share it: no figure text, no record."""
+    return with_alt(cell, None, None)
+
+
 def sync_notebook(en_path: Path, zh_path: Path) -> dict:
     """The zh notebook: the English cells, with the Markdown cells replaced
     by their translations (matched by cell id); a new English Markdown cell
     comes in untranslated (``zh.en: null``)."""
     en = json.loads(en_path.read_text())
     old = json.loads(zh_path.read_text()) if zh_path.is_file() else None
-    translated = {
-        c["id"]: c
-        for c in (old["cells"] if old else [])
-        if c["cell_type"] == "markdown"
-    }
+    translated = {c["id"]: c for c in (old["cells"] if old else [])}
     cells = []
     for cell in en["cells"]:
         new = copy.deepcopy(cell)
+        alt = figure_alt(cell)
+        zh_cell = translated.get(cell["id"], {})
+        record = zh_cell.get("metadata", {}).get("zh_alt")
+        if cell["cell_type"] == "code" and alt and record:
+            # a figure's text: the translation while its English is the one
+            # it translates, else the English (check names it stale)
+            if record.get("en") == text_hash(alt):
+                new = with_alt(cell, figure_alt(zh_cell), record)
         if cell["cell_type"] == "markdown":
             zh = translated.get(cell["id"])
+            if zh is not None and zh["cell_type"] != "markdown":
+                zh = None
             record = (zh or {}).get("metadata", {}).get("zh", {"en": None})
             text = source(zh) if zh else source(cell)
             new["source"] = lines(fix_paths(text))
@@ -206,10 +245,25 @@ def check_notebook(en_path: Path, zh_path: Path) -> list[Problem]:
     for i, (e, z) in enumerate(zip(en, zh)):
         where = f"cell {i} (id {e['id']})"
         if e["cell_type"] != "markdown":
-            if z != e:
+            if without_alt(z) != without_alt(e):
                 problems.append(
                     Problem(page, where, "code or outputs differ; run sync")
                 )
+            elif alt := figure_alt(e):
+                record = z.get("metadata", {}).get("zh_alt", {})
+                if record.get("en") != text_hash(alt):
+                    problems.append(
+                        Problem(
+                            page,
+                            where,
+                            "its figures' text (mystnb.image.alt) is "
+                            f"untranslated or stale: {alt[:50]!r}",
+                        )
+                    )
+                elif not CJK.search(figure_alt(z) or ""):
+                    problems.append(
+                        Problem(page, where, "figures' text has no Chinese")
+                    )
             continue
         first = source(e).strip().splitlines()[:1] or [""]
         recorded = z.get("metadata", {}).get("zh", {}).get("en")

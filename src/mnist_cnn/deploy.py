@@ -11,6 +11,9 @@ and outlook").
   that warning, and the chapter says so.
 - :func:`export_onnx`: an ONNX file (PyTorch's ``torch.export``-based exporter, any batch size),
   run by ONNX Runtime (:func:`onnx_logits`) or any other ONNX engine.
+- :func:`page_weights`: the tensors of a :class:`~mnist_cnn.models.BookCNN`
+  as JSON, for the HTML book's draw-a-digit (``assets/draw.js`` runs the
+  forward pass in the page); :func:`model_from_page_weights` reads them back.
 
 Both take the model as it is used for inference: eval mode, inputs already
 normalised, ``(N, 1, 28, 28)`` float32 -> ``(N, 10)`` logits.
@@ -20,6 +23,7 @@ PyTorch's logits (to float32 rounding) for batch sizes it was not traced with.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import io
@@ -42,6 +46,9 @@ __all__ = [
     "torchscript_logits",
     "export_onnx",
     "onnx_logits",
+    "PAGE_MIME",
+    "page_weights",
+    "model_from_page_weights",
 ]
 
 
@@ -182,3 +189,75 @@ def onnx_logits(path: str | os.PathLike[str], x: torch.Tensor) -> torch.Tensor:
         {"images": np.ascontiguousarray(x.detach().cpu().float().numpy())},
     )
     return torch.from_numpy(logits)
+
+
+# the notebook output that carries page_weights' JSON to the book's build
+PAGE_MIME = "application/vnd.mnist-cnn.page-weights+json"
+
+
+def page_weights(
+    model: nn.Module,
+    mean: float,
+    std: float,
+    images: torch.Tensor,  # (N, 28, 28) uint8: the page's sample digits
+    labels: torch.Tensor,  # (N,) their digits
+    about: dict[str, object],
+) -> dict[str, object]:
+    """A :class:`~mnist_cnn.models.BookCNN` for the HTML page: every tensor
+    of its ``state_dict`` (batch norm's counter left out), float32
+    little-endian, in one base64 string, each named with its shape and
+    offset; the normalisation, batch norm's epsilon, ``images`` and their
+    ``labels`` (offered in the page, and a check: the logits the model gives
+    them are stored too), and
+    ``about`` (which run the weights come from, said on the page)."""
+    from mnist_cnn import training
+
+    tensors, parts, offset = [], [], 0
+    for name, value in model.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        flat = value.detach().cpu().float().contiguous().flatten()
+        tensors.append(
+            {"name": name, "shape": list(value.shape), "offset": offset}
+        )
+        parts.append(flat.numpy().astype("<f4").tobytes())
+        offset += flat.numel()
+    logits = training.predict_logits(model, images, mean, std)  # (N, 10)
+    return {
+        "model": type(model).__name__,
+        "mean": mean,
+        "std": std,
+        "eps": model.block1.bn.eps,
+        "tensors": tensors,
+        "data": base64.b64encode(b"".join(parts)).decode("ascii"),
+        "images": base64.b64encode(images.numpy().tobytes()).decode("ascii"),
+        "labels": [int(v) for v in labels],
+        "logits": logits.tolist(),
+        "about": about,
+    }
+
+
+def model_from_page_weights(
+    payload: dict[str, object],
+) -> tuple[nn.Module, float, float]:
+    """The :class:`~mnist_cnn.models.BookCNN` that :func:`page_weights`
+    wrote, in eval mode, with its mean and std."""
+    from mnist_cnn import models
+
+    blob = np.frombuffer(base64.b64decode(payload["data"]), "<f4")
+    state = {}
+    for t in payload["tensors"]:
+        n = int(np.prod(t["shape"]))
+        chunk = blob[t["offset"] : t["offset"] + n].reshape(t["shape"])
+        state[t["name"]] = torch.from_numpy(chunk.copy())
+    c1, c2, c3 = (state[f"block{i}.conv.weight"].shape[0] for i in (1, 2, 3))
+    model = models.BookCNN(c1, c2, c3)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(
+        not k.endswith("num_batches_tracked") for k in missing
+    ):
+        raise ValueError(
+            f"page weights: tensors {unexpected} not in BookCNN, "
+            f"{missing} missing; write them with page_weights(BookCNN)."
+        )
+    return model.eval(), float(payload["mean"]), float(payload["std"])
