@@ -162,6 +162,8 @@ pdf: $(STAMP) $(VENDOR_STAMP) chromium poppler cjk-fonts
 	$(PY) tools/pdf.py _build/singlehtml/book/intro.html _build/pdf/cnn-from-scratch-en.pdf --lang en
 	$(PY) tools/pdf.py _build/zh/_build/singlehtml/intro.html _build/pdf/cnn-from-scratch-zh.pdf --lang zh
 	$(OFFLINE) $(PY) -m pytest -m pdf
+	@# an HTML book built before the PDFs existed links them once built again
+	@if [ -f _build/html/book/intro.html ] && ! grep -q "download-book-pdf-en" _build/html/book/intro.html; then $(MAKE) book; fi
 
 ## poppler-utils (pdftotext, pdfinfo) for the PDF test
 poppler:

@@ -72,6 +72,12 @@ ABOUT_SMALL = {
     "在本页中计算；“应用与展望”一章会显示它每一层看到了什么。",
 }
 HERE = 'class="mnist-draw-here"'
+# the canvas in the PDF
+PRINTED = {
+    "en": "In the HTML book this cell is a canvas: draw a digit and the chapter's network reads "
+    "it in the page, layer by layer.",
+    "zh": "在 HTML 版的书中，这里是一块画布：写一个数字，本章的网络就会在页面中逐层识别它。",
+}
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
@@ -121,6 +127,8 @@ def page_weights() -> dict[str, Any]:
 def explorer_html(kind: str, lang: str, small: bool = False) -> str:
     if kind == "note":
         return f'<p class="mnist-needs-kernel">{NOTE[lang]}</p>'
+    if kind == "printed":
+        return f'<p class="mnist-needs-kernel">{PRINTED[lang]}</p>'
     if kind == "draw":
         about = (ABOUT_SMALL if small else ABOUT)[lang]
         return (
@@ -145,12 +153,17 @@ def replace_widgets(
     if app.builder.format != "html":
         return
     lang = app.config.book_edition
+    printed = app.builder.name == "singlehtml"  # the PDF: nothing to draw on
     for here in list(doctree.findall(nodes.raw)):
         if HERE in here.astext():
             here.replace_self(
-                nodes.raw("", explorer_html("draw", lang, True), format="html")
+                []
+                if printed
+                else nodes.raw(
+                    "", explorer_html("draw", lang, True), format="html"
+                )
             )
-            app.env.metadata[docname]["mnist_draw"] = True
+            app.env.metadata[docname]["mnist_draw"] = not printed
     for cell in doctree.findall(nodes.container):
         kinds = [KINDS[c[4:]] for c in cell["classes"] if c[4:] in KINDS]
         if not kinds or "cell" not in cell["classes"]:
@@ -166,15 +179,12 @@ def replace_widgets(
                 f"{len(outputs)} outputs; run the notebook so that it shows "
                 "its widget once."
             )
-        raw = nodes.raw(
-            "",
-            explorer_html(kinds[0], lang),
-            format="html",
-        )
+        kind = "printed" if printed and kinds[0] == "draw" else kinds[0]
+        raw = nodes.raw("", explorer_html(kind, lang), format="html")
         outputs[0].children = [raw]
         if kinds[0] in ("conv", "pool"):
             app.env.metadata[docname]["mnist_explorer"] = True
-        elif kinds[0] == "draw":
+        elif kind == "draw":
             app.env.metadata[docname]["mnist_draw"] = True
 
 

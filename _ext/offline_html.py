@@ -159,7 +159,90 @@ class ArticleText(HTMLParser):
 
     def text(self) -> str:
         body = re.sub(r"\s+", " ", "".join(self.parts)).strip()
+        body = MATH.sub(
+            lambda m: readable_math(m.group(1) or m.group(2)), body
+        )
         return f'<div role="main">{body}</div>'
+
+
+# a formula as MathJax reads it in the page: \( ... \) inline, \[ ... \] displayed
+MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+SYMBOLS = {
+    "cdot": "·",
+    "times": "×",
+    "le": "≤",
+    "leq": "≤",
+    "ge": "≥",
+    "geq": "≥",
+    "ne": "≠",
+    "neq": "≠",
+    "approx": "≈",
+    "in": "∈",
+    "to": "→",
+    "rightarrow": "→",
+    "sum": "Σ",
+    "prod": "Π",
+    "infty": "∞",
+    "partial": "∂",
+    "nabla": "∇",
+    "sqrt": "√",
+    "ldots": "…",
+    "dots": "…",
+    "cdots": "…",
+    "odot": "⊙",
+    "circ": "∘",
+    "pm": "±",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "varepsilon": "ε",
+    "eta": "η",
+    "theta": "θ",
+    "lambda": "λ",
+    "mu": "μ",
+    "pi": "π",
+    "sigma": "σ",
+    "tau": "τ",
+    "phi": "φ",
+    "Delta": "Δ",
+    "Sigma": "Σ",
+    "lfloor": "⌊",
+    "rfloor": "⌋",
+    "lceil": "⌈",
+    "rceil": "⌉",
+    "mid": "|",
+}
+
+
+def readable_math(tex: str) -> str:
+    """A formula's TeX as plain text for a search excerpt: ``\\text{in}`` ->
+    ``in``, ``\\frac{a}{b}`` -> ``(a)/(b)``, ``\\alpha`` -> ``α``, spacing
+    and sizing commands dropped, braces removed."""
+    tex = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", tex)
+    tex = re.sub(
+        r"\\(?:text|mathrm|mathbf|mathit|operatorname|textrm|mathcal)\s*\{([^{}]*)\}",
+        r"\1",
+        tex,
+    )
+    # x_{i+m} -> x_(i+m), C_{in} -> C_in: a group of more than a name keeps brackets
+    tex = re.sub(
+        r"([_^])\{([^{}]*)\}",
+        lambda m: (
+            m.group(1)
+            + (m.group(2) if m.group(2).isalnum() else f"({m.group(2)})")
+        ),
+        tex,
+    )
+    tex = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)\b", "", tex)
+    tex = re.sub(r"\\(?:,|;|:|!|quad|qquad)", " ", tex)
+    tex = re.sub(
+        r"\\([A-Za-z]+)", lambda m: SYMBOLS.get(m.group(1), m.group(1)), tex
+    )
+    tex = tex.replace("\\{", "{").replace("\\}", "}").replace("\\\\", " ")
+    tex = re.sub(r"(?<!\\)[{}]", "", tex)
+    return re.sub(r"\s+", " ", tex).strip()
 
 
 def page_text(page: Path) -> str:

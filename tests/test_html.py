@@ -27,7 +27,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
-from offline_html import chromium_missing, find_chromium  # noqa: E402
+from offline_html import (  # noqa: E402
+    chromium_missing,
+    find_chromium,
+    page_text,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +111,7 @@ def inside_build(url: str) -> bool:
 class Visit:
     """A page of the book open in a browser tab with the network cut off, and
     what it did: requests that left the build, failed requests, console
-    errors (uncaught exceptions included)."""
+    errors and warnings (uncaught exceptions included)."""
 
     tab: Any
     outside: list[str] = field(default_factory=list)
@@ -148,7 +152,11 @@ def open_page(
     )
     tab.on(
         "console",
-        lambda m: seen.errors.append(m.text) if m.type == "error" else None,
+        lambda m: (
+            seen.errors.append(f"{m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
     )
     tab.on("pageerror", lambda e: seen.errors.append(f"uncaught: {e}"))
     tab.goto((HTML / page).as_uri() + query, wait_until="load")
@@ -165,6 +173,23 @@ def open_page(
         tab.evaluate("() => MathJax.startup.promise")
     tab.wait_for_load_state("networkidle")
     return seen
+
+
+def test_search_excerpts_show_formulas_as_text(tmp_path: Path) -> None:
+    """The text the search's excerpts come from reads a formula the way the
+    page shows it, not as TeX."""
+    page = tmp_path / "page.html"
+    page.write_text(
+        '<article class="bd-article"><p>An input '
+        '<span class="math">\\(x\\)</span> of shape '
+        '<span class="math">\\((C_\\text{in}, H, W)\\)</span>; '
+        '<div class="math">\\[y_{i,j} = \\frac{1}{k^2} \\sum_{m} '
+        "\\alpha \\cdot x_{i+m} \\le 0\\]</div></p></article>"
+    )
+    assert page_text(page) == (
+        '<div role="main">An input x of shape (C_in, H, W); '
+        "y_(i,j) = (1)/(k^2) Σ_m α · x_(i+m) ≤ 0</div>"
+    )
 
 
 def test_every_page_was_built() -> None:
@@ -513,6 +538,7 @@ def test_search_over_file_url(browser, page: str) -> None:  # type: ignore[no-un
     assert all(word[:6] in e.lower() for e in excerpts), (
         f"{page}: excerpts without the word: {excerpts[:3]}"
     )
+    assert not any("\\(" in e or "\\text" in e for e in excerpts), excerpts
     assert wide <= PHONE, f"{page} with results is {wide} px wide"
 
 

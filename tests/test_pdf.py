@@ -10,6 +10,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -148,3 +149,43 @@ def test_chinese_is_text_in_the_chinese_pdf() -> None:
     for word in ["卷积", "池化", "微调", "过拟合", "勘误"]:
         assert word in zh
     assert "\ufffd" not in zh  # no replacement characters (boxes)
+
+
+def chapter_starts(edition: str) -> set[int]:
+    """The pages (from 1) on which a chapter begins: where its anchor,
+    ``document-<name>``, a named destination of the PDF, points."""
+    dests = processes.run(["pdfinfo", "-dests", str(pdf(edition))]).stdout
+    return {
+        int(line.split()[0])
+        for line in dests.splitlines()
+        if '"document-' in line
+    }
+
+
+@pytest.mark.parametrize("edition", sorted(EDITIONS))
+def test_no_page_inside_a_chapter_is_a_third_empty(edition: str) -> None:
+    """A code cell or a figure that does not fit the rest of a page moves
+    whole to the next one only if that leaves at most a third of the page
+    empty; the last page of a chapter may end where it likes."""
+    starts = chapter_starts(edition)
+    # every chapter after the introduction, which opens the book
+    assert len(starts) == len(chapter_titles(edition)), sorted(starts)
+    with tempfile.TemporaryDirectory() as tmp:
+        processes.run(
+            ["pdftoppm", "-r", "20", "-gray", str(pdf(edition)), f"{tmp}/p"]
+        )
+        images = sorted(Path(tmp).glob("p-*.pgm"))
+        empty = []
+        for i, path in enumerate(images, start=1):
+            if i + 1 in starts or i < min(starts) or i == len(images):
+                continue  # a chapter's last page, the title and contents
+            page = Image.open(path)
+            w, h = page.size
+            top, bottom = h * 5 // 100, h - h * 7 // 100  # the text block
+            body = np.asarray(page.crop((0, top, w, bottom))) < 200
+            rows = np.nonzero(body.any(axis=1))[0]
+            last = rows.max() if rows.size else 0
+            share = 1 - (last + 1) / body.shape[0]
+            if share > 1 / 3:
+                empty.append(f"page {i}: {share:.0%} empty")
+    assert not empty, empty

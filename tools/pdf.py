@@ -51,13 +51,23 @@ pre { white-space: pre-wrap !important; overflow-wrap: anywhere;
   overflow: visible !important; font-size: 8pt; }
 div.highlight, div.cell_output, .output { overflow: visible !important;
   max-height: none !important; }
-img, svg { max-width: 100% !important; height: auto; break-inside: avoid; }
-object[type="image/svg+xml"] { max-height: 130mm; max-width: 100%;
+/* a figure is never cut, so one taller than a third of the text block could leave that much
+   of a page empty when it moves to the next: at most 86 mm high (A4 prints 265 mm) */
+img, svg { max-width: 100% !important; max-height: 86mm; width: auto; height: auto;
+  object-fit: contain; break-inside: avoid; }
+object[type="image/svg+xml"] { max-height: 86mm; max-width: 100%;
   width: auto; height: auto; break-inside: avoid; }
 table { max-width: 100%; font-size: 8pt; }
 td, th { overflow-wrap: anywhere; }
 .table-wrapper, .pst-scrollable-table-container { overflow: visible !important; }
 mjx-container[display="true"] { overflow: visible !important; }
+/* the theme keeps code, admonitions and tables whole: one that does not fit the rest of a
+   page then leaves up to all of it empty; let them break between lines and rows */
+div.highlight, div.literal-block-wrapper, div[class*="highlight-"], div.cell,
+div.cell_input, div.cell_output, .admonition, table { break-inside: auto !important; }
+div.highlight, div[class*="highlight-"] { display: block !important; }
+pre { orphans: 3; widows: 3; }
+tr, img, svg, mjx-container { break-inside: avoid; }
 .book-pdf-chapter { break-before: page; }
 .book-pdf-toc { break-after: page; }
 .book-pdf-toc ol { list-style: none; padding-left: 1.2em; }
@@ -125,17 +135,36 @@ PREPARE_JS = """
 }
 """
 
-# elements whose content is wider than the printed column
+# display formulas wider than the column are set smaller (MathJax sizes in em), centred
+# formulas would otherwise spill over both edges and print cut off; returns how many
+FIT_MATH_JS = """
+() => {
+  let n = 0;
+  document.querySelectorAll('mjx-container[display="true"]').forEach(m => {
+    const room = m.parentElement.getBoundingClientRect().width;
+    const math = m.querySelector(':scope > mjx-math');
+    const wide = math ? math.getBoundingClientRect().width : 0;
+    if (wide > room) {
+      m.style.fontSize = `${Math.floor(9700 * room / wide) / 100}%`;
+      n += 1;
+    }
+  });
+  return n;
+}
+"""
+
+# elements whose content runs past either edge of the printed column
 OVERFLOW_JS = """
 () => {
   const right = document.documentElement.clientWidth + 1;
   const out = [];
+  const outside = r => r.right > right || r.left < -1;
   document.querySelectorAll('article *').forEach(e => {
     if (e.closest('mjx-assistive-mml')) return;
     const r = e.getBoundingClientRect();
-    if (r.width === 0 || r.right <= right) return;
-    if (e.parentElement && e.parentElement.getBoundingClientRect().right > right) return;
-    out.push(`${e.tagName.toLowerCase()}.${e.className} (${Math.round(r.right - right)} px): `
+    if (r.width === 0 || !outside(r)) return;
+    if (e.parentElement && outside(e.parentElement.getBoundingClientRect())) return;
+    out.push(`${e.tagName.toLowerCase()}.${e.className} (${Math.round(Math.max(r.right - right, -r.left))} px): `
              + (e.textContent || '').trim().slice(0, 70));
   });
   return out;
@@ -163,6 +192,8 @@ def prepare(page: Page, lang: str) -> list[str]:
     titles = page.evaluate(PREPARE_JS, [CONTENTS[lang]])
     page.evaluate("() => MathJax.typesetPromise()")
     page.wait_for_timeout(500)
+    fitted = page.evaluate(FIT_MATH_JS)
+    print(f"{fitted} display formulas set smaller to fit the column")
     wide = page.evaluate(OVERFLOW_JS)
     if wide:
         raise SystemExit(
