@@ -76,6 +76,7 @@ def test_digit_upload_reads_an_upload_like_the_cli(tmp_path) -> None:  # type: i
     )  # a dark vertical bar on light paper: a "1"
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
+    picture_bytes = buffer.getvalue()
     picture.save(tmp_path / "one.png")
     upload.show(
         ({"name": "one.png", "content": memoryview(buffer.getvalue())},)
@@ -92,6 +93,29 @@ def test_digit_upload_reads_an_upload_like_the_cli(tmp_path) -> None:  # type: i
         f"one.png: the network reads a {int(expected.argmax())}"
     )
     assert upload.image.value[:4] == b"\x89PNG"
+    # a thin pen: the CLI's reading thickens the strokes, and so does the
+    # widget's (to_mnist alone would not)
+    thin = Image.new("L", (200, 200), 255)
+    thin.paste(0, (98, 30, 100, 170))
+    thin.save(tmp_path / "thin.png")
+    buffer = io.BytesIO()
+    thin.save(buffer, format="PNG")
+    upload.show(({"name": "thin.png", "content": buffer.getvalue()},))
+    torch.testing.assert_close(
+        upload.digit, preprocess.load_digit(tmp_path / "thin.png")
+    )
+    assert "thickened thin strokes" in upload.message.value
+    # two digits: both read, left to right
+    two = Image.new("L", (300, 150), 255)
+    two.paste(0, (60, 20, 75, 130))
+    two.paste(0, (220, 20, 235, 130))
+    buffer = io.BytesIO()
+    two.save(buffer, format="PNG")
+    upload.show(({"name": "two.png", "content": buffer.getvalue()},))
+    assert upload.message.value.startswith(
+        "two.png: 2 digits, read left to right: "
+    )
+    upload.show(({"name": "one.png", "content": memoryview(picture_bytes)},))
     # a file that is not an image: one message, the last result kept
     upload.show(({"name": "notes.txt", "content": b"not an image"},))
     assert upload.message.value.startswith(

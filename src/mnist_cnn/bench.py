@@ -234,14 +234,6 @@ def _recipes() -> dict[str, Any]:
         "gpu": TrainConfig(
             batch_size=512, lr=0.02, epochs=2, amp="bf16", device="cuda"
         ),
-        # the book's long recipe: wider, augmented, more epochs
-        "book-long": TrainConfig(
-            model_kwargs={"c1": 32, "c2": 64, "c3": 64},
-            augment=True,
-            epochs=12,
-            lr=0.01,
-            label_smoothing=0.1,
-        ),
     }
 
 

@@ -55,17 +55,15 @@ class TrainConfig:
     optimizer: Optimizer = "adamw"
     lr: float = 0.01  # the peak learning rate for "onecycle"
     schedule: Schedule = "onecycle"
-    step_gamma: float = (
-        0.7  # "step": multiply the learning rate by this every epoch
-    )
+    # "step": multiply the learning rate by this every epoch
+    step_gamma: float = 0.7
     batch_size: int = 128
     epochs: int = 1
     weight_decay: float = 5e-4
     # target 1 - 0.1 + 0.1/10 = 0.91 on the right class, not 1.0
     label_smoothing: float = 0.1
-    augment: bool = (
-        False  # random rotation/scale/shift (augment.random_affine)
-    )
+    # random rotation, scale and shift (augment.random_affine)
+    augment: bool = False
     # mirror half of the images left-right (augment.random_flip): wrong for
     # digits, which the chapter "Overfitting" measures
     flip: bool = False

@@ -195,11 +195,14 @@ class PoolExplorer:
 
 
 class DigitUpload:
-    """Upload a photo or scan of one handwritten digit and see what the network reads.
+    """Upload a photo or scan of a handwritten digit and see what the network reads.
 
-    The image goes through :func:`mnist_cnn.preprocess.to_mnist`, the same
-    steps as ``python -m mnist_cnn predict``; the widget shows the 28x28 digit
-    the network sees and the ten probabilities. A file that is not an image
+    The image is read by :func:`mnist_cnn.preprocess.read_digits`, as
+    ``python -m mnist_cnn predict`` reads it (turned upright, paper
+    flattened, thin strokes thickened, MNIST's steps); the widget shows the
+    28x28 digit the network sees and the ten probabilities (of the first
+    digit, where the photo holds several: the message reads them all, left to
+    right, with every guess the reading made). A file that is not an image
     gives one message and changes nothing else.
     """
 
@@ -215,8 +218,8 @@ class DigitUpload:
             accept="image/*", multiple=False, description="digit image"
         )
         self.message = w.Label(
-            "Choose a PNG or JPEG of one digit, dark on light or light on "
-            "dark."
+            "Choose a photo or scan of a digit (PNG, JPEG, GIF, BMP, TIFF or "
+            "WebP), dark on light or light on dark."
         )
         self.image = w.Image(format="png")
         self.digit = torch.empty(0)
@@ -242,24 +245,31 @@ class DigitUpload:
         upload = list(files)[0]  # type: ignore[call-overload]
         name = upload.get("name", "upload")
         try:
-            # (H, W) in [0, 1]
-            grey = preprocess.grey_from_bytes(bytes(upload["content"]), name)
-            digit = preprocess.to_mnist(grey)  # (28, 28) uint8
+            reading = preprocess.read_digits_from_bytes(
+                bytes(upload["content"]), name
+            )
         except preprocess.ImageInputError as exc:
             self.message.value = str(exc)
             return
-        self.digit = digit
-        # (10,)
-        self.probabilities = torch.softmax(
-            training.predict_logits(
-                self.model, digit[None], self.mean, self.std
-            ),
+        digits = reading.digits[:, 0]  # (K, 28, 28) uint8, left to right
+        # (K, 10)
+        probs = torch.softmax(
+            training.predict_logits(self.model, digits, self.mean, self.std),
             dim=1,
-        )[0]
-        guess = int(self.probabilities.argmax())
-        self.message.value = f"{name}: the network reads a {guess} (probability {float(self.probabilities[guess]):.2f})"
+        )
+        self.digit, self.probabilities = digits[0], probs[0]
+        guess = int(probs[0].argmax())
+        text = (
+            f"{name}: the network reads a {guess} "
+            f"(probability {float(probs[0, guess]):.2f})"
+            if len(digits) == 1
+            else f"{name}: {len(digits)} digits, read left to right: "
+            + " ".join(str(int(p.argmax())) for p in probs)
+            + " (the first is shown)"
+        )
+        self.message.value = "; ".join([text, *reading.notes])
         if self.draw:
-            fig = plots.digit_probabilities(digit, self.probabilities)
+            fig = plots.digit_probabilities(digits[0], probs[0])
             self.image.value = _png(fig)
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
