@@ -93,6 +93,24 @@ def test_grad_cam_of_the_book_network_matches_autograd_by_hand() -> None:
     )
 
 
+def test_block_outputs_are_the_maps_the_head_reads() -> None:
+    torch.manual_seed(0)
+    model = BookCNN().train()  # eval mode is set and restored
+    x = torch.randn(3, 1, 28, 28)
+    out = explain.block_outputs(model, x)
+    assert [tuple(v.shape) for v in out.values()] == [
+        (3, 16, 14, 14),
+        (3, 32, 7, 7),
+        (3, 32, 7, 7),
+    ]
+    assert model.training
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model.head(out["block3"]), model(x))
+        assert torch.equal(out["block1"], model.block1(x))
+    assert (out["block2"] >= 0).all()  # after the ReLU
+
+
 def test_explain_rejects_bad_arguments() -> None:
     model = BookCNN().eval()
     with pytest.raises(ValueError, match="x: expected a batch"):

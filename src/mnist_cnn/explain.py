@@ -10,6 +10,10 @@ computed:
   ``α_k = mean_{i,j} ∂ z_c / ∂ A_k[i, j]`` and ``L = ReLU(Σ_k α_k A_k)``, upsampled to the input size
   — which regions of the image the class evidence in that layer comes from.
 
+And what each block of the book's network passes on (:func:`block_outputs`):
+its feature maps, from strokes at 14x14 to 7x7 features the last layer
+weighs.
+
 ``tests/test_explain_deploy.py`` checks both against closed forms (a linear
 model's saliency is its weight; for convolution → global average pooling →
 linear, Grad-CAM equals CAM, ``Σ_k w_ck A_k / (h w)``) and against autograd.
@@ -25,7 +29,7 @@ from torch import nn
 
 from mnist_cnn import models
 
-__all__ = ["saliency", "GradCAM", "grad_cam"]
+__all__ = ["saliency", "GradCAM", "grad_cam", "block_outputs"]
 
 
 def _targets(
@@ -129,3 +133,18 @@ def grad_cam(
     return GradCAM(
         heatmap=up / peak, cam=cam, weights=weights.detach(), target=t
     )
+
+
+def block_outputs(
+    model: nn.Module,  # a BookCNN
+    x: torch.Tensor,  # (N, 1, 28, 28), normalised
+) -> dict[str, torch.Tensor]:
+    """The feature maps each block of a BookCNN passes on, in eval mode:
+    ``{"block1": (N, c1, 14, 14), "block2": (N, c2, 7, 7), "block3": (N,
+    c3, 7, 7)}`` (after its ReLU); the head turns the last into logits."""
+    out = {}
+    with models.eval_mode(model), torch.no_grad():
+        for name in ("block1", "block2", "block3"):
+            x = getattr(model, name)(x)
+            out[name] = x
+    return out
