@@ -5,8 +5,8 @@ notebook's kernel, and in a static page their saved output cannot answer a click
 HTML this extension replaces the output of the cell that shows one (the code cell tagged
 ``explorer-conv`` or ``explorer-pool``) with the same explorer written in JavaScript
 (``assets/explorers.js``), which computes in the page, offline, with nothing to install. The
-output of a widget that cannot work without Python (tagged ``needs-kernel``: the photo upload of
-"Applications") becomes a note that says where it works.
+output of a widget that cannot work without Python (tagged ``needs-kernel``; no cell is now)
+becomes a note that says where it works.
 
 The photo upload of "Applications" (tagged ``draw-digit``) becomes a canvas to draw on
 (``assets/draw.js``): the chapter's own network, run in the page. Its weights are those the

@@ -75,8 +75,12 @@ def test_page_weights_name_what_does_not_fit() -> None:
         torch.zeros(1),
         {},
     )
-    payload["tensors"] = payload["tensors"][:-1]  # head.fc.bias left out
-    with pytest.raises(ValueError, match=r"head\.fc\.bias"):
+    tensors = payload["tensors"]
+    payload["tensors"] = tensors[:-1]  # head.fc.bias left out
+    with pytest.raises(ValueError, match=r"\['head\.fc\.bias'\] missing"):
+        deploy.model_from_page_weights(payload)
+    payload["tensors"] = tensors[1:]  # block1.conv.weight left out
+    with pytest.raises(ValueError, match=r"block1\.conv\.weight"):
         deploy.model_from_page_weights(payload)
 
 

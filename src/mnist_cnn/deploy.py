@@ -250,12 +250,20 @@ def model_from_page_weights(
         n = int(np.prod(t["shape"]))
         chunk = blob[t["offset"] : t["offset"] + n].reshape(t["shape"])
         state[t["name"]] = torch.from_numpy(chunk.copy())
-    c1, c2, c3 = (state[f"block{i}.conv.weight"].shape[0] for i in (1, 2, 3))
-    model = models.BookCNN(c1, c2, c3)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any(
-        not k.endswith("num_batches_tracked") for k in missing
-    ):
+    convs = [state.get(f"block{i}.conv.weight") for i in (1, 2, 3)]
+    # c1, c2, c3 (where one is missing, the check below names it)
+    widths = (
+        [16, 32, 32]
+        if any(w is None for w in convs)
+        else [w.shape[0] for w in convs]
+    )
+    model = models.BookCNN(*widths)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a tensor of the wrong shape
+        raise ValueError(f"page weights: {exc}") from None
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if unexpected or missing:
         raise ValueError(
             f"page weights: tensors {unexpected} not in BookCNN, "
             f"{missing} missing; write them with page_weights(BookCNN)."
