@@ -26,10 +26,10 @@ from __future__ import annotations
 import base64
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from docutils import nodes
+from offline_html import write_static_script
 from sphinx.application import Sphinx
 
 KINDS = {
@@ -209,18 +209,17 @@ def add_script(
 
 
 def write_weights(app: Sphinx, exception: Exception | None) -> None:
-    """_static/draw-weights.js: the page weights as a script (a page read
-    from file:// may load a script, not fetch a JSON file)."""
+    """_static/draw-weights.js: the page weights, as a script."""
     if exception is not None or app.builder.format != "html":
         return
     if not any(m.get("mnist_draw") for m in app.env.metadata.values()):
         return
-    text = json.dumps(page_weights(), separators=(",", ":"))
-    target = Path(app.outdir) / "_static" / WEIGHTS
-    target.write_text(
-        "// written by _ext/explorers.py from book/applications.ipynb\n"
-        f"window.MNIST_CNN_PAGE_WEIGHTS = {text};\n",
-        encoding="utf-8",
+    write_static_script(
+        app.outdir,
+        WEIGHTS,
+        "MNIST_CNN_PAGE_WEIGHTS",
+        page_weights(),
+        "_ext/explorers.py from book/applications.ipynb",
     )
 
 

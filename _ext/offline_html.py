@@ -276,13 +276,27 @@ def write_search_texts(app: Sphinx, exception: Exception | None) -> None:
         page = Path(app.builder.get_outfilename(docname))
         if page.is_file():
             texts[docname] = page_text(page)
-    data = json.dumps(texts, ensure_ascii=False).replace("</", "<\\/")
-    static = Path(app.builder.outdir) / "_static"
+    write_static_script(
+        app.builder.outdir,
+        SEARCH_TEXTS,
+        "BOOK_SEARCH_TEXTS",
+        texts,
+        "_ext/offline_html.py: the text of every page, for the search's "
+        "excerpts over file://",
+    )
+
+
+def write_static_script(
+    outdir: str | Path, name: str, variable: str, data: Any, origin: str
+) -> None:
+    """``_static/<name>``: ``window.<variable> = <data as JSON>;``. A page
+    read from file:// may load a script but not fetch a JSON file."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("</", "<\\/")  # safe inside a page's <script>
+    static = Path(outdir) / "_static"
     static.mkdir(exist_ok=True)
-    (static / SEARCH_TEXTS).write_text(
-        "// Written by _ext/offline_html.py: the text of every page, for "
-        "the search's excerpts over file://\n"
-        f"window.BOOK_SEARCH_TEXTS = {data};\n",
+    (static / name).write_text(
+        f"// Written by {origin}\nwindow.{variable} = {text};\n",
         encoding="utf-8",
     )
 

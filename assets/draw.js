@@ -291,8 +291,6 @@
     return e.map(function (v) { return v / sum; });
   }
 
-  window.mnistDrawMath = { toMnist: toMnist, forward: forward, decode: decode };
-
   // --- the widget -----------------------------------------------------------------------------
 
   function make(tag, cls, parent) {
