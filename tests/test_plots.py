@@ -62,6 +62,30 @@ FIGURES = {
     "digit_probabilities": lambda: plots.digit_probabilities(
         IMAGES[0], PROBS[0], title="a digit"
     ),
+    "what_trains": lambda: plots.what_trains(
+        {
+            m: {"block1": "frozen", "block2": "adapter", "head": "new"}
+            for m in ("from scratch", "discriminative lr", "LoRA (r=4)")
+        },
+        {"discriminative lr": {"block1": "×1/3", "head": "×3"}},
+    ),
+    "dots_by_draw": lambda: plots.dots_by_draw(
+        {
+            t: {
+                m: [90.0 + i for i in range(5)]
+                for m in (
+                    "linear probe",
+                    "full fine-tuning",
+                    "discriminative lr",
+                    "LoRA (r=4)",
+                    "from scratch",
+                    "last block",
+                )
+            }
+            for t in ("digits (8x8 scans)", "Fashion-MNIST")
+        },
+        "test accuracy (%)",
+    ),
     "explanations": lambda: plots.explanations(
         IMAGES[:4],
         [("saliency", MAPS), ("Grad-CAM", MAPS)],

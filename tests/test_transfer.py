@@ -113,3 +113,56 @@ def test_run_all_gives_each_transfer_run_in_its_place(mnist) -> None:
     probe = rows["t", "linear probe", None][0]
     assert not math.isnan(probe.mnist_acc)
     assert math.isnan(rows["t", "linear probe", 5][0].mnist_acc)
+
+
+@pytest.mark.parametrize("method", transfer.METHODS)
+def test_what_trains_is_what_a_step_changes(method: str) -> None:
+    """Reference: one AdamW step on the method's start model. A block said
+    "frozen" changes nowhere; "trained" and "new" change their weights;
+    "adapter" changes only its LoRA matrices. "Trained" starts from the
+    pretrained weights, "new" (a fresh head or network) from others."""
+    torch.manual_seed(1)  # start_model draws its fresh weights with seed 0
+    pretrained = models.BookCNN()
+    model = transfer.start_model(method, pretrained)
+    states = transfer.what_trains(method, model)
+    assert list(states) == ["block1", "block2", "block3", "head"]
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    original = dict(pretrained.named_parameters())
+    opt = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=0.01
+    )
+    model.train()
+    x, y = torch.randn(8, 1, 28, 28), torch.arange(8)
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+    for name, p in model.named_parameters():
+        block, leaf = name.split(".")[0], name.rsplit(".", 1)[-1]
+        moved = not torch.equal(p, before[name])
+        if states[block] == "frozen":
+            assert not moved, name
+        elif states[block] == "adapter":
+            assert moved == (leaf in ("A", "B")), name  # the adapters only
+        else:
+            assert moved, name
+        plain = name.replace(".base.", ".")  # LoRA wraps the convolution
+        if p.dim() > 1 and states[block] in ("new", "trained"):
+            # conv and linear weights: "trained" starts from the pretrained
+            # ones, "new" from fresh ones
+            same = plain in original and torch.equal(
+                before[name], original[plain]
+            )
+            assert same == (states[block] == "trained"), name
+
+
+def test_book_lrs_name_every_method_of_both_targets_on_the_search_grid() -> None:
+    """BOOK_LRS holds one rate per target and method, each a rate the
+    search can choose: a power of ten in half decades (the start grid
+    10^-3.5, 10^-3, 10^-2.5 extended by factors of sqrt(10))."""
+    targets = ("digits (8x8 scans)", "Fashion-MNIST")
+    assert set(transfer.BOOK_LRS) == {
+        (t, m) for t in targets for m in transfer.METHODS
+    }
+    for key, lr in transfer.BOOK_LRS.items():
+        half_decades = 2 * math.log10(lr)
+        assert abs(half_decades - round(half_decades)) < 1e-9, key
+        assert 1e-5 <= lr <= 1.0, key

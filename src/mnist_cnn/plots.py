@@ -1,7 +1,7 @@
 """Figures the book draws, so every chapter plots the same way.
 
-Used by the chapters "Data", "Convolution", "Pooling", "Evaluation" and
-"Applications and outlook".
+Used by the chapters "Data", "Convolution", "Pooling", "Evaluation",
+"Fine-tuning" and "Applications and outlook".
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ __all__ = [
     "roc_plot",
     "digit_probabilities",
     "explanations",
+    "what_trains",
+    "dots_by_draw",
 ]
 
 #: The width of the book's text column in inches (688 px, the width at which a
@@ -347,4 +349,77 @@ def explanations(
             ax.set_xticks([])
             ax.set_yticks([])
     fig.tight_layout(pad=0.3)
+    return fit_column(fig)
+
+
+#: The colour of each state of :func:`mnist_cnn.transfer.what_trains`.
+STATE_COLOURS = {
+    "new": "#f4a259",  # freshly initialised
+    "trained": "#5b8fd9",  # pretrained, updated
+    "adapter": "#8cc084",  # frozen, with a trained low-rank update
+    "frozen": "#d9d9d9",
+}
+
+
+def what_trains(
+    states: dict[str, dict[str, str]],
+    notes: dict[str, dict[str, str]] | None = None,
+) -> Figure:
+    """One row per method, one column per block, coloured by what training
+    does to that block (``states[method][block]``, from
+    :func:`mnist_cnn.transfer.what_trains`); ``notes[method][block]`` is
+    added under the state's word (e.g. a learning-rate factor)."""
+    methods = list(states)
+    blocks = list(states[methods[0]])
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 0.42 * len(methods) + 0.6))
+    for row, method in enumerate(methods):
+        for col, block in enumerate(blocks):
+            state = states[method][block]
+            ax.add_patch(
+                Rectangle(
+                    (col + 0.04, row + 0.08),
+                    0.92,
+                    0.84,
+                    color=STATE_COLOURS[state],
+                )
+            )
+            word = "frozen + LoRA" if state == "adapter" else state
+            note = (notes or {}).get(method, {}).get(block)
+            text = f"{word} {note}" if note else word
+            ax.text(col + 0.5, row + 0.5, text, ha="center", va="center")
+    ax.set_xlim(0, len(blocks))
+    ax.set_ylim(len(methods), 0)
+    ax.set_xticks([c + 0.5 for c in range(len(blocks))], blocks)
+    ax.set_yticks([r + 0.5 for r in range(len(methods))], methods)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    fig.tight_layout(pad=0.3)
+    return fit_column(fig)
+
+
+def dots_by_draw(
+    values: dict[str, dict[str, Sequence[float]]], ylabel: str
+) -> Figure:
+    """One panel per key of ``values``; in it one column per label with
+    each of its values (one per draw or seed) as a dot and their mean as a
+    short line: the spread is seen, not summarised away."""
+    panels = list(values)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(COLUMN_INCHES, 3.0), squeeze=False
+    )
+    for ax, panel in zip(axes[0], panels):
+        labels = list(values[panel])
+        for i, label in enumerate(labels):
+            ys = np.asarray(values[panel][label], dtype=float)
+            xs = i + np.linspace(-0.15, 0.15, len(ys))
+            ax.plot(xs, ys, "o", color="#5b8fd9", ms=4)
+            ax.plot([i - 0.3, i + 0.3], [ys.mean()] * 2, color="black")
+        ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right")
+        ax.set_xlim(-0.6, len(labels) - 0.4)
+        ax.set_ylabel(ylabel)
+        ax.set_title(panel, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
     return fit_column(fig)

@@ -35,6 +35,8 @@ __all__ = [
     "METHODS",
     "start_model",
     "method_lr",
+    "BOOK_LRS",
+    "what_trains",
     "TransferResult",
     "transfer",
     "Experiment",
@@ -110,6 +112,21 @@ METHODS_ZH = {
     "LoRA (r=4)": "LoRA（r=4）",
 }
 
+# The learning rate of each (target, method) the book's experiment runs at:
+# the rates its validation search (choose_lrs, seed 100) chose on the
+# reference run, as powers of ten, and frozen here. The search, on 180
+# validation images, turns on one or two images, so on another processor it
+# may choose a neighbouring rate; with the rates frozen, every machine runs
+# the same experiment (chapter "Fine-tuning").
+BOOK_LRS: dict[tuple[str, str], float] = {
+    (target, method): 10.0**exponent
+    for target, exponents in {
+        "digits (8x8 scans)": (-2.5, -2.5, -2.0, -2.5, -3.0, -2.5),
+        "Fashion-MNIST": (-3.0, -2.5, -2.5, -2.5, -3.0, -2.0),
+    }.items()
+    for method, exponent in zip(METHODS, exponents)
+}
+
 
 def start_model(
     method: str, pretrained: nn.Module, n_classes: int = 10, seed: int = 0
@@ -146,6 +163,35 @@ def method_lr(method: str, lr: float) -> float | dict[str, float]:
     if method == "discriminative lr":
         return {"": lr / 10, "block2": lr / 3, "block3": lr, "head": 3 * lr}
     return lr
+
+
+def what_trains(method: str, model: nn.Module) -> dict[str, str]:
+    """For each top-level block of ``model`` as :func:`start_model` built it
+    for ``method``: "new" (freshly initialised, trained), "trained"
+    (pretrained weights, all updated), "frozen" (none updated) or "adapter"
+    (frozen weights, a trained low-rank LoRA update), read off the model's
+    own ``requires_grad`` flags (chapter "Fine-tuning")."""
+    states: dict[str, str] = {}
+    head = head_name(model).split(".")[0]  # "head" in "head.fc"
+    for name, p in model.named_parameters():
+        block, leaf = name.split(".")[0], name.rsplit(".", 1)[-1]
+        fresh = method == "from scratch" or block == head
+        if leaf in ("A", "B"):  # LoRAConv2d's adapter matrices
+            state = "adapter" if p.requires_grad else "frozen"
+        elif p.requires_grad:
+            state = "new" if fresh else "trained"
+        else:
+            state = "frozen"
+        before = states.setdefault(block, state)
+        if before != state and "adapter" in (before, state):
+            states[block] = "adapter"  # frozen weights beside an adapter
+        elif before != state:
+            raise ValueError(
+                f"what_trains: block {block!r} of {method!r} is partly "
+                f"{before} and partly {state}; the figure shows one state "
+                "per block."
+            )
+    return states
 
 
 @dataclass(frozen=True)
