@@ -154,7 +154,9 @@ def test_what_trains_is_what_a_step_changes(method: str) -> None:
             assert same == (states[block] == "trained"), name
 
 
-def test_book_lrs_name_every_method_of_both_targets_on_the_search_grid() -> None:
+def test_book_lrs_name_every_method_of_both_targets_on_the_search_grid() -> (
+    None
+):
     """BOOK_LRS holds one rate per target and method, each a rate the
     search can choose: a power of ten in half decades (the start grid
     10^-3.5, 10^-3, 10^-2.5 extended by factors of sqrt(10))."""
