@@ -168,3 +168,10 @@ def test_book_lrs_name_every_method_of_both_targets_on_the_search_grid() -> (
         half_decades = 2 * math.log10(lr)
         assert abs(half_decades - round(half_decades)) < 1e-9, key
         assert 1e-5 <= lr <= 1.0, key
+
+
+def test_what_trains_names_a_block_that_is_half_frozen() -> None:
+    model = transfer.start_model("full fine-tuning", models.BookCNN())
+    model.block2.conv.weight.requires_grad_(False)  # its batch norm trains
+    with pytest.raises(ValueError, match="block 'block2' .* partly"):
+        transfer.what_trains("full fine-tuning", model)

@@ -368,7 +368,7 @@ def what_trains(
     """One row per method, one column per block, coloured by what training
     does to that block (``states[method][block]``, from
     :func:`mnist_cnn.transfer.what_trains`); ``notes[method][block]`` is
-    added under the state's word (e.g. a learning-rate factor)."""
+    written after the state's word (e.g. a learning-rate factor)."""
     methods = list(states)
     blocks = list(states[methods[0]])
     fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 0.42 * len(methods) + 0.6))

@@ -189,7 +189,7 @@ def what_trains(method: str, model: nn.Module) -> dict[str, str]:
             raise ValueError(
                 f"what_trains: block {block!r} of {method!r} is partly "
                 f"{before} and partly {state}; the figure shows one state "
-                "per block."
+                "per block: freeze or train the whole block."
             )
     return states
 
