@@ -132,3 +132,17 @@ def test_search_grid_stops_with_a_clear_error() -> None:
         search_grid(lambda lr: lr, [1.0, 2.0, 4.0], most=6)
     with pytest.raises(ValueError, match="constant ratio"):
         search_grid(lambda lr: lr, [1.0, 2.0, 5.0])
+
+
+def test_every_verdict_of_five_seeds_has_its_chinese_words() -> None:
+    """The Chinese edition glues compare.WORDS_ZH[v.words]: with five seeds
+    every verdict is one of the three phrases it translates."""
+    from mnist_cnn.compare import WORDS_ZH, verdict
+
+    cases = (
+        ([1, 2, 3, 4, 5], [0, 1, 2, 3, 4]),
+        ([0, 1, 2, 3, 4], [1, 2, 3, 4, 5]),
+    )
+    words = {verdict(a, b).words for a, b in cases}
+    words.add(verdict([1, 0, 1, 0, 1], [0, 1, 0, 1, 0]).words)
+    assert words == set(WORDS_ZH)

@@ -29,6 +29,7 @@ __all__ = [
     "spread",
     "Verdict",
     "verdict",
+    "WORDS_ZH",
     "T_975",
     "best_inside",
     "search_grid",
@@ -140,6 +141,14 @@ def verdict(a: Sequence[float], b: Sequence[float]) -> Verdict:
     return Verdict(
         outcome, s.mean, s.mean - half, s.mean + half, wins, losses, n, p
     )
+
+
+#: A verdict's words as the Chinese edition writes them (its terms table).
+WORDS_ZH = {
+    "clearly better": "明显更好",
+    "clearly worse": "明显更差",
+    "could not be distinguished": "无法区分",
+}
 
 
 def best_inside(scores: Mapping[float, float]) -> float:
