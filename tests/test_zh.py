@@ -296,21 +296,24 @@ ONE_TERM = {
 }
 
 
-def chinese_prose(page: Path) -> str:
+def markdown_text(page: Path) -> str:
+    """A Markdown page, or a notebook's Markdown cells, joined."""
     if page.suffix == ".md":
-        texts = [page.read_text(encoding="utf-8")]
-    else:
-        nb = json.loads(page.read_text())
-        texts = [
-            "".join(c["source"])
-            for c in nb["cells"]
-            if c["cell_type"] == "markdown"
-        ]
+        return page.read_text(encoding="utf-8")
+    nb = json.loads(page.read_text())
+    return "\n".join(
+        "".join(c["source"])
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown"
+    )
+
+
+def chinese_prose(page: Path) -> str:
     # the English column of a table (the terms page: | epoch | 轮 | …)
-    text = re.sub(r"(?m)^\|[^|\n]*\|", "|", "\n".join(texts))
-    # code, math, roles, quotations of the article 「…」, glosses (…)/（…）
+    text = re.sub(r"(?m)^\|[^|\n]*\|", "|", markdown_text(page))
+    # code, math, roles, quotations (of the article) “…”, glosses (…)/（…）
     return re.sub(
-        r"```.*?```|`[^`]*`|\$[^$]*\$|「[^」]*」|（[^）]*）|\([^)]*\)",
+        r"```.*?```|`[^`]*`|\$[^$]*\$|“[^”]*”|（[^）]*）|\([^)]*\)",
         " ",
         text,
         flags=re.S,
@@ -337,3 +340,45 @@ def test_a_second_rendering_is_seen(tmp_path: Path) -> None:
     page = tmp_path / "x.md"
     page.write_text("每个 epoch 之后做完整微调（full fine-tuning）。", "utf-8")
     assert len(other_renderings(page)) == 2
+
+
+def test_chinese_pages_quote_with_mainland_marks() -> None:
+    """Mainland Chinese quotes with “…” (‘…’ inside); 「…」 is the
+    Taiwan/Hong Kong style, and one edition uses one."""
+    pages = sorted(zh.ZH.glob("*.ipynb")) + sorted(zh.ZH.glob("*.md"))
+    found = [
+        f"{page.name}: {m.group(0)!r}"
+        for page in pages
+        for m in re.finditer(r"[「」『』].{0,20}", markdown_text(page))
+    ]
+    assert not found, found
+
+
+# one wording for what recurs: a chapter is referred to as {doc}`x`一章
+# (not “{doc}`x`”一章), an answer is 藏在折叠按钮后面
+ONE_STYLE = {
+    "{doc}`…`一章": [r"“\{doc\}`[^`]*`”"],
+    "藏在折叠按钮后面": [r"开关后面", r"答案在折叠按钮后面"],
+}
+
+
+def other_styles(page: Path) -> list[str]:
+    text = markdown_text(page)
+    return [
+        f"{page.name}: {m.group(0)!r} (use {style})"
+        for style, variants in ONE_STYLE.items()
+        for variant in variants
+        for m in re.finditer(variant, text)
+    ]
+
+
+def test_recurring_phrases_have_one_wording() -> None:
+    pages = sorted(zh.ZH.glob("*.ipynb")) + sorted(zh.ZH.glob("*.md"))
+    found = [f for page in pages for f in other_styles(page)]
+    assert not found, found
+
+
+def test_a_second_wording_is_seen(tmp_path: Path) -> None:
+    page = tmp_path / "x.md"
+    page.write_text("见“{doc}`model`”一章。答案折叠在开关后面。", "utf-8")
+    assert len(other_styles(page)) == 2
