@@ -139,3 +139,40 @@ def test_pytorch_default_init_bound_is_one_over_sqrt_fan_in() -> None:
     bound = 1 / (64 * 9) ** 0.5
     assert bound >= float(w.abs().max()) > 0.99 * bound
     assert float(w.std()) == pytest.approx(bound / 3**0.5, rel=0.05)
+
+
+def test_stages_are_the_tensors_the_book_network_makes() -> None:
+    """Reference: BookCNN's blocks by hand (3x3 convolutions padded by 1
+    keep the side, 2x2 pooling halves it, the head flattens 32x7x7) and
+    the output of a forward pass."""
+    model = models.BookCNN().eval()
+    found = anatomy.stages(anatomy.shape_trace(model))
+    assert [(s.ops, s.shape) for s in found] == [
+        ((), (1, 28, 28)),
+        (("conv",), (16, 28, 28)),
+        (("max pool", "BN", "ReLU"), (16, 14, 14)),
+        (("conv",), (32, 14, 14)),
+        (("max pool", "BN", "ReLU"), (32, 7, 7)),
+        (("conv", "BN", "ReLU"), (32, 7, 7)),
+        (("flatten", "dropout"), (32 * 7 * 7,)),
+        (("linear",), (10,)),
+    ]
+    with torch.no_grad():
+        assert found[-1].shape == tuple(
+            model(torch.zeros(2, 1, 28, 28))[0].shape
+        )
+
+
+def test_a_layer_with_weights_starts_a_stage_even_when_it_keeps_the_shape() -> (
+    None
+):
+    net = nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 784), nn.ReLU(), nn.Linear(784, 784)
+    )
+    found = anatomy.stages(anatomy.shape_trace(net))
+    assert [(s.ops, s.shape) for s in found] == [
+        ((), (1, 28, 28)),
+        (("flatten",), (784,)),
+        (("linear", "ReLU"), (784,)),
+        (("linear",), (784,)),
+    ]

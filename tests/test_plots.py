@@ -17,7 +17,7 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from mnist_cnn import metrics, plots  # noqa: E402
+from mnist_cnn import anatomy, metrics, models, plots  # noqa: E402
 
 COLUMN_PX = 688  # the width a chapter gives a figure (tests/test_html.py)
 DPI = 100  # matplotlib's default, used by the notebooks' inline backend
@@ -86,6 +86,10 @@ FIGURES = {
         },
         "test accuracy (%)",
     ),
+    "softmax_bars": lambda: plots.softmax_bars(torch.randn(10) * 3, 7),
+    "architecture": lambda: plots.architecture(
+        anatomy.stages(anatomy.shape_trace(models.BookCNN()))
+    ),
     "explanations": lambda: plots.explanations(
         IMAGES[:4],
         [("saliency", MAPS), ("Grad-CAM", MAPS)],
@@ -136,3 +140,36 @@ def test_fit_column_keeps_narrow_figures_and_shrinks_wide_ones() -> None:
     finally:
         plt.close(narrow)
         plt.close(wide)
+
+
+def test_softmax_bars_draw_the_softmax_and_its_loss() -> None:
+    """Reference: torch.softmax and F.cross_entropy."""
+    logits = torch.randn(10, generator=g)
+    fig = plots.softmax_bars(logits, 3)
+    try:
+        left, right = fig.axes
+        drawn = [bar.get_height() for bar in right.patches]
+        assert np.allclose(drawn, torch.softmax(logits, 0).numpy(), atol=1e-6)
+        assert np.allclose([b.get_height() for b in left.patches], logits)
+        loss = torch.nn.functional.cross_entropy(
+            logits[None], torch.tensor([3])
+        )
+        assert f"= {float(loss):.3f}" in " ".join(
+            t.get_text() for t in right.texts
+        )
+    finally:
+        plt.close(fig)
+
+
+def test_architecture_writes_every_stage_shape_and_op() -> None:
+    found = anatomy.stages(anatomy.shape_trace(models.BookCNN()))
+    fig = plots.architecture(found)
+    try:
+        texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]
+        shapes = ["×".join(map(str, s.shape)) for s in found]
+        assert [t for t in texts if t in shapes] == shapes
+        assert [t for t in texts if t not in shapes] == [
+            "\n".join(s.ops) for s in found[1:]
+        ]
+    finally:
+        plt.close(fig)

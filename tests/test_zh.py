@@ -98,42 +98,46 @@ def test_one_changed_english_sentence_names_its_cell(tmp_path: Path) -> None:
     assert cell["id"] in problems[0].where and "stale" in problems[0].what
 
 
-def test_a_figures_text_is_translated_kept_and_named_when_stale(
-    tmp_path: Path,
+@pytest.mark.parametrize("kind", ["alt", "caption"])
+def test_a_figures_words_are_translated_kept_and_named_when_stale(
+    tmp_path: Path, kind: str
 ) -> None:
-    """mystnb.image.alt, the one part of a code cell the editions do not
-    share: untranslated is named; a translation survives sync while its
-    English stands; a changed English makes it stale, and sync puts the
-    English back until someone translates it."""
+    """mystnb.image.alt and mystnb.figure.caption, the one part of a code
+    cell the editions do not share: untranslated is named; a translation
+    survives sync while its English stands; a changed English makes it
+    stale, and sync puts the English back until someone translates it."""
     en_nb = json.loads((zh.BOOK / "pooling.ipynb").read_text())
     zh_nb = json.loads(zh.twin(zh.BOOK / "pooling.ipynb").read_text())
     i, cell = next(
         (i, c)
         for i, c in enumerate(en_nb["cells"])
-        if c["cell_type"] == "code" and not zh.figure_alt(c)
+        if c["cell_type"] == "code"
+        and not zh.figure_alt(c)
+        and not zh.figure_text(c, "caption")
     )
     en_path, zh_path = tmp_path / "en.ipynb", tmp_path / "zh.ipynb"
 
-    def write(alt_en: str, zh_cell: dict) -> None:
-        en_nb["cells"][i] = zh.with_alt(cell, alt_en, None)
+    def write(text_en: str, zh_cell: dict) -> None:
+        en_nb["cells"][i] = zh.with_text(cell, kind, text_en, None)
         zh_nb["cells"][i] = zh_cell
         en_path.write_text(json.dumps(en_nb))
         zh_path.write_text(json.dumps(zh_nb))
 
     english = "A digit and its pooled maps."
-    write(english, zh.with_alt(cell, english, None))
+    write(english, zh.with_text(cell, kind, english, None))
     (problem,) = zh.check_notebook(en_path, zh_path)
     assert cell["id"] in problem.where and "untranslated" in problem.what
+    assert f"mystnb.{zh.FIGURE_TEXTS[kind][0]}.{kind}" in problem.what
     record = {"en": zh.text_hash(english)}
-    write(english, zh.with_alt(cell, "一个数字及其池化结果。", record))
+    write(english, zh.with_text(cell, kind, "一个数字及其池化结果。", record))
     assert zh.check_notebook(en_path, zh_path) == []
     synced = zh.sync_notebook(en_path, zh_path)["cells"][i]
-    assert zh.figure_alt(synced) == "一个数字及其池化结果。"
+    assert zh.figure_text(synced, kind) == "一个数字及其池化结果。"
     write("A digit and four pooled maps.", zh_nb["cells"][i])
     (problem,) = zh.check_notebook(en_path, zh_path)
     assert "stale" in problem.what
     synced = zh.sync_notebook(en_path, zh_path)["cells"][i]
-    assert zh.figure_alt(synced) == "A digit and four pooled maps."
+    assert zh.figure_text(synced, kind) == "A digit and four pooled maps."
 
 
 def test_one_changed_english_sentence_names_its_section(
@@ -175,10 +179,14 @@ def test_a_stamped_cell_left_in_english_is_named(tmp_path: Path) -> None:
     fake = tmp_path / "evaluation.ipynb"
     fake.write_text(json.dumps(ours))
     problems = zh.check_notebook(page, fake)
-    text = [p for p in problems if "mystnb.image.alt" not in p.what]
+    text = [p for p in problems if "mystnb." not in p.what]
     assert text and all("no Chinese" in p.what for p in text)
-    figures = [p for p in problems if "mystnb.image.alt" in p.what]
-    assert len(figures) == sum(bool(zh.figure_alt(c)) for c in en["cells"])
+    figures = [p for p in problems if "mystnb." in p.what]
+    assert len(figures) == sum(
+        bool(zh.figure_text(c, kind))
+        for c in en["cells"]
+        for kind in zh.FIGURE_TEXTS
+    )
 
 
 def test_the_sync_rewrites_include_paths_once() -> None:
@@ -382,3 +390,37 @@ def test_a_second_wording_is_seen(tmp_path: Path) -> None:
     page = tmp_path / "x.md"
     page.write_text("见“{doc}`model`”一章。答案折叠在开关后面。", "utf-8")
     assert len(other_styles(page)) == 2
+
+
+def figure_cells(nb: dict) -> list[tuple[dict, int]]:
+    """Code cells that show figures, with how many."""
+    found = []
+    for c in nb["cells"]:
+        images = sum(
+            "image/png" in o.get("data", {}) for o in c.get("outputs", [])
+        )
+        if c["cell_type"] == "code" and images:
+            found.append((c, images))
+    return found
+
+
+@pytest.mark.parametrize(
+    "page",
+    [p for p in zh.english_pages() if p.suffix == ".ipynb"],
+    ids=lambda p: p.name,
+)
+def test_each_figure_has_a_caption_in_the_pages_language(page: Path) -> None:
+    """myst-nb puts mystnb.figure.caption under every figure a cell shows,
+    so a cell of one figure has one, in English and in Chinese; a cell of
+    several has none (the same caption would stand under each)."""
+    en = json.loads(page.read_text())
+    ours = {c["id"]: c for c in json.loads(zh.twin(page).read_text())["cells"]}
+    for cell, images in figure_cells(en):
+        english = zh.figure_text(cell, "caption")
+        chinese = zh.figure_text(ours[cell["id"]], "caption")
+        where = f"{page.name} cell {cell['id']}"
+        if images > 1:
+            assert english is None, f"{where}: {images} figures, 1 caption"
+            continue
+        assert english and not zh.CJK.search(english), where
+        assert chinese and zh.CJK.search(chinese), where

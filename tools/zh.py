@@ -153,37 +153,62 @@ def markup_problem(en: str, zh: str) -> str | None:
 # ---------------------------------------------------------------- notebooks
 
 
-def figure_alt(cell: dict) -> str | None:
-    """A code cell's alternative text for its figures (myst-nb's cell
-    metadata ``mystnb.image.alt``), or None."""
-    return (
-        cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt")
-    )
+# The figures' words, the one part of a code cell the editions do not share:
+# myst-nb's cell metadata mystnb.image.alt (the text a screen reader reads)
+# and mystnb.figure.caption (the caption under the figure). Each
+# translation records the hash of the English it translates, under
+# zh_alt / zh_caption.
+FIGURE_TEXTS = {
+    "alt": ("image", "zh_alt"),
+    "caption": ("figure", "zh_caption"),
+}
 
 
-def with_alt(cell: dict, alt: str | None, record: dict | None) -> dict:
-    """The cell with ``alt`` as its figures' text and ``record`` (the hash
-    of the English text it translates) under ``zh_alt``; None removes."""
+def figure_text(cell: dict, kind: str) -> str | None:
+    """A code cell's ``kind`` ("alt" or "caption") for its figures, or
+    None."""
+    group, _ = FIGURE_TEXTS[kind]
+    mystnb = cell.get("metadata", {}).get("mystnb", {})
+    return mystnb.get(group, {}).get(kind)
+
+
+def with_text(
+    cell: dict, kind: str, text: str | None, record: dict | None
+) -> dict:
+    """The cell with ``text`` as its figures' ``kind`` and ``record`` (the
+    hash of the English text it translates) beside it; None removes."""
+    group, key = FIGURE_TEXTS[kind]
     new = copy.deepcopy(cell)
     meta = new.setdefault("metadata", {})
-    if alt is None:
-        image = meta.get("mystnb", {}).get("image", {})
-        image.pop("alt", None)
-        if "image" in meta.get("mystnb", {}) and not image:
-            del meta["mystnb"]["image"]
+    if text is None:
+        options = meta.get("mystnb", {}).get(group, {})
+        options.pop(kind, None)
+        if group in meta.get("mystnb", {}) and not options:
+            del meta["mystnb"][group]
         if "mystnb" in meta and not meta["mystnb"]:
             del meta["mystnb"]
     else:
-        meta.setdefault("mystnb", {}).setdefault("image", {})["alt"] = alt
-    meta.pop("zh_alt", None)
+        meta.setdefault("mystnb", {}).setdefault(group, {})[kind] = text
+    meta.pop(key, None)
     if record is not None:
-        meta["zh_alt"] = record
+        meta[key] = record
     return new
 
 
+def figure_alt(cell: dict) -> str | None:
+    """A code cell's alternative text for its figures, or None."""
+    return figure_text(cell, "alt")
+
+
+def with_alt(cell: dict, alt: str | None, record: dict | None) -> dict:
+    return with_text(cell, "alt", alt, record)
+
+
 def without_alt(cell: dict) -> dict:
-    """The cell as both editions share it: no figure text, no record."""
-    return with_alt(cell, None, None)
+    """The cell as both editions share it: no figure words, no records."""
+    for kind in FIGURE_TEXTS:
+        cell = with_text(cell, kind, None, None)
+    return cell
 
 
 def sync_notebook(en_path: Path, zh_path: Path) -> dict:
@@ -196,14 +221,16 @@ def sync_notebook(en_path: Path, zh_path: Path) -> dict:
     cells = []
     for cell in en["cells"]:
         new = copy.deepcopy(cell)
-        alt = figure_alt(cell)
         zh_cell = translated.get(cell["id"], {})
-        record = zh_cell.get("metadata", {}).get("zh_alt")
-        if cell["cell_type"] == "code" and alt and record:
-            # a figure's text: the translation while its English is the one
-            # it translates, else the English (check names it stale)
-            if record.get("en") == text_hash(alt):
-                new = with_alt(cell, figure_alt(zh_cell), record)
+        for kind, (_, key) in FIGURE_TEXTS.items():
+            english = figure_text(cell, kind)
+            record = zh_cell.get("metadata", {}).get(key)
+            # a figure's words: the translation while its English is the
+            # one it translates, else the English (check names it stale)
+            if cell["cell_type"] == "code" and english and record:
+                if record.get("en") == text_hash(english):
+                    text = figure_text(zh_cell, kind)
+                    new = with_text(new, kind, text, record)
         if cell["cell_type"] == "markdown":
             zh = translated.get(cell["id"])
             if zh is not None and zh["cell_type"] != "markdown":
@@ -249,21 +276,8 @@ def check_notebook(en_path: Path, zh_path: Path) -> list[Problem]:
                 problems.append(
                     Problem(page, where, "code or outputs differ; run sync")
                 )
-            elif alt := figure_alt(e):
-                record = z.get("metadata", {}).get("zh_alt", {})
-                if record.get("en") != text_hash(alt):
-                    problems.append(
-                        Problem(
-                            page,
-                            where,
-                            "its figures' text (mystnb.image.alt) is "
-                            f"untranslated or stale: {alt[:50]!r}",
-                        )
-                    )
-                elif not CJK.search(figure_alt(z) or ""):
-                    problems.append(
-                        Problem(page, where, "figures' text has no Chinese")
-                    )
+            else:
+                problems += figure_text_problems(e, z, page, where)
             continue
         first = source(e).strip().splitlines()[:1] or [""]
         recorded = z.get("metadata", {}).get("zh", {}).get("en")
@@ -286,6 +300,32 @@ def check_notebook(en_path: Path, zh_path: Path) -> list[Problem]:
             )
         elif differs := markup_problem(source(e), source(z)):
             problems.append(Problem(page, where, differs))
+    return problems
+
+
+def figure_text_problems(
+    e: dict, z: dict, page: str, where: str
+) -> list[Problem]:
+    """What is stale or untranslated in a code cell's figure words."""
+    problems = []
+    for kind, (group, key) in FIGURE_TEXTS.items():
+        english = figure_text(e, kind)
+        if not english:
+            continue
+        record = z.get("metadata", {}).get(key, {})
+        if record.get("en") != text_hash(english):
+            problems.append(
+                Problem(
+                    page,
+                    where,
+                    f"its figures' {kind} (mystnb.{group}.{kind}) is "
+                    f"untranslated or stale: {english[:50]!r}",
+                )
+            )
+        elif not CJK.search(figure_text(z, kind) or ""):
+            problems.append(
+                Problem(page, where, f"figures' {kind} has no Chinese")
+            )
     return problems
 
 

@@ -26,6 +26,8 @@ from mnist_cnn import models
 __all__ = [
     "LayerInfo",
     "shape_trace",
+    "Stage",
+    "stages",
     "param_count",
     "macs",
     "ReceptiveField",
@@ -140,6 +142,41 @@ def shape_trace(
         for h in handles:
             h.remove()
     return records
+
+
+# the words a figure writes for a layer's class
+SHORT_NAMES = {
+    "Conv2d": "conv",
+    "MaxPool2d": "max pool",
+    "AvgPool2d": "avg pool",
+    "BatchNorm2d": "BN",
+    "ReLU": "ReLU",
+    "Flatten": "flatten",
+    "Dropout": "dropout",
+    "Linear": "linear",
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    ops: tuple[str, ...]  # the layers that made this tensor, short names
+    shape: tuple[int, ...]  # one image's tensor, e.g. (16, 28, 28)
+
+
+def stages(trace: list[LayerInfo]) -> list[Stage]:
+    """The tensors an image becomes, from the input on: a new one after
+    every layer with weights to multiply (convolution, linear) or a new
+    shape (pooling, flatten); the layers between that keep the shape
+    (batch norm, ReLU, dropout) join the ops of the stage before them."""
+    found = [Stage((), trace[0].in_shape[1:])]
+    for info in trace:
+        name = SHORT_NAMES.get(info.kind, info.kind)
+        shape = info.out_shape[1:]  # without the batch dimension
+        if info.kind in ("Conv2d", "Linear") or shape != found[-1].shape:
+            found.append(Stage((name,), shape))
+        else:
+            found[-1] = Stage(found[-1].ops + (name,), shape)
+    return found
 
 
 @dataclass(frozen=True)

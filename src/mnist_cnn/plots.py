@@ -1,6 +1,6 @@
 """Figures the book draws, so every chapter plots the same way.
 
-Used by the chapters "Data", "Convolution", "Pooling", "Evaluation",
+Used by the chapters "Data", "Model", "Convolution", "Pooling", "Evaluation",
 "Fine-tuning" and "Applications and outlook".
 """
 
@@ -25,6 +25,8 @@ __all__ = [
     "confusion_heatmap",
     "roc_plot",
     "digit_probabilities",
+    "architecture",
+    "softmax_bars",
     "explanations",
     "what_trains",
     "dots_by_draw",
@@ -310,6 +312,89 @@ def digit_probabilities(
     ax_bar.set_ylim(0, 1)
     ax_bar.set_title("probability per class", fontsize=9)
     fig.tight_layout(pad=0.3)
+    return fit_column(fig)
+
+
+def architecture(stages: Sequence, title: str = "") -> Figure:
+    """The tensors one image becomes (``anatomy.stages``), left to right:
+    a feature map as a block as high as its side and as wide as its
+    channels (square root, so 64 channels are not 64 times as wide), a
+    vector as a thin bar; under each its shape, on each arrow the layers
+    that made it."""
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 2.3))
+    gap = COLUMN_INCHES / len(stages)
+    right = 0.0  # the right edge of the block before
+    for i, stage in enumerate(stages):
+        x = (i + 0.5) * gap
+        if len(stage.shape) == 3:
+            c, h, _ = stage.shape
+            width, height = 0.07 * c**0.5, 1.2 * h / 28
+        else:
+            width, height = 0.06, 0.3 + 0.9 * min(1.0, stage.shape[0] / 1568)
+        ax.add_patch(
+            Rectangle(
+                (x - width / 2, 0.8 - height / 2),
+                width,
+                height,
+                facecolor="#9ecae1",
+                edgecolor="#08519c",
+            )
+        )
+        shape = "×".join(str(n) for n in stage.shape)
+        ax.text(x, 0.1, shape, ha="center", va="top", fontsize=8)
+        if stage.ops:
+            ax.annotate(
+                "",
+                xy=(x - width / 2 - 0.04, 0.8),
+                xytext=(right + 0.04, 0.8),
+                arrowprops={"arrowstyle": "->", "color": "#555555"},
+            )
+            ax.text(
+                x - gap / 2,
+                1.5,
+                "\n".join(stage.ops),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        right = x + width / 2
+    ax.set_xlim(0, COLUMN_INCHES)
+    ax.set_ylim(-0.25, 2.2)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout(pad=0.3)
+    return fit_column(fig)
+
+
+def softmax_bars(logits: torch.Tensor, label: int) -> Figure:
+    """One image's ten logits ``(10,)`` beside their softmax, the true
+    class ``label`` in orange; the title gives the cross-entropy loss,
+    minus the log of the true class's probability."""
+    z = logits.detach().cpu().double()
+    p = torch.softmax(z, dim=0)
+    loss = -float(torch.log(p[label]))
+    colours = ["tab:orange" if i == label else "tab:blue" for i in range(10)]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 2.4))
+    left.bar(range(10), z.numpy(), color=colours)
+    left.axhline(0, color="black", lw=0.8)
+    left.set_title("logits z (any real number)", fontsize=10)
+    right.bar(range(10), p.numpy(), color=colours)
+    right.set_ylim(0, 1)
+    right.set_title("softmax p (positive, sums to 1)", fontsize=10)
+    right.text(
+        0.98,
+        0.95,
+        f"loss = −log p[{label}] = {loss:.3f}",
+        transform=right.transAxes,
+        ha="right",
+        va="top",
+        fontsize=9,
+    )
+    for ax in (left, right):
+        ax.set_xticks(range(10))
+        ax.set_xlabel("class")
+    fig.tight_layout()
     return fit_column(fig)
 
 
