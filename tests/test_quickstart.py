@@ -10,8 +10,6 @@ import torch
 import torch.nn.functional as F
 
 from mnist_cnn import data, quickstart
-from mnist_cnn.precision import MixedPrecision
-from mnist_cnn.progress import Sums
 from mnist_cnn.training import train_one_epoch
 
 
@@ -36,14 +34,7 @@ def test_the_plain_loop_trains_exactly_like_the_packages(mnist) -> None:
     torch.manual_seed(1)
     order = torch.randperm(len(x))
     batches = [(x[b], y[b]) for b in order.split(64)]
-    train_one_epoch(
-        theirs,
-        batches,
-        opt_theirs,
-        F.cross_entropy,
-        Sums.zeros("cpu"),
-        MixedPrecision("off", torch.device("cpu")),
-    )
+    train_one_epoch(theirs, batches, opt_theirs, F.cross_entropy)
     assert len(losses) == 10 and losses[-1] < losses[0]
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         assert torch.allclose(p, q, atol=1e-6), name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,26 +169,30 @@ def step_seconds(
     """
     import torch.nn.functional as F
 
+    from mnist_cnn.training import train_one_epoch
+
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model.train()
     times: list[float] = []
-    batches = iter(make_batches())
     start = time.perf_counter()
-    while len(times) < steps:
-        try:
-            x, y = next(batches)
-        except StopIteration:
-            batches = iter(make_batches())
-            continue
-        optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
+
+    def timed(*_: torch.Tensor) -> None:  # after each step
+        nonlocal start, warmup
         now = time.perf_counter()
         if warmup > 0:
             warmup -= 1
         else:
             times.append(now - start)
         start = time.perf_counter()
+
+    def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        while len(times) < steps:  # as many passes as it takes
+            for batch in make_batches():
+                yield batch
+                if len(times) >= steps:
+                    return
+
+    train_one_epoch(model, batches(), optimizer, F.cross_entropy, timed)
     return sorted(times)[len(times) // 2]
 
 

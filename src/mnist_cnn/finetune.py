@@ -13,13 +13,13 @@ al., "LoRA: Low-rank adaptation of large language models", ICLR 2022.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_cnn import models
+from mnist_cnn import models, training
 
 __all__ = [
     "freeze_except",
@@ -260,14 +260,15 @@ def train_steps(
         ):
             m.eval()
     g = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        idx = torch.randint(
-            0, x.shape[0], (min(batch_size, x.shape[0]),), generator=g
-        )
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+
+    def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for _ in range(steps):
+            idx = torch.randint(
+                0, x.shape[0], (min(batch_size, x.shape[0]),), generator=g
+            )
+            yield x[idx], y[idx]
+
+    training.train_one_epoch(model, batches(), optimizer, F.cross_entropy)
     model.eval()
 
 

@@ -281,28 +281,24 @@ def _split(config: TrainConfig, n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train_one_epoch(
-    net: nn.Module,
+    net: nn.Module,  # in training mode: net.train()
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],  # (x, y) batches
     optimizer: torch.optim.Optimizer,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    sums: Sums,
-    amp: MixedPrecision,
-    after_step: Callable[[], None] = lambda: None,
-) -> Sums:
+    after_step: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]
+    | None = None,
+) -> None:
     """One pass over ``batches``: the five steps of every training loop.
-    ``sums`` collects the loss and the right answers on the device;
-    ``after_step`` runs after each step (the schedule, saving the state)."""
-    net.train()  # dropout on; batch norm uses and updates batch statistics
+    ``after_step(loss, logits, y)``, if given, runs after each step (fit
+    sums the loss and the right answers, steps the schedule, saves)."""
     for x, y in batches:
-        optimizer.zero_grad(set_to_none=True)  # 1. forget the last gradients
-        with amp.autocast():  # float32 unless mixed precision is asked for
-            logits = net(x)  # 2. forward: (B, 10) scores
-            loss = loss_fn(logits, y)  # 3. loss: one number for the batch
-        amp.backward(loss)  # 4. backward: d loss / d every weight
-        amp.step(optimizer)  # 5. step: move every weight against its gradient
-        sums.add(loss, logits, y)
-        after_step()
-    return sums
+        optimizer.zero_grad()  # 1. forget the last step's gradients
+        logits = net(x)  # 2. forward: (B, 10) scores
+        loss = loss_fn(logits, y)  # 3. loss: one number for the batch
+        loss.backward()  # 4. backward: d loss / d every weight
+        optimizer.step()  # 5. step: move every weight against its gradient
+        if after_step is not None:
+            after_step(loss, logits, y)
 
 
 @dataclass
@@ -457,8 +453,13 @@ def _train_epoch(
         )
         state.sums = Sums.zeros(run.device)
     before, start = state.seconds, time.perf_counter()
+    sums = state.sums
+    assert sums is not None  # set above, or by the state a run resumed
 
-    def after_step() -> None:
+    def after_step(
+        loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor
+    ) -> None:
+        sums.add(loss, logits, y)  # on the device: no wait a step
         state.step += 1
         if run.scheduler is not None and run.per_batch:
             run.scheduler.step()
@@ -476,16 +477,13 @@ def _train_epoch(
         disable=not (show and run.ctx.is_main),
         leave=False,
     )
-    loss_fn = _loss_function(cfg)
-    sums = train_one_epoch(
-        run.net,
-        batches,
-        run.optimizer,
-        loss_fn,
-        state.sums,
-        run.amp,
-        after_step,
-    )  # type: ignore[arg-type]
+    # the network, loss and optimizer in the run's precision (as they are
+    # in float32)
+    net, loss_fn, optimizer = run.amp.wrap(
+        run.net, _loss_function(cfg), run.optimizer
+    )
+    net.train()  # dropout on; batch norm uses and updates batch statistics
+    train_one_epoch(net, batches, optimizer, loss_fn, after_step)
     if run.scheduler is not None and not run.per_batch:
         run.scheduler.step()
     if run.device.type == "cuda":
