@@ -12,8 +12,9 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.config` -- chapter "Training": the option names and the typed ``TrainConfig``.
 * :mod:`mnist_cnn.optim` -- chapter "Training": the optimizers and the
   one-cycle schedule from their equations.
-* :mod:`mnist_cnn.layers` -- chapter "Model": batch normalisation and
-  dropout from their formulas.
+* :mod:`mnist_cnn.batchnorm` -- chapter "Model": batch normalisation from
+  its formula.
+* :mod:`mnist_cnn.dropout` -- chapter "Model": dropout from its definition.
 * :mod:`mnist_cnn.compare` -- chapter "Training": results over several
   seeds, and which differences the spread allows one to claim.
 * :mod:`mnist_cnn.scratch` -- chapter "Backpropagation, assembled": a
@@ -21,9 +22,9 @@ One module per concept, each explained by a chapter of the book:
 * :mod:`mnist_cnn.training` -- chapters "Training", "Evaluation", "Overfitting": fit, evaluate.
 * :mod:`mnist_cnn.parallel` -- chapters "Training", "Overfitting": several
   runs side by side, one process per core.
-* :mod:`mnist_cnn.progress` -- a training run's position, saved and restored
+* :mod:`mnist_cnn.run_state` -- a training run's position, saved and restored
   for resuming.
-* :mod:`mnist_cnn.precision` -- chapter "Applications": mixed precision.
+* :mod:`mnist_cnn.mixed_precision` -- chapter "Applications": mixed precision.
 * :mod:`mnist_cnn.checkpoints` -- chapter "Training": checkpoints and resumable training states.
 * :mod:`mnist_cnn.atomic` -- files written so that a crash never leaves half of one.
 * :mod:`mnist_cnn.augment` -- chapter "Overfitting": random rotation, scale

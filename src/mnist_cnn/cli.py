@@ -37,7 +37,7 @@ from mnist_cnn import (
     preprocess,
     training,
 )
-from mnist_cnn.precision import MixedPrecision
+from mnist_cnn.mixed_precision import MixedPrecision
 
 __all__ = ["main", "PROG"]
 

@@ -22,7 +22,7 @@ from sklearn import metrics as skm
 from torch import nn
 
 from mnist_cnn import anatomy, data, explain, finetune, models, ops, quickstart
-from mnist_cnn.progress import EpochRecord, Progress
+from mnist_cnn.run_state import EpochRecord, Progress
 
 __all__ = [
     "WrongAnswer",

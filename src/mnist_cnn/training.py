@@ -36,8 +36,8 @@ from mnist_cnn.checkpoints import (
     save_checkpoint,
 )
 from mnist_cnn.config import ARTICLE_MEAN_STD, DEVICES, TrainConfig
-from mnist_cnn.precision import MixedPrecision
-from mnist_cnn.progress import (
+from mnist_cnn.mixed_precision import MixedPrecision
+from mnist_cnn.run_state import (
     EpochRecord,
     Progress,
     Sums,

@@ -1,4 +1,4 @@
-"""mnist_cnn.precision: the training loop in another precision without a
+"""mnist_cnn.mixed_precision: the training loop in another precision without a
 second loop. Reference: what torch.amp's documentation writes out by hand
 (autocast around the forward pass and the loss; for float16
 ``scaler.scale(loss).backward()``, ``scaler.step(optimizer)``,
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from mnist_cnn import models
-from mnist_cnn.precision import MixedPrecision, ScaledStep, scaled_loss
+from mnist_cnn.mixed_precision import MixedPrecision, ScaledStep, scaled_loss
 from mnist_cnn.training import train_one_epoch
 
 g = torch.Generator().manual_seed(0)

@@ -1,4 +1,4 @@
-"""Batch normalisation and dropout, written from their formulas.
+"""Batch normalisation, written from its formula.
 
 Explained in the chapter "Model" (``book/model.ipynb``). For a batch of
 feature maps ``x`` ``(N, C, H, W)``, batch normalisation in training mode uses
@@ -10,14 +10,11 @@ each channel's statistics over the batch and the positions,
 and keeps running averages for evaluation: ``r ← (1 − m) r + m · stat`` with
 momentum ``m`` (the running variance uses the unbiased ``σ² · n / (n − 1)``).
 In evaluation mode it uses the running averages instead, so one image's output
-no longer depends on the rest of its batch. Dropout zeroes each value with
-probability ``p`` in training and scales the survivors by ``1 / (1 − p)``, so
-the expected value is unchanged; in evaluation it does nothing.
+no longer depends on the rest of its batch.
 
-Tested against ``nn.BatchNorm2d`` and ``F.dropout`` in ``tests/test_layers.py``.
+Tested against ``nn.BatchNorm2d`` in ``tests/test_batchnorm.py``.
 
-Sources: S. Ioffe, C. Szegedy, "Batch normalization", ICML 2015; N.
-Srivastava et al., "Dropout", JMLR 2014.
+Source: S. Ioffe, C. Szegedy, "Batch normalization", ICML 2015.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["BatchNorm2d", "dropout"]
+__all__ = ["BatchNorm2d"]
 
 
 class BatchNorm2d(nn.Module):
@@ -55,21 +52,3 @@ class BatchNorm2d(nn.Module):
         shape = (1, -1, 1, 1)  # broadcast a (C,) vector over (N, C, H, W)
         x_hat = (x - mean.view(shape)) / (var.view(shape) + self.eps).sqrt()
         return self.weight.view(shape) * x_hat + self.bias.view(shape)
-
-
-def dropout(
-    x: torch.Tensor,
-    p: float,
-    training: bool = True,
-    generator: torch.Generator | None = None,
-    keep: torch.Tensor | None = None,  # a given mask of kept values (bool)
-) -> torch.Tensor:
-    """Zero each value with probability ``p`` and scale the rest by
-    ``1 / (1 − p)`` (in training); the identity in evaluation."""
-    if not 0 <= p < 1:
-        raise ValueError(f"p={p}: the drop probability must be in [0, 1).")
-    if not training or p == 0:
-        return x
-    if keep is None:
-        keep = torch.rand(x.shape, generator=generator, device=x.device) >= p
-    return x * keep / (1 - p)
