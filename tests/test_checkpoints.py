@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mnist_cnn import checkpoints, data, training
+from mnist_cnn import atomic, checkpoints, data, run_state, training
 from mnist_cnn.config import Schedule, TrainConfig
 
 
@@ -116,7 +116,7 @@ def test_what_the_file_is_instead_of_a_checkpoint(
     Image.new("RGB", (8, 8)).save(tmp_path / "photo.jpg")
     (tmp_path / "folder.pt").mkdir()
     model = checkpoints.save_checkpoint(tmp_path / "m.pt", trained)
-    state = checkpoints.save_training_state(
+    state = run_state.save_training_state(
         tmp_path / "m.pt.state", {"config": {}, "epoch": 1}
     )
     cases = {
@@ -129,15 +129,15 @@ def test_what_the_file_is_instead_of_a_checkpoint(
         with pytest.raises(checkpoints.CheckpointError, match=message) as e:
             checkpoints.load_checkpoint(tmp_path / name)
         assert "weights_only" not in str(e.value), name
-    assert checkpoints.image_format(tmp_path / "digit.png") == "PNG"
-    assert checkpoints.image_format(state) is None
-    assert checkpoints.torch_file(state) and checkpoints.torch_file(model)
-    assert not checkpoints.torch_file(tmp_path / "photo.jpg")
+    assert atomic.image_format(tmp_path / "digit.png") == "PNG"
+    assert atomic.image_format(state) is None
+    assert atomic.torch_file(state) and atomic.torch_file(model)
+    assert not atomic.torch_file(tmp_path / "photo.jpg")
     with pytest.raises(
         checkpoints.CheckpointError,
         match=r"a checkpoint \(a trained model\), not an mnist_cnn training",
     ):
-        checkpoints.load_training_state(model, trained.config)
+        run_state.load_training_state(model, trained.config)
 
 
 def _saved_run(
@@ -145,7 +145,7 @@ def _saved_run(
 ) -> TrainConfig:
     """A training state of a run of ``epochs`` epochs at (epoch, step)."""
     config = TrainConfig(epochs=epochs, schedule=schedule)
-    checkpoints.save_training_state(
+    run_state.save_training_state(
         path,
         {
             "config": dataclasses.asdict(config),
@@ -169,19 +169,19 @@ def test_a_saved_run_continues_to_more_epochs_where_that_is_exact(
     saved = _saved_run(path, epochs=2, epoch=3, step=0, schedule=schedule)
     for epochs in (2, 3, 10):
         longer = dataclasses.replace(saved, epochs=epochs)
-        state = checkpoints.load_training_state(path, longer)
-        assert state["epoch"] == 3
+        state = run_state.load_training_state(path, longer)
+        assert state.contents["epoch"] == 3 and state.epochs == 2
     with pytest.raises(
         checkpoints.CheckpointError,
         match="already trained 2 epochs .*; pass --epochs 2 or more",
     ):
-        checkpoints.load_training_state(
+        run_state.load_training_state(
             path, dataclasses.replace(saved, epochs=1)
         )
     saved = _saved_run(path, epochs=5, epoch=2, step=7, schedule=schedule)
-    checkpoints.load_training_state(path, dataclasses.replace(saved, epochs=2))
+    run_state.load_training_state(path, dataclasses.replace(saved, epochs=2))
     with pytest.raises(checkpoints.CheckpointError, match="--epochs 2 or"):
-        checkpoints.load_training_state(
+        run_state.load_training_state(
             path, dataclasses.replace(saved, epochs=1)
         )
 
@@ -192,17 +192,17 @@ def test_a_saved_run_whose_schedule_fits_its_length_is_not_extended(
 ) -> None:
     path = tmp_path / "run.state"
     saved = _saved_run(path, epochs=2, epoch=3, step=0, schedule=schedule)
-    checkpoints.load_training_state(path, saved)  # the same run: fine
+    run_state.load_training_state(path, saved)  # the same run: fine
     with pytest.raises(
         checkpoints.CheckpointError,
         match=f"{schedule} schedule is fitted to 2 epochs.*--epochs 2",
     ):
-        checkpoints.load_training_state(
+        run_state.load_training_state(
             path, dataclasses.replace(saved, epochs=3)
         )
     with pytest.raises(
         checkpoints.CheckpointError, match=r"other settings \(epochs, lr\)"
     ):
-        checkpoints.load_training_state(
+        run_state.load_training_state(
             path, dataclasses.replace(saved, epochs=3, lr=0.5)
         )

@@ -408,14 +408,18 @@ def test_resuming_a_finished_run_says_it_is_complete() -> None:
     from mnist_cnn import config
 
     done = types.SimpleNamespace(
-        resumed_from=(3, 0), config=config.TrainConfig(epochs=2)
+        resumed_from=(3, 0),
+        saved_epochs=2,
+        config=config.TrainConfig(epochs=2),
     )
-    line = cli._resumed_line(Path("x.pt.state"), done, 2)  # type: ignore[arg-type]
+    line = cli._resumed_line(Path("x.pt.state"), done)  # type: ignore[arg-type]
     assert line.startswith("already complete: x.pt.state holds a finished")
     going = types.SimpleNamespace(
-        resumed_from=(2, 5), config=config.TrainConfig(epochs=2)
+        resumed_from=(2, 5),
+        saved_epochs=2,
+        config=config.TrainConfig(epochs=2),
     )
-    line = cli._resumed_line(Path("x.pt.state"), going, 2)  # type: ignore[arg-type]
+    line = cli._resumed_line(Path("x.pt.state"), going)  # type: ignore[arg-type]
     assert line == "resumed from x.pt.state: epoch 2, after step 5"
 
 

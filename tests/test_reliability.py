@@ -35,6 +35,7 @@ from mnist_cnn import (
     deploy,
     explain,
     preprocess,
+    run_state,
     training,
 )
 from mnist_cnn.models import BookCNN
@@ -159,7 +160,7 @@ def train_file_cases(tmp: Path, good: Path) -> list[Case]:
         ("done-1.state", 1, 2),
         ("done-3.state", 3, 4),
     ):
-        checkpoints.save_training_state(
+        run_state.save_training_state(
             tmp / name,
             {
                 "config": dataclasses.asdict(replace(small, epochs=epochs)),
@@ -301,9 +302,7 @@ def cli_cases(tmp: Path, good: Path) -> list[Case]:
     payload = torch.load(good, weights_only=True)
     payload["config"]["model"] = "lenet5"
     torch.save(payload, tmp / "lenet-label.pt")
-    checkpoints.save_training_state(
-        tmp / "a.state", {"config": {}, "epoch": 1}
-    )
+    run_state.save_training_state(tmp / "a.state", {"config": {}, "epoch": 1})
     predict = ["predict", "--checkpoint", str(good)]
     x = ["--out", str(tmp / "x.pt")]
     return [
@@ -680,7 +679,7 @@ def helper_cases(
         ),
         (
             "load_training_state: pickle with code",
-            lambda: checkpoints.load_training_state(
+            lambda: run_state.load_training_state(
                 tmp / "evil.state", training.TrainConfig()
             ),
             checkpoints.CheckpointError,
@@ -947,7 +946,9 @@ def fail_writes(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return real(path, writer)
 
+    # checkpoints write through checkpoints, training states through run_state
     monkeypatch.setattr(checkpoints, "write_atomically", write)
+    monkeypatch.setattr(run_state, "write_atomically", write)
     return written
 
 
@@ -1032,8 +1033,8 @@ def test_a_training_state_that_cannot_be_written_stops_with_what_is_kept(
         f"in {out}.state: make room, then resume with: "
     ), line
     cfg = cli._train_config(cli._parser().parse_args(argv))
-    kept = checkpoints.load_training_state(Path(f"{out}.state"), cfg)
-    assert (kept["epoch"], kept["step"]) == (1, 20)
+    kept = run_state.load_training_state(Path(f"{out}.state"), cfg)
+    assert (kept.contents["epoch"], kept.contents["step"]) == (1, 20)
     monkeypatch.undo()
     command = shlex.split(line.split("resume with: ")[1])
     assert cli.main(command[3:]) == 0 and out.is_file()

@@ -1,6 +1,8 @@
-"""Writing a file so that a crash never leaves half of it (temporary file,
-flush, rename), checking before a long run that it can be written at all, and
-saving a result elsewhere when its place fails after the work is done.
+"""The book's file utilities: writing a file so that a crash never leaves half
+of it (temporary file, flush, rename), checking before a long run that it can
+be written at all, saving a result elsewhere when its place fails after the
+work is done, and telling files apart by their first bytes (an image, a file
+``torch.save`` wrote).
 
 Used by everything that writes a file another run will trust: the MNIST files
 laid out for torchvision (:mod:`mnist_cnn.data`), checkpoints and training
@@ -24,6 +26,9 @@ __all__ = [
     "write_atomically",
     "check_writable",
     "save_or_rescue",
+    "read_head",
+    "image_format",
+    "torch_file",
 ]
 
 
@@ -122,3 +127,44 @@ def save_or_rescue(
         except OSError:
             Path(name).unlink(missing_ok=True)
     raise error
+
+
+_IMAGE_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+
+
+def read_head(path: Path, n: int = 12) -> bytes:
+    """The first ``n`` bytes of ``path`` (empty if it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
+def image_format(path: str | os.PathLike[str]) -> str | None:
+    """ "PNG", "JPEG", "GIF", "BMP", "TIFF" or "WebP" if ``path`` starts as
+    such an image does; None otherwise."""
+    head = read_head(Path(path))
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next(
+        (
+            kind
+            for magic, kind in _IMAGE_MAGIC.items()
+            if head[: len(magic)] == magic
+        ),
+        None,
+    )
+
+
+def torch_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` starts as ``torch.save`` files do (a zip archive)."""
+    return read_head(Path(path), 4) == b"PK\x03\x04"

@@ -1,5 +1,6 @@
-"""Files a run leaves behind: checkpoints (a trained model) and training states
-(a run to resume).
+"""Checkpoints: the file a training run leaves behind, a trained model with
+its settings and normalisation. (The file a run resumes from, its training
+state, is :mod:`mnist_cnn.run_state`'s.)
 
 Used in the chapters "Training" and "Evaluation" and by the command line. Both
 are written atomically (:func:`mnist_cnn.atomic.write_atomically`) and loaded
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 
 from mnist_cnn import models
-from mnist_cnn.atomic import write_atomically
+from mnist_cnn.atomic import image_format, read_head, write_atomically
 from mnist_cnn.config import TrainConfig
 
 __all__ = [
@@ -27,8 +28,6 @@ __all__ = [
     "Trained",
     "save_checkpoint",
     "load_checkpoint",
-    "save_training_state",
-    "load_training_state",
 ]
 
 
@@ -63,45 +62,9 @@ def _torch_load(
         ) from None
 
 
-_IMAGE_MAGIC = {
-    b"\x89PNG\r\n\x1a\n": "PNG",
-    b"\xff\xd8\xff": "JPEG",
-    b"GIF87a": "GIF",
-    b"GIF89a": "GIF",
-    b"BM": "BMP",
-    b"II*\x00": "TIFF",
-    b"MM\x00*": "TIFF",
-}
-
-
-def _head(path: Path, n: int = 12) -> bytes:
-    """The first ``n`` bytes of ``path`` (empty if it cannot be read)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(n)
-    except OSError:
-        return b""
-
-
-def image_format(path: str | os.PathLike[str]) -> str | None:
-    """ "PNG", "JPEG", "GIF", "BMP", "TIFF" or "WebP" if ``path`` starts as
-    such an image does; None otherwise."""
-    head = _head(Path(path))
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WebP"
-    return next(
-        (
-            kind
-            for magic, kind in _IMAGE_MAGIC.items()
-            if head[: len(magic)] == magic
-        ),
-        None,
-    )
-
-
 def _why_unreadable(path: Path, exc: Exception) -> str:
     """Why ``torch.load`` refused ``path``, in the reader's words."""
-    head = _head(path, 4)
+    head = read_head(path, 4)
     if not head:
         return "the file is empty"
     if "Unsupported global" in str(exc):
@@ -112,11 +75,6 @@ def _why_unreadable(path: Path, exc: Exception) -> str:
     if head == b"PK\x03\x04":
         return "the file is truncated or damaged"
     return "its contents are not a file PyTorch wrote"
-
-
-def torch_file(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` starts as ``torch.save`` files do (a zip archive)."""
-    return _head(Path(path), 4) == b"PK\x03\x04"
 
 
 class Trained(Protocol):
@@ -130,7 +88,6 @@ class Trained(Protocol):
 
 
 _CHECKPOINT_FORMAT = 1
-_STATE_FORMAT = "mnist_cnn training state 1"
 
 
 class CheckpointError(ValueError):
@@ -167,7 +124,9 @@ def save_checkpoint(
 
 def _check_is_checkpoint(path: Path, payload: Any, advice: str) -> None:
     """Refuse a training state or any other PyTorch file, naming it."""
-    if isinstance(payload, dict) and payload.get("format") == _STATE_FORMAT:
+    from mnist_cnn.run_state import STATE_FORMAT  # it imports this module
+
+    if isinstance(payload, dict) and payload.get("format") == STATE_FORMAT:
         raise CheckpointError(
             f"{path}: this is a training state (written by --save-every, "
             "read by --resume), not a checkpoint. Pass the model file "
@@ -235,88 +194,6 @@ def load_checkpoint(
     return model, {k: v for k, v in payload.items() if k != "state_dict"} | {
         "config": config
     }
-
-
-def save_training_state(
-    path: str | os.PathLike[str], state: dict[str, Any]
-) -> Path:
-    """Write a resumable training state (see :func:`mnist_cnn.training.fit`)
-    atomically: a kill while writing leaves the previous state file whole."""
-    payload = {"format": _STATE_FORMAT, **state}
-    return write_atomically(Path(path), lambda f: torch.save(payload, f))
-
-
-def load_training_state(
-    path: str | os.PathLike[str],
-    config: TrainConfig,
-    device: torch.device | str = "cpu",
-) -> dict[str, Any]:
-    """The state written by :func:`save_training_state`, loaded with
-    ``weights_only=True``; refused (:class:`CheckpointError`) if unreadable or
-    of another configuration. ``config`` may differ in ``epochs`` alone (the
-    run is extended or ends sooner) where the run continues exactly as one of
-    ``config.epochs`` would (see ``_check_epochs``)."""
-    path = Path(path)
-    state = _torch_load(
-        path,
-        device,
-        "training state",
-        "Pass another --state (the file --save-every writes), or leave out "
-        "--resume to start afresh.",
-    )
-    if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
-        model = isinstance(state, dict) and "state_dict" in state
-        raise CheckpointError(
-            f"{path}: "
-            + ("a checkpoint (a trained model)" if model else "a PyTorch file")
-            + ", not an mnist_cnn training state. Pass the file --save-every "
-            "writes (by default OUT.state), or leave out --resume."
-        )
-    ours = dataclasses.asdict(config)
-    # a setting added to TrainConfig after the state was written: its default
-    saved = {**dataclasses.asdict(TrainConfig()), **state["config"]}
-    changed = sorted(k for k, v in ours.items() if saved.get(k) != v)
-    if changed == ["epochs"]:
-        _check_epochs(path, state, config)
-    elif changed:
-        raise CheckpointError(
-            f"{path}: written by a run with other settings "
-            f"({', '.join(changed)}); "
-            "resume with the same settings, or delete it to start afresh."
-        )
-    state["generator"] = state["generator"].cpu()
-    return state
-
-
-# schedules whose learning rate at a step depends on the run's length
-_LENGTH_SCHEDULES = ("onecycle", "cosine")
-
-
-def _check_epochs(
-    path: Path, state: dict[str, Any], config: TrainConfig
-) -> None:
-    """A saved run may continue to another number of epochs only where that
-    gives exactly the run of ``config.epochs`` never stopped: its schedule does
-    not depend on the run's length (constant, step), and it has not trained
-    further already."""
-    saved = state["config"]["epochs"]
-    epoch, step = state["epoch"], state["step"]
-    begun = epoch if step > 0 else epoch - 1  # epochs trained, or begun
-    if config.epochs < begun:
-        raise CheckpointError(
-            f"{path}: the saved run has already trained {begun} epochs "
-            f"(of {saved}); pass --epochs {begun} or more."
-        )
-    if config.schedule in _LENGTH_SCHEDULES:
-        raise CheckpointError(
-            f"{path}: saved by a run of {saved} epochs whose "
-            f"{config.schedule} schedule is fitted to {saved} epochs; a run "
-            f"of {config.epochs} would have had other learning rates from "
-            f"its first step, so it cannot be continued. Resume with "
-            f"--epochs {saved}, or train {config.epochs} epochs afresh "
-            "(leave out --resume, or pass another --state); a run with "
-            "--schedule constant or step can be extended."
-        )
 
 
 def _model_file_of(state: Path) -> str:

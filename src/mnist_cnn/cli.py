@@ -35,6 +35,7 @@ from mnist_cnn import (
     metrics,
     models,
     preprocess,
+    run_state,
     training,
 )
 from mnist_cnn.mixed_precision import MixedPrecision
@@ -188,16 +189,16 @@ def _train(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise ValueError(_as_options(str(err))) from None
     state = _state_path(args)
-    saved_epochs = _check_train_files(args, cfg, state)
+    saved = _check_train_files(args, cfg, state)
     try:
         mnist = data.load_mnist()
         ctx, device = distributed.context(device)
         # under torchrun only rank 0 talks
         say = print if ctx.is_main else (lambda *a, **k: None)
         say(_start_line(cfg, ctx, device))
-        if args.resume and saved_epochs is None:
+        if args.resume and saved is None:
             say(f"no training state at {state} yet: starting a new run")
-        result = _fit(args, cfg, mnist, state)
+        result = _fit(args, cfg, mnist, state, saved)
         test_loss, test_acc = training.evaluate(
             result.model,
             mnist.test_images,
@@ -207,7 +208,7 @@ def _train(args: argparse.Namespace) -> int:
             device=device,
         )
         if result.resumed_from is not None:
-            say(_resumed_line(state, result, saved_epochs))
+            say(_resumed_line(state, result))
         problem = _save_and_report(args.out, result, test_loss, test_acc, ctx)
         distributed.barrier(ctx)
     except KeyboardInterrupt:
@@ -242,10 +243,10 @@ def _check_subset(cfg: config.TrainConfig) -> None:
 
 def _check_train_files(
     args: argparse.Namespace, cfg: config.TrainConfig, state: Path
-) -> int | None:
+) -> run_state.SavedState | None:
     """Before any work: refuse an --out or --state that cannot be written
     (or would overwrite a file that is not PyTorch's) and a state --resume
-    cannot use. Returns the epochs of the run --resume continues, if any."""
+    cannot use. Returns the state --resume continues (read once), if any."""
     ours = args.out == DEFAULT_OUT  # the only folder `train` creates
     atomic.check_writable(args.out, "--out", make_folders=ours)
     _refuse_overwriting(args.out, "--out")
@@ -263,16 +264,15 @@ def _check_train_files(
             _refuse_overwriting(state, "--state")
     if not (args.resume and state.exists()):
         return None
-    saved = checkpoints.load_training_state(state, cfg)
-    return int(saved["config"]["epochs"])
+    return run_state.load_training_state(state, cfg)
 
 
 def _refuse_overwriting(path: Path, option: str) -> None:
     """Refuse an output path that holds a file torch.save did not write
     (an image, text): `train` would replace it."""
-    written_by_torch = checkpoints.torch_file(path)
+    written_by_torch = atomic.torch_file(path)
     if path.is_file() and path.stat().st_size and not written_by_torch:
-        kind = checkpoints.image_format(path)
+        kind = atomic.image_format(path)
         what = f"a {kind} image" if kind else "not a PyTorch file"
         raise atomic.OutputPathError(
             f"{option} {path}: exists and is {what}; `train` would overwrite "
@@ -285,6 +285,7 @@ def _fit(
     cfg: config.TrainConfig,
     mnist: data.MNIST,
     state: Path,
+    saved: run_state.SavedState | None,
 ) -> training.FitResult:
     """``training.fit`` with `train`'s options; a training state that cannot
     be written stops the run with one message saying what is kept."""
@@ -295,7 +296,7 @@ def _fit(
             progress=not args.quiet,
             state_path=state,
             save_every=args.save_every,
-            resume=args.resume,
+            resume=saved or args.resume,
         )
     except ValueError as err:  # e.g. a schedule too short for the run
         raise ValueError(_as_options(str(err))) from None
@@ -329,11 +330,10 @@ def _count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def _resumed_line(
-    state: Path, result: training.FitResult, saved_epochs: int | None
-) -> str:
+def _resumed_line(state: Path, result: training.FitResult) -> str:
     """Where a resumed run continued, and how far it was extended."""
     epoch, step = result.resumed_from  # type: ignore[misc]
+    saved_epochs = result.saved_epochs
     epochs = result.config.epochs
     if epoch > epochs and saved_epochs in (None, epochs):
         return (

@@ -6,8 +6,9 @@ generator and torch's global ones, which dropout draws from) to a file that :fun
 Used by ``fit(..., state_path=..., save_every=..., resume=True)`` and
 ``python -m mnist_cnn train --save-every N --resume``; a resumed run ends with
 the same weights, bit for bit, as one never stopped
-(``tests/test_reliability.py``). The file is written by
-:mod:`mnist_cnn.checkpoints`.
+(``tests/test_reliability.py``). This module owns the file: its format, its
+checks (the settings of the run that wrote it, and which runs may extend it)
+and what a resumed run learns from it.
 """
 
 from __future__ import annotations
@@ -16,15 +17,29 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
-from mnist_cnn.checkpoints import load_training_state, save_training_state
+from mnist_cnn.atomic import write_atomically
+from mnist_cnn.checkpoints import CheckpointError, _torch_load
 from mnist_cnn.config import TrainConfig
 
-__all__ = ["Sums", "EpochRecord", "Progress", "save_progress", "load_progress"]
+__all__ = [
+    "Sums",
+    "EpochRecord",
+    "ResumedFrom",
+    "Progress",
+    "SavedState",
+    "save_progress",
+    "load_progress",
+    "save_training_state",
+    "load_training_state",
+]
+
+STATE_FORMAT = "mnist_cnn training state 1"
 
 
 @dataclass
@@ -63,6 +78,23 @@ class EpochRecord:
     lr: float  # learning rate at the end of the epoch
 
 
+class ResumedFrom(NamedTuple):
+    """Where a resumed run picked up: the epoch, and the steps already done
+    in it."""
+
+    epoch: int
+    step: int
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """A training-state file, read and checked against the run's settings."""
+
+    path: Path
+    epochs: int  # the epochs the run that wrote it was set to train
+    contents: dict[str, Any]  # what save_progress wrote (tensors on the CPU)
+
+
 @dataclass
 class Progress:
     """A run's position: the epoch and step it has reached, the order and sums
@@ -78,7 +110,8 @@ class Progress:
     best_epoch: int = 0
     best_state: dict[str, torch.Tensor] | None = None  # its weights
     stale: int = 0  # epochs since the validation loss last improved
-    resumed_from: tuple[int, int] | None = None  # (epoch, step) of the file
+    resumed_from: ResumedFrom | None = None  # where the file left the run
+    saved_epochs: int | None = None  # the epochs the file's run was set to
 
     def record(
         self, record: EpochRecord, model: nn.Module, keep: bool
@@ -150,38 +183,115 @@ def save_progress(
 
 
 def load_progress(
-    path: str | os.PathLike[str],
-    config: TrainConfig,
-    device: torch.device,
-    parts: dict[str, Any],
+    saved: SavedState, device: torch.device, parts: dict[str, Any]
 ) -> Progress:
-    """Restore the parts from the file written by :func:`save_progress` and
-    return the run's position."""
-    saved = load_training_state(path, config, device)
-    if "global_rng" in saved:  # states of earlier versions lack it
-        torch.set_rng_state(saved["global_rng"])
-    if saved.get("cuda_rng") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(saved["cuda_rng"])
+    """Restore the parts from a state read by :func:`load_training_state`
+    and return the run's position."""
+    state = saved.contents
+    if "global_rng" in state:  # states of earlier versions lack it
+        torch.set_rng_state(state["global_rng"])
+    if state.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
     for name, part in parts.items():
         if name == "generator":
-            part.set_state(saved["generator"])
+            part.set_state(state["generator"])
         elif part is not None:
-            part.load_state_dict(saved[name])
-    unfinished = saved["step"] > 0
+            part.load_state_dict(state[name])
+    unfinished = state["step"] > 0
     sums = None
     if unfinished:
-        loss, correct = (t.to(device) for t in saved["sums"])
-        sums = Sums(loss, correct, saved["seen"])
+        loss, correct = (t.to(device) for t in state["sums"])
+        sums = Sums(loss, correct, state["seen"])
     return Progress(
-        epoch=saved["epoch"],
-        step=saved["step"],
-        order=saved["order"].to(device) if unfinished else None,
+        epoch=state["epoch"],
+        step=state["step"],
+        order=state["order"].to(device) if unfinished else None,
         sums=sums,
-        seconds=saved["seconds"] if unfinished else 0.0,
-        history=[EpochRecord(**r) for r in saved["history"]],
-        best_loss=saved["best_loss"],
-        best_epoch=saved["best_epoch"],
-        best_state=saved["best_state"],
-        stale=saved["stale"],
-        resumed_from=(saved["epoch"], saved["step"]),
+        seconds=state["seconds"] if unfinished else 0.0,
+        history=[EpochRecord(**r) for r in state["history"]],
+        best_loss=state["best_loss"],
+        best_epoch=state["best_epoch"],
+        best_state=state["best_state"],
+        stale=state["stale"],
+        resumed_from=ResumedFrom(state["epoch"], state["step"]),
+        saved_epochs=saved.epochs,
     )
+
+
+def save_training_state(
+    path: str | os.PathLike[str], state: dict[str, Any]
+) -> Path:
+    """Write a resumable training state (see :func:`mnist_cnn.training.fit`)
+    atomically: a kill while writing leaves the previous state file whole."""
+    payload = {"format": STATE_FORMAT, **state}
+    return write_atomically(Path(path), lambda f: torch.save(payload, f))
+
+
+def load_training_state(
+    path: str | os.PathLike[str], config: TrainConfig
+) -> SavedState:
+    """The state written by :func:`save_training_state`, read on the CPU
+    with ``weights_only=True`` and checked once; refused (:class:`CheckpointError`) if unreadable or
+    of another configuration. ``config`` may differ in ``epochs`` alone (the
+    run is extended or ends sooner) where the run continues exactly as one of
+    ``config.epochs`` would (see ``_check_epochs``)."""
+    path = Path(path)
+    state = _torch_load(
+        path,
+        "cpu",  # fit moves what it needs to its device
+        "training state",
+        "Pass another --state (the file --save-every writes), or leave out "
+        "--resume to start afresh.",
+    )
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        model = isinstance(state, dict) and "state_dict" in state
+        raise CheckpointError(
+            f"{path}: "
+            + ("a checkpoint (a trained model)" if model else "a PyTorch file")
+            + ", not an mnist_cnn training state. Pass the file --save-every "
+            "writes (by default OUT.state), or leave out --resume."
+        )
+    ours = dataclasses.asdict(config)
+    # a setting added to TrainConfig after the state was written: its default
+    saved = {**dataclasses.asdict(TrainConfig()), **state["config"]}
+    changed = sorted(k for k, v in ours.items() if saved.get(k) != v)
+    if changed == ["epochs"]:
+        _check_epochs(path, state, config)
+    elif changed:
+        raise CheckpointError(
+            f"{path}: written by a run with other settings "
+            f"({', '.join(changed)}); "
+            "resume with the same settings, or delete it to start afresh."
+        )
+    return SavedState(path, int(state["config"]["epochs"]), state)
+
+
+# schedules whose learning rate at a step depends on the run's length
+_LENGTH_SCHEDULES = ("onecycle", "cosine")
+
+
+def _check_epochs(
+    path: Path, state: dict[str, Any], config: TrainConfig
+) -> None:
+    """A saved run may continue to another number of epochs only where that
+    gives exactly the run of ``config.epochs`` never stopped: its schedule does
+    not depend on the run's length (constant, step), and it has not trained
+    further already."""
+    saved = state["config"]["epochs"]
+    epoch, step = state["epoch"], state["step"]
+    begun = epoch if step > 0 else epoch - 1  # epochs trained, or begun
+    if config.epochs < begun:
+        raise CheckpointError(
+            f"{path}: the saved run has already trained {begun} epochs "
+            f"(of {saved}); pass --epochs {begun} or more."
+        )
+    if config.schedule in _LENGTH_SCHEDULES:
+        raise CheckpointError(
+            f"{path}: saved by a run of {saved} epochs whose "
+            f"{config.schedule} schedule is fitted to {saved} epochs; a run "
+            f"of {config.epochs} would have had other learning rates from "
+            f"its first step, so it cannot be continued. Resume with "
+            f"--epochs {saved}, or train {config.epochs} epochs afresh "
+            "(leave out --resume, or pass another --state); a run with "
+            "--schedule constant or step can be extended."
+        )

@@ -40,8 +40,11 @@ from mnist_cnn.mixed_precision import MixedPrecision
 from mnist_cnn.run_state import (
     EpochRecord,
     Progress,
+    ResumedFrom,
+    SavedState,
     Sums,
     load_progress,
+    load_training_state,
     save_progress,
 )
 
@@ -73,10 +76,10 @@ class FitResult:
     std: float
     # the epoch whose weights the model holds (early stopping restores it)
     best_epoch: int
-    resumed_from: tuple[int, int] | None = (
-        # (epoch, steps already done in it) when fit resumed a saved state
-        None
-    )
+    # where fit resumed a saved state, and the epochs that state's run was
+    # set to (None: not resumed)
+    resumed_from: ResumedFrom | None = None
+    saved_epochs: int | None = None
 
     @property
     def train_seconds(self) -> float:
@@ -512,7 +515,7 @@ def fit(
     | None = None,
     state_path: str | os.PathLike[str] | None = None,
     save_every: int = 0,
-    resume: bool = False,
+    resume: bool | SavedState = False,
     on_step: Callable[[int], None] | None = None,
 ) -> FitResult:
     """Train ``config.model`` on MNIST's training split minus the validation
@@ -522,7 +525,9 @@ def fit(
     ``on_epoch_end(record, model)`` may return True to stop (the benchmark
     stops at a target accuracy). With ``state_path`` and ``save_every`` > 0
     the training state is written every ``save_every`` steps and every epoch;
-    ``resume=True`` continues from it, bitwise as if never stopped.
+    ``resume=True`` continues from it, bitwise as if never stopped (a
+    :class:`~mnist_cnn.run_state.SavedState` the caller has already read
+    with ``load_training_state`` is used as it is: the file is read once).
     ``on_step(step)`` runs after every step (tests stop runs with it). Under
     ``torchrun`` each process trains on its shard of every batch
     (:mod:`mnist_cnn.distributed`).
@@ -535,8 +540,14 @@ def fit(
         )
     run = _setup(config, mnist)
     state = Progress()
-    if resume and state_path is not None and Path(state_path).is_file():
-        state = load_progress(state_path, config, run.device, run.parts())
+    if (
+        resume is True
+        and state_path is not None
+        and Path(state_path).is_file()
+    ):
+        resume = load_training_state(state_path, config)
+    if isinstance(resume, SavedState):  # read and checked once
+        state = load_progress(resume, run.device, run.parts())
 
     def save() -> None:  # the main process writes; every process waits
         if run.ctx.is_main:
@@ -577,6 +588,7 @@ def _result(run: _Run, state: Progress) -> FitResult:
         run.std,
         best,
         state.resumed_from,
+        state.saved_epochs,
     )
 
 
