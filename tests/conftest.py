@@ -54,14 +54,9 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained(checkpoint: Path) -> training.FitResult:
     """The network of ``checkpoint`` as a ``FitResult`` (eval mode; no history)."""
-    model, meta = checkpoints.load_checkpoint(checkpoint)
+    ckpt = checkpoints.load_checkpoint(checkpoint)
     return training.FitResult(
-        model,
-        meta["config"],
-        [],
-        meta["mean"],
-        meta["std"],
-        meta["config"].epochs,
+        ckpt.model, ckpt.config, [], ckpt.mean, ckpt.std, ckpt.config.epochs
     )
 
 

@@ -27,15 +27,13 @@ def test_checkpoint_round_trip(
     assert sorted(p.name for p in path.parent.iterdir()) == [
         "m.pt"
     ]  # no temporary file left
-    model, meta = checkpoints.load_checkpoint(path)
-    assert meta["config"] == trained.config and meta["metrics"] == {
-        "val_acc": 0.5
-    }
+    ckpt = checkpoints.load_checkpoint(path)
+    assert ckpt.config == trained.config and ckpt.metrics == {"val_acc": 0.5}
     ref = training.predict_logits(
         trained.model, mnist.test_images[:50], trained.mean, trained.std
     )
     out = training.predict_logits(
-        model, mnist.test_images[:50], meta["mean"], meta["std"]
+        ckpt.model, mnist.test_images[:50], ckpt.mean, ckpt.std
     )
     torch.testing.assert_close(
         out, ref, atol=1e-5, rtol=1e-5

@@ -28,8 +28,8 @@ def run(
 
 
 def test_train_writes_a_checkpoint_with_its_metrics(checkpoint: Path) -> None:
-    _, meta = checkpoints.load_checkpoint(checkpoint)
-    assert meta["config"].epochs == 1 and meta["metrics"]["test_acc"] > 0.97
+    meta = checkpoints.load_checkpoint(checkpoint)
+    assert meta.config.epochs == 1 and meta.metrics["test_acc"] > 0.97
 
 
 def test_evaluate_prints_accuracy_and_per_class_table(
@@ -37,9 +37,9 @@ def test_evaluate_prints_accuracy_and_per_class_table(
 ) -> None:
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(checkpoint))
     assert code == 0
-    _, meta = checkpoints.load_checkpoint(checkpoint)
+    meta = checkpoints.load_checkpoint(checkpoint)
     assert (
-        f"accuracy {meta['metrics']['test_acc']:.4f}" in out
+        f"accuracy {meta.metrics['test_acc']:.4f}" in out
     )  # the same figure train printed
     assert (
         len([line for line in out.splitlines() if line.strip()[:1].isdigit()])

@@ -159,9 +159,6 @@ def test_cli_train_under_torchrun_talks_and_writes_once(
         and run.stdout.count("training book") == 1
     )
     assert "2 processes" in run.stdout
-    model, meta = checkpoints.load_checkpoint(out)
-    assert (
-        meta["config"].train_subset == 4096
-        and meta["metrics"]["test_acc"] > 0.9
-    )
+    ckpt = checkpoints.load_checkpoint(out)
+    assert ckpt.config.train_subset == 4096 and ckpt.metrics["test_acc"] > 0.9
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp.pt"]

@@ -43,11 +43,11 @@ def readings(
 ) -> dict[str, list[tuple[dict, preprocess.Reading | None, str, str]]]:
     """trouble -> (row, reading, digits read now, digits read before the
     fixes: "error" where the old steps refused the image)."""
-    model, meta = checkpoints.load_checkpoint(checkpoint)
+    ckpt = checkpoints.load_checkpoint(checkpoint)
 
     def read(reading: preprocess.Reading) -> str:
         logits = training.predict_logits(
-            model, reading.digits[:, 0], meta["mean"], meta["std"]
+            ckpt.model, reading.digits[:, 0], ckpt.mean, ckpt.std
         )
         return "".join(str(int(d)) for d in logits.argmax(1))
 

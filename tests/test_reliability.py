@@ -856,7 +856,7 @@ def test_cli_resume_with_more_epochs_extends_a_finished_run(
     ), said
     assert cli.main([*run, "--epochs", "2", "--out", ref]) == 0
     assert same_weights(Path(out), Path(ref)), "extended run differs"
-    assert checkpoints.load_checkpoint(out)[1]["config"].epochs == 2
+    assert checkpoints.load_checkpoint(out).config.epochs == 2
 
 
 def interrupt_at(
@@ -988,8 +988,8 @@ def test_a_checkpoint_that_cannot_be_written_after_training_goes_elsewhere(
     assert files(out.parent) == (
         [rescued.name] if broken == "the file" else []
     )
-    _, meta = checkpoints.load_checkpoint(rescued)
-    assert f"test accuracy {meta['metrics']['test_acc']:.4f}" in said
+    meta = checkpoints.load_checkpoint(rescued)
+    assert f"test accuracy {meta.metrics['test_acc']:.4f}" in said
 
 
 def test_a_checkpoint_that_cannot_be_written_anywhere_is_reported(
@@ -1160,16 +1160,14 @@ def test_a_kill_while_saving_keeps_the_last_good_checkpoint(
         text=True,
     )
     assert died.returncode == 137
-    model, meta = checkpoints.load_checkpoint(
-        target
-    )  # the previous checkpoint, whole
+    ckpt = checkpoints.load_checkpoint(target)  # the previous one, whole
     assert target.read_bytes() == checkpoint.read_bytes()
     leftovers = [
         p.name for p in tmp_path.iterdir() if p.name.endswith(".part")
     ]
     assert len(leftovers) == 1  # the dead process's temporary file ...
     result = training.FitResult(
-        model, meta["config"], [], meta["mean"], meta["std"], 1
+        ckpt.model, ckpt.config, [], ckpt.mean, ckpt.std, 1
     )
     checkpoints.save_checkpoint(target, result)
     assert files(tmp_path) == [

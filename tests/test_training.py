@@ -185,23 +185,20 @@ def test_cached_model_is_the_same_trained_or_loaded(
     """A chapter must print the same numbers whether the shared checkpoint existed or not."""
     monkeypatch.setenv("MNIST_CNN_CACHE", str(tmp_path))
     config = training.TrainConfig(train_subset=500)
-    trained, mean, std, how = training.fit_or_load(config, "pre")
-    loaded, mean2, std2, how2 = training.fit_or_load(config, "pre")
-    assert (how, how2) == ("trained", "loaded") and (mean, std) == (
-        mean2,
-        std2,
-    )
+    trained, mean, std, was_loaded = training.fit_or_load(config, "pre")
+    loaded, mean2, std2, loaded_now = training.fit_or_load(config, "pre")
+    assert (was_loaded, loaded_now) == (False, True)
+    assert (mean, std) == (mean2, std2)
     x = torch.randn(4, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(trained(x), loaded(x))
-    assert (
-        training.fit_or_load(dataclasses.replace(config, seed=1), "pre")[3]
-        == "trained"
-    )  # another recipe: trained again
+    # another recipe: trained again
+    assert not training.fit_or_load(
+        dataclasses.replace(config, seed=1), "pre"
+    ).loaded
     (tmp_path / "other.pt").write_bytes(b"junk")
-    assert (
-        training.fit_or_load(config, "other")[3] == "trained"
-    )  # an unreadable file is replaced
+    # an unreadable file is replaced
+    assert not training.fit_or_load(config, "other").loaded
 
 
 @pytest.mark.parametrize("schedule", ["onecycle", "cosine"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ from mnist_cnn.config import TrainConfig
 
 __all__ = [
     "CheckpointError",
+    "Checkpoint",
     "Trained",
     "save_checkpoint",
     "load_checkpoint",
@@ -75,6 +77,18 @@ def _why_unreadable(path: Path, exc: Exception) -> str:
     if head == b"PK\x03\x04":
         return "the file is truncated or damaged"
     return "its contents are not a file PyTorch wrote"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint, read: the model (eval mode), the settings it was trained
+    with, its normalisation and the metrics saved beside it."""
+
+    model: nn.Module
+    config: TrainConfig
+    mean: float
+    std: float
+    metrics: dict[str, float]
 
 
 class Trained(Protocol):
@@ -147,9 +161,9 @@ def load_checkpoint(
     path: str | os.PathLike[str],
     device: torch.device | str = "cpu",
     expect_model: str | None = None,
-) -> tuple[nn.Module, dict[str, Any]]:
-    """The model (eval mode) and the rest of the checkpoint; only tensors and
-    plain data are unpickled. With ``expect_model`` a checkpoint of any other
+) -> Checkpoint:
+    """The checkpoint at ``path``, read; only tensors and plain data are
+    unpickled. With ``expect_model`` a checkpoint of any other
     model is refused."""
     path = Path(path)
     if not path.exists():
@@ -191,9 +205,13 @@ def load_checkpoint(
             "mnist_cnn; train again."
         ) from None
     model.to(device).eval()
-    return model, {k: v for k, v in payload.items() if k != "state_dict"} | {
-        "config": config
-    }
+    return Checkpoint(
+        model,
+        config,
+        payload["mean"],
+        payload["std"],
+        dict(payload.get("metrics", {})),
+    )
 
 
 def _model_file_of(state: Path) -> str:

@@ -451,11 +451,11 @@ def _split(
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    model, meta = checkpoints.load_checkpoint(
+    ckpt = checkpoints.load_checkpoint(
         args.checkpoint, expect_model=args.model
     )
-    images, labels = _split(data.load_mnist(), args.split, meta["config"])
-    logits = training.predict_logits(model, images, meta["mean"], meta["std"])
+    images, labels = _split(data.load_mnist(), args.split, ckpt.config)
+    logits = training.predict_logits(ckpt.model, images, ckpt.mean, ckpt.std)
     predictions = logits.argmax(1)
     loss = float(torch.nn.functional.cross_entropy(logits, labels))
     report = metrics.per_class_report(labels, predictions)
@@ -474,7 +474,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    model, meta = checkpoints.load_checkpoint(
+    ckpt = checkpoints.load_checkpoint(
         args.checkpoint, expect_model=args.model
     )
     failed = 0
@@ -489,17 +489,17 @@ def _predict(args: argparse.Namespace) -> int:
             print(f"error: {_naming(path, err)}", file=sys.stderr)
             failed += 1
             continue
-        print(f"{path}: {_reading_line(model, meta, reading)}")
+        print(f"{path}: {_reading_line(ckpt, reading)}")
     return 2 if failed else 0
 
 
 def _reading_line(
-    model: torch.nn.Module, meta: dict, reading: preprocess.Reading
+    ckpt: checkpoints.Checkpoint, reading: preprocess.Reading
 ) -> str:
     """ "7 (probability 0.991)", or "42 (probabilities 0.990, 0.970)" for
     several digits read left to right, then every guess the reading made."""
     logits = training.predict_logits(
-        model, reading.digits[:, 0], meta["mean"], meta["std"]
+        ckpt.model, reading.digits[:, 0], ckpt.mean, ckpt.std
     )
     probs = torch.softmax(logits, dim=1)  # (K, 10)
     digits = "".join(str(int(d)) for d in probs.argmax(dim=1))

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +64,7 @@ __all__ = [
     "OPTIMIZER_RULES",
     "SCHEDULE_RULES",
     "fit_or_load",
+    "Cached",
 ]
 
 
@@ -592,9 +593,18 @@ def _result(run: _Run, state: Progress) -> FitResult:
     )
 
 
+class Cached(NamedTuple):
+    """A network from the checkpoint cache (:func:`fit_or_load`)."""
+
+    model: nn.Module  # eval mode
+    mean: float  # the normalisation it was trained with
+    std: float
+    loaded: bool  # True: read from the cache; False: trained just now
+
+
 def fit_or_load(
     config: TrainConfig, name: str, mnist: data.MNIST | None = None
-) -> tuple[nn.Module, float, float, str]:
+) -> Cached:
     """The network ``config`` trains, shared between chapters through a
     checkpoint cache.
 
@@ -602,16 +612,16 @@ def fit_or_load(
     a readable checkpoint of exactly ``config``; otherwise trains
     (deterministically) and writes it. Returns the model (eval mode, contiguous
     memory as a loaded checkpoint is), the normalisation mean and std, and
-    "loaded" or "trained".
+    whether it was loaded.
     """
     path = paths.cache_dir() / f"{name}.pt"
     try:
-        model, meta = load_checkpoint(path)
-        if meta["config"] == config:
-            return model, meta["mean"], meta["std"], "loaded"
+        ckpt = load_checkpoint(path)
+        if ckpt.config == config:
+            return Cached(ckpt.model, ckpt.mean, ckpt.std, loaded=True)
     except CheckpointError:
         pass
     result = fit(config, mnist, progress=False)
     save_checkpoint(path, result)
     model = result.model.to(memory_format=torch.contiguous_format).eval()
-    return model, result.mean, result.std, "trained"
+    return Cached(model, result.mean, result.std, loaded=False)

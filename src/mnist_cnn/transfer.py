@@ -47,14 +47,14 @@ __all__ = [
 
 def pretrained_book_model(
     name: str = "pretrained-book",
-) -> tuple[nn.Module, float, float, str]:
+) -> training.Cached:
     """The book's network after one epoch of the book's recipe
     (``TrainConfig()``: no augmentation, unlike the training chapter's
     four-epoch run).
 
     Cached as ``<cache>/<name>.pt`` by :func:`mnist_cnn.training.fit_or_load`.
-    Returns the model, the normalisation mean and std, and "loaded" or
-    "trained".
+    Returns the model, the normalisation mean and std, and whether it was
+    loaded.
     """
     return training.fit_or_load(training.TrainConfig(), name)
 
