@@ -14,8 +14,9 @@ import torch
 import torch.distributed as dist
 
 from mnist_cnn import data, training
+from mnist_cnn.config import TrainConfig
 
-config = training.TrainConfig(**json.loads(sys.argv[1]))
+config = TrainConfig(**json.loads(sys.argv[1]))
 seen: list[list[int]] = []
 make_batch = data.make_batch
 

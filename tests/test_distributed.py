@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from mnist_cnn import checkpoints, data, training
+from mnist_cnn.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TORCHRUN = [
@@ -120,7 +121,7 @@ def test_torchrun_two_processes_match_one(tmp_path: Path) -> None:
     )
     # one process with the same global batch (128): batch norm sees 64 images per process under
     # DDP and 128 alone, so the runs differ slightly; they must agree within 1 point
-    single = training.fit(training.TrainConfig(**SMALL), progress=False)
+    single = training.fit(TrainConfig(**SMALL), progress=False)
     assert (
         abs(report["record"]["val_acc"] - single.history[-1].val_acc) <= 0.01
     )

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from mnist_cnn import parallel, training
+from mnist_cnn.config import TrainConfig
 
-SMALL = training.TrainConfig(
+SMALL = TrainConfig(
     model="article",
     model_kwargs={"dropout": 0.5},
     augment=True,

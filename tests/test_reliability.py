@@ -38,6 +38,7 @@ from mnist_cnn import (
     run_state,
     training,
 )
+from mnist_cnn.config import TrainConfig
 from mnist_cnn.models import BookCNN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -667,20 +668,20 @@ def helper_cases(
         ),
         (
             "TrainConfig: unknown model",
-            lambda: training.TrainConfig(model="resnet"),
+            lambda: TrainConfig(model="resnet"),
             ValueError,
             "model='resnet': expected one of",
         ),
         (
             "TrainConfig: batch 0",
-            lambda: training.TrainConfig(batch_size=0),
+            lambda: TrainConfig(batch_size=0),
             ValueError,
             "batch_size=0: must be a positive integer",
         ),
         (
             "load_training_state: pickle with code",
             lambda: run_state.load_training_state(
-                tmp / "evil.state", training.TrainConfig()
+                tmp / "evil.state", TrainConfig()
             ),
             checkpoints.CheckpointError,
             "evil.state: not a training state: it holds Python objects",
@@ -727,7 +728,7 @@ def test_resume_after_a_kill_is_bitwise_identical(
 ) -> None:
     # dropout draws from torch's global generator, augmentation from the
     # run's own: the state must restore both
-    config = training.TrainConfig(
+    config = TrainConfig(
         epochs=2,
         train_subset=3000,
         augment=True,
@@ -779,7 +780,7 @@ def test_resume_to_more_epochs_after_a_kill_is_bitwise_identical(
     """Reference: an uninterrupted run of 3 epochs. A run of 2 epochs, killed
     in its second and resumed with epochs=3, ends with the same weights; its
     schedule (step) does not depend on the run's length."""
-    short = training.TrainConfig(
+    short = TrainConfig(
         epochs=2,
         train_subset=3000,
         augment=True,

@@ -13,15 +13,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_cnn import data, training
+from mnist_cnn.config import TrainConfig
 
 SMALL = dict(
     train_subset=1024, n_val=1000, batch_size=128, epochs=2, progress=False
 )
 
 
-def small_config(**overrides) -> training.TrainConfig:
+def small_config(**overrides) -> TrainConfig:
     kwargs = {k: v for k, v in SMALL.items() if k != "progress"} | overrides
-    return training.TrainConfig(**kwargs)
+    return TrainConfig(**kwargs)
 
 
 def test_fit_is_deterministic_and_learns(mnist: data.MNIST) -> None:
@@ -110,7 +111,7 @@ def test_training_loss_uses_the_configured_label_smoothing(
     """One step on one batch of 128 images: the epoch's training loss is the loss of the freshly
     initialised network (train mode, batch statistics) on those images, which the order of the
     batch does not change; computed here with F.cross_entropy(..., label_smoothing=...)."""
-    config = training.TrainConfig(
+    config = TrainConfig(
         train_subset=128,
         n_val=100,
         channels_last=False,
@@ -184,7 +185,7 @@ def test_cached_model_is_the_same_trained_or_loaded(
 ) -> None:
     """A chapter must print the same numbers whether the shared checkpoint existed or not."""
     monkeypatch.setenv("MNIST_CNN_CACHE", str(tmp_path))
-    config = training.TrainConfig(train_subset=500)
+    config = TrainConfig(train_subset=500)
     trained, mean, std, was_loaded = training.fit_or_load(config, "pre")
     loaded, mean2, std2, loaded_now = training.fit_or_load(config, "pre")
     assert (was_loaded, loaded_now) == (False, True)
@@ -213,7 +214,7 @@ def test_schedules_change_the_learning_rate_only_and_span_the_run(
 
     from mnist_cnn import optim
 
-    config = training.TrainConfig(schedule=schedule, epochs=3)
+    config = TrainConfig(schedule=schedule, epochs=3)
     steps = 40  # per epoch
     probe = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=0.01)
     sched, per_batch = training.make_scheduler(config, probe, steps)
@@ -285,7 +286,7 @@ def test_each_optimizer_name_builds_its_class_with_its_settings(
     name: str,
 ) -> None:
     cls, settings = OPTIMIZER_REFERENCE[name]
-    cfg = training.TrainConfig(optimizer=name, lr=0.037, weight_decay=0.003)
+    cfg = TrainConfig(optimizer=name, lr=0.037, weight_decay=0.003)
     opt = training._optimizer(cfg, [nn.Parameter(torch.zeros(2))])
     assert type(opt) is cls, (name, type(opt))
     group = opt.param_groups[0]
@@ -303,7 +304,7 @@ def test_whole_run_schedules_span_every_step_of_a_multi_epoch_run(
     rate near 0: a schedule fitted to one epoch would have ended (one-cycle
     raises) or turned back up (cosine) long before."""
     epochs, steps = 3, 7
-    cfg = training.TrainConfig(schedule=schedule, epochs=epochs, lr=0.1)
+    cfg = TrainConfig(schedule=schedule, epochs=epochs, lr=0.1)
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
     sched, per_batch = training.make_scheduler(cfg, opt, steps)
     assert per_batch
@@ -319,11 +320,11 @@ def test_whole_run_schedules_span_every_step_of_a_multi_epoch_run(
 
 
 def test_the_step_schedule_steps_per_epoch() -> None:
-    cfg = training.TrainConfig(schedule="step", step_gamma=0.5)
+    cfg = TrainConfig(schedule="step", step_gamma=0.5)
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
     sched, per_batch = training.make_scheduler(cfg, opt, 100)
     assert not per_batch and sched.gamma == 0.5
-    constant = training.TrainConfig(schedule="constant")
+    constant = TrainConfig(schedule="constant")
     assert training.make_scheduler(constant, opt, 100) == (None, False)
 
 
@@ -331,7 +332,7 @@ def test_the_step_schedule_steps_per_epoch() -> None:
 def test_one_cycle_runs_however_short_the_run(total: int) -> None:
     """A 4-step run (512 images in batches of 128) once crashed inside
     OneCycleLR with a ZeroDivisionError."""
-    cfg = training.TrainConfig(schedule="onecycle", lr=0.1)
+    cfg = TrainConfig(schedule="onecycle", lr=0.1)
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
     sched, _ = training.make_scheduler(cfg, opt, total)
     for _ in range(total):

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from mnist_cnn import data, ops
+from mnist_cnn.config import TrainConfig
 
 __all__ = [
     "images_per_second",
@@ -196,9 +197,7 @@ def step_seconds(
     return sorted(times)[len(times) // 2]
 
 
-def _recipes() -> dict[str, Any]:
-    from mnist_cnn.config import TrainConfig
-
+def _recipes() -> dict[str, TrainConfig]:
     return {
         # the book's fast recipe: TrainConfig's defaults
         "book": TrainConfig(),
@@ -242,7 +241,7 @@ def _recipes() -> dict[str, Any]:
 
 
 #: The training recipes the benchmark compares, by name (see ``_recipes``).
-RECIPES: dict[str, Any] = _recipes()
+RECIPES: dict[str, TrainConfig] = _recipes()
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,6 @@ from mnist_cnn.run_state import (
 )
 
 __all__ = [
-    "TrainConfig",
     "EpochRecord",
     "FitResult",
     "resolve_device",

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from mnist_cnn import compare, data, parallel, preprocess, training
+from mnist_cnn.config import TrainConfig
 from mnist_cnn.finetune import (
     apply_lora,
     count_trainable,
@@ -56,7 +57,7 @@ def pretrained_book_model(
     Returns the model, the normalisation mean and std, and whether it was
     loaded.
     """
-    return training.fit_or_load(training.TrainConfig(), name)
+    return training.fit_or_load(TrainConfig(), name)
 
 
 def load_sklearn_digits() -> tuple[torch.Tensor, torch.Tensor]:
