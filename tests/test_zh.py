@@ -328,19 +328,29 @@ def chinese_prose(page: Path) -> str:
     )
 
 
-def other_renderings(page: Path) -> list[str]:
-    prose = chinese_prose(page)
+def chinese_pages() -> list[Path]:
+    return sorted(zh.ZH.glob("*.ipynb")) + sorted(zh.ZH.glob("*.md"))
+
+
+def other_wordings(
+    page: Path, text: str, table: dict[str, list[str]], flags: int = 0
+) -> list[str]:
+    """Where ``text`` (of ``page``) uses a variant ``table`` lists instead
+    of the one wording it maps it to."""
     return [
-        f"{page.name}: {m.group(0)!r} (use {term})"
-        for term, variants in ONE_TERM.items()
+        f"{page.name}: {m.group(0)!r} (use {wording})"
+        for wording, variants in table.items()
         for variant in variants
-        for m in re.finditer(variant, prose, flags=re.I)
+        for m in re.finditer(variant, text, flags=flags)
     ]
 
 
+def other_renderings(page: Path) -> list[str]:
+    return other_wordings(page, chinese_prose(page), ONE_TERM, re.I)
+
+
 def test_each_term_has_one_rendering_on_every_chinese_page() -> None:
-    pages = sorted(zh.ZH.glob("*.ipynb")) + sorted(zh.ZH.glob("*.md"))
-    found = [f for page in pages for f in other_renderings(page)]
+    found = [f for page in chinese_pages() for f in other_renderings(page)]
     assert not found, found
 
 
@@ -353,10 +363,9 @@ def test_a_second_rendering_is_seen(tmp_path: Path) -> None:
 def test_chinese_pages_quote_with_mainland_marks() -> None:
     """Mainland Chinese quotes with “…” (‘…’ inside); 「…」 is the
     Taiwan/Hong Kong style, and one edition uses one."""
-    pages = sorted(zh.ZH.glob("*.ipynb")) + sorted(zh.ZH.glob("*.md"))
     found = [
         f"{page.name}: {m.group(0)!r}"
-        for page in pages
+        for page in chinese_pages()
         for m in re.finditer(r"[「」『』].{0,20}", markdown_text(page))
     ]
     assert not found, found
@@ -371,18 +380,11 @@ ONE_STYLE = {
 
 
 def other_styles(page: Path) -> list[str]:
-    text = markdown_text(page)
-    return [
-        f"{page.name}: {m.group(0)!r} (use {style})"
-        for style, variants in ONE_STYLE.items()
-        for variant in variants
-        for m in re.finditer(variant, text)
-    ]
+    return other_wordings(page, markdown_text(page), ONE_STYLE)
 
 
 def test_recurring_phrases_have_one_wording() -> None:
-    pages = sorted(zh.ZH.glob("*.ipynb")) + sorted(zh.ZH.glob("*.md"))
-    found = [f for page in pages for f in other_styles(page)]
+    found = [f for page in chinese_pages() for f in other_styles(page)]
     assert not found, found
 
 
