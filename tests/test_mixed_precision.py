@@ -98,3 +98,27 @@ def test_scaled_steps_are_gradscalers_by_hand(init_scale: float) -> None:
 def test_fp16_without_cuda_is_refused_in_words() -> None:
     with pytest.raises(ValueError, match="amp='fp16' needs a CUDA device"):
         MixedPrecision("fp16", torch.device("cpu"))
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="float16 autocast needs CUDA"
+)
+def test_fp16_on_cuda_is_torch_amp_by_hand() -> None:
+    device = torch.device("cuda")
+    ours, theirs = (m.to(device) for m in twins())
+    opt_ours = torch.optim.AdamW(ours.parameters(), lr=1e-3)
+    opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=1e-3)
+    amp = MixedPrecision("fp16", device)
+    batches = [(x.to(device), y.to(device)) for x, y in BATCHES]
+    net, loss_fn, opt = amp.wrap(ours, F.cross_entropy, opt_ours)
+    train_one_epoch(net, batches, opt, loss_fn)
+    scaler = torch.amp.GradScaler("cuda")
+    for x, y in batches:  # torch.amp's recipe, by hand
+        opt_theirs.zero_grad()
+        with torch.autocast("cuda", dtype=torch.float16):
+            loss = F.cross_entropy(theirs(x), y)
+        scaler.scale(loss).backward()
+        scaler.step(opt_theirs)
+        scaler.update()
+    assert same_weights(ours, theirs)
+    assert amp.scaler.get_scale() == scaler.get_scale()
