@@ -36,3 +36,18 @@ def test_the_first_trained_network_is_in_the_quick_start() -> None:
     before = next(r for name, r in rows.items() if name.startswith("before"))
     assert "(in quickstart)" in before["chapter"]
     assert before["words"] < rows["main path"]["words"] / 5
+
+
+def test_the_main_path_has_short_sentences() -> None:
+    """Issue 29's bar for prose a beginner reads: about 20 words a sentence
+    on average in every main-path chapter, none over 40 (``python
+    tools/reading_stats.py --long CHAPTER`` lists them)."""
+    rows = reading_stats.report()["rows"]
+    chapters = [
+        r for r in rows if r["sentences"] and "path" not in r["chapter"]
+    ]
+    long = {r["chapter"]: r["long_sentences"] for r in chapters}
+    assert not any(long.values()), long
+    assert all(r["mean_sentence"] <= 20 for r in chapters), [
+        (r["chapter"], r["mean_sentence"]) for r in chapters
+    ]
