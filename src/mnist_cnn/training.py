@@ -539,15 +539,7 @@ def fit(
             f"save_every={save_every}: must be >= 0, and needs state_path."
         )
     run = _setup(config, mnist)
-    state = Progress()
-    if (
-        resume is True
-        and state_path is not None
-        and Path(state_path).is_file()
-    ):
-        resume = load_training_state(state_path, config)
-    if isinstance(resume, SavedState):  # read and checked once
-        state = load_progress(resume, run.device, run.parts())
+    state = _starting_point(run, state_path, resume)
 
     def save() -> None:  # the main process writes; every process waits
         if run.ctx.is_main:
@@ -572,6 +564,20 @@ def fit(
         if stop or state.out_of_patience(config.patience):
             break
     return _result(run, state)
+
+
+def _starting_point(
+    run: _Run,
+    state_path: str | os.PathLike[str] | None,
+    resume: bool | SavedState,
+) -> Progress:
+    """A new run's position, or the saved one ``resume`` asks for: a
+    state already read, or the file at ``state_path`` if there is one."""
+    if resume is True and state_path and Path(state_path).is_file():
+        resume = load_training_state(state_path, run.config)
+    if isinstance(resume, SavedState):  # read and checked once
+        return load_progress(resume, run.device, run.parts())
+    return Progress()
 
 
 def _result(run: _Run, state: Progress) -> FitResult:
