@@ -231,8 +231,9 @@ def load_training_state(
     path: str | os.PathLike[str], config: TrainConfig
 ) -> SavedState:
     """The state written by :func:`save_training_state`, read on the CPU
-    with ``weights_only=True`` and checked once; refused (:class:`CheckpointError`) if unreadable or
-    of another configuration. ``config`` may differ in ``epochs`` alone (the
+    with ``weights_only=True`` and checked once; refused
+    (:class:`~mnist_cnn.checkpoints.CheckpointError`) if unreadable or of
+    another configuration. ``config`` may differ in ``epochs`` alone (the
     run is extended or ends sooner) where the run continues exactly as one of
     ``config.epochs`` would (see ``_check_epochs``)."""
     path = Path(path)

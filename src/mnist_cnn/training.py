@@ -601,7 +601,7 @@ def _result(run: _Run, state: Progress) -> FitResult:
 class Cached(NamedTuple):
     """A network from the checkpoint cache (:func:`fit_or_load`)."""
 
-    model: nn.Module  # eval mode
+    model: torch.nn.Module  # eval mode
     mean: float  # the normalisation it was trained with
     std: float
     loaded: bool  # True: read from the cache; False: trained just now
