@@ -2,10 +2,11 @@
 its settings and normalisation. (The file a run resumes from, its training
 state, is :mod:`mnist_cnn.run_state`'s.)
 
-Used in the chapters "Training" and "Evaluation" and by the command line. Both
-are written atomically (:func:`mnist_cnn.atomic.write_atomically`) and loaded
-with ``weights_only=True``, so a file can hold only tensors and plain data,
-never code. Every file that cannot be used ends in one :class:`CheckpointError`
+Used in the chapters "Training" and "Evaluation" and by the command line. A
+checkpoint is written atomically (:func:`mnist_cnn.atomic.write_atomically`);
+it and a training state are read by :func:`safe_load`, with
+``weights_only=True``, so a file can hold only tensors and plain data, never
+code. Every file that cannot be used ends in one :class:`CheckpointError`
 that says what to do.
 """
 
@@ -30,10 +31,11 @@ __all__ = [
     "Trained",
     "save_checkpoint",
     "load_checkpoint",
+    "safe_load",
 ]
 
 
-def _torch_load(
+def safe_load(
     path: Path,
     device: torch.device | str,
     what: str,
@@ -175,7 +177,7 @@ def load_checkpoint(
         "Pass the .pt file that `python -m mnist_cnn train --out` wrote, or "
         "train one again."
     )
-    payload = _torch_load(
+    payload = safe_load(
         path,
         device,
         "checkpoint",

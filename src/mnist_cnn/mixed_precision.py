@@ -23,7 +23,7 @@ from torch import nn
 
 from mnist_cnn.config import Precision
 
-__all__ = ["MixedPrecision", "Autocast", "ScaledStep"]
+__all__ = ["MixedPrecision", "Autocast", "ScaledStep", "scaled_loss"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

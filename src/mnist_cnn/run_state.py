@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from mnist_cnn.atomic import write_atomically
-from mnist_cnn.checkpoints import CheckpointError, _torch_load
+from mnist_cnn.checkpoints import CheckpointError, safe_load
 from mnist_cnn.config import TrainConfig
 
 __all__ = [
@@ -237,7 +237,7 @@ def load_training_state(
     run is extended or ends sooner) where the run continues exactly as one of
     ``config.epochs`` would (see ``_check_epochs``)."""
     path = Path(path)
-    state = _torch_load(
+    state = safe_load(
         path,
         "cpu",  # fit moves what it needs to its device
         "training state",
