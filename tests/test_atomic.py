@@ -5,7 +5,12 @@ checkpoint the command line wrote.)"""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+import torch
 
 from mnist_cnn import atomic
 
@@ -20,3 +25,25 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
         0o666 & ~umask
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin"]
+
+
+def test_ctrl_c_while_writing_waits_for_the_whole_file(
+    tmp_path: Path,
+) -> None:
+    """A SIGINT that arrives halfway through the write (as when the command
+    line saves its training state) finishes the file, then raises
+    KeyboardInterrupt. Interrupted torch.save raised a RuntimeError from its
+    zip writer instead, and the run ended with a traceback (CI, stop 39)."""
+    path = tmp_path / "state.pt"
+    payload = {"w": torch.arange(50_000.0)}
+
+    def interrupted_halfway(f: BinaryIO) -> None:
+        f.write(b"")
+        os.kill(os.getpid(), signal.SIGINT)
+        torch.save(payload, f)
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic.write_atomically(path, interrupted_halfway)
+    assert torch.equal(torch.load(path)["w"], payload["w"])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.pt"]

@@ -14,10 +14,13 @@ with :func:`check_writable` before it trains and saves with
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -44,7 +47,41 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
 
     Creates ``path``'s folder if needed. A process killed while writing leaves
     its hidden temporary file (``.NAME.*.part``) behind, never a damaged
-    ``path``; the next write of the same ``path`` removes such leftovers."""
+    ``path``; the next write of the same ``path`` removes such leftovers.
+    Ctrl-C during the write waits for it: the file is finished, then
+    :class:`KeyboardInterrupt` is raised (see :func:`_ctrl_c_waits`)."""
+    with _ctrl_c_waits():
+        return _write_atomically(path, write)
+
+
+@contextlib.contextmanager
+def _ctrl_c_waits() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) inside the block and raise it after.
+
+    Interrupted halfway, ``torch.save`` can raise a ``RuntimeError`` from
+    its zip writer in place of the ``KeyboardInterrupt``, and the run would
+    end with a traceback instead of its resume command. Only the main
+    thread can set a signal handler, and a handler other than Python's own
+    (a notebook kernel's, a test's) is left alone."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda number, _: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _write_atomically(
+    path: Path, write: Callable[[BinaryIO], object]
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
         leftover.unlink(missing_ok=True)
