@@ -79,9 +79,7 @@ def _ctrl_c_waits() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def _write_atomically(
-    path: Path, write: Callable[[BinaryIO], object]
-) -> Path:
+def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
         leftover.unlink(missing_ok=True)
