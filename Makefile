@@ -38,8 +38,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## The notebooks that train networks (Training, Backpropagation assembled, Evaluation, Overfitting, Fine-tuning,
-## Applications), under nbval, and the tests that start several processes: about 23 minutes on a
+## The notebooks that train networks (Quick start, Training, Backpropagation assembled, Evaluation, Overfitting,
+## Fine-tuning, Applications, the engineering appendix), under nbval, and the tests that start several processes: about 23 minutes on a
 ## 2-core CPU without AVX-512
 test-slow: $(STAMP) fashion-data
 	$(OFFLINE) $(PY) -m pytest -m slow

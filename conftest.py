@@ -44,6 +44,7 @@ SLOW_NOTEBOOKS = {
     "overfitting.ipynb",
     "finetune.ipynb",
     "applications.ipynb",
+    "engineering.ipynb",
 }
 
 

@@ -186,6 +186,7 @@ def test_trained_chapters_use_tolerance_cells() -> None:
         "overfitting.ipynb",
         "finetune.ipynb",
         "applications.ipynb",
+        "engineering.ipynb",
     ):
         assert notebook in tol.tolerances(), (
             f"{notebook} trains networks but has no tolerance bands"

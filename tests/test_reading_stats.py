@@ -36,6 +36,18 @@ def test_the_first_trained_network_is_in_the_quick_start() -> None:
     before = next(r for name, r in rows.items() if name.startswith("before"))
     assert "(in quickstart)" in before["chapter"]
     assert before["words"] < rows["main path"]["words"] / 5
+    # issue 29's bar: at most 2,000 words and 15 minutes of reading
+    assert before["words"] <= 2000 and before["minutes"] <= 15, before
+
+
+def test_the_appendix_and_the_reference_are_off_the_main_path() -> None:
+    """A reader may skip them: the engineering appendix is in the book
+    (_toc.yml) but not in the main path's counts."""
+    stems = [path.stem for path in reading_stats.main_path()]
+    assert stems[:2] == ["intro", "quickstart"]
+    assert "applications" in stems
+    assert not {"engineering", "faq", "api"} & set(stems)
+    assert "book/engineering" in (ROOT / "_toc.yml").read_text()
 
 
 def test_the_main_path_has_short_sentences() -> None:

@@ -7,7 +7,7 @@ before the first trained network.
     python tools/reading_stats.py --skip quickstart # as if a chapter were not there
 
 What counts, per chapter of the main path (every part of ``_toc.yml`` but
-"Reference"):
+"Appendix" and "Reference"):
 
 * **words**: the prose of the Markdown cells (or the page), without code
   blocks, math, directives' options, MyST roles' targets or HTML comments;
@@ -38,6 +38,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 WORDS_PER_MINUTE = 200
 CODE_LINES_PER_MINUTE = 10
+# the parts a reader may skip: engineering, and pages to look things up in
+OFF_THE_PATH = ("Appendix", "Reference")
 TRAINS = re.compile(r"\b(train_epoch|fit|fit_or_load|train_steps)\(")
 
 
@@ -68,11 +70,12 @@ class Counts:
 
 
 def main_path(skip: tuple[str, ...] = ()) -> list[Path]:
-    """The root page and every chapter outside "Reference", in order."""
+    """The root page and every chapter outside "Appendix" and "Reference",
+    in order."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [ROOT / (toc["root"] + ".md")]
     for part in toc["parts"]:
-        if part.get("caption") == "Reference":
+        if part.get("caption") in OFF_THE_PATH:
             continue
         for chapter in part["chapters"]:
             for suffix in (".ipynb", ".md"):

@@ -62,6 +62,7 @@ CAPTIONS = {
     "Training and evaluation": "训练与评估",
     "Fine-tuning": "微调",
     "Applications and outlook": "应用与展望",
+    "Appendix": "附录",
     "Reference": "参考",
 }
 TITLE = "从零开始：用 PyTorch 实现卷积神经网络"

@@ -900,20 +900,20 @@ def check_probe(fn: Callable[[nn.Module], nn.Module]) -> str:
 
 
 def check_shard(answer: Any) -> str:
-    """applications.1: indices process 1 of 2 takes from a global batch of
+    """engineering.1: indices process 1 of 2 takes from a global batch of
     images 0..11."""
     order = torch.arange(12)
     (want,) = data.batch_indices(order, 12, rank=1, world_size=2)
     _expect(
         isinstance(answer, Sequence),
-        "applications.1",
+        "engineering.1",
         f"expected a list of indices, got {answer!r}",
         "Pass a list such as [0, 2].",
     )
-    got = [int(_number(i, "applications.1")) for i in answer]
+    got = [int(_number(i, "engineering.1")) for i in answer]
     _expect(
         got == want.tolist(),
-        "applications.1",
+        "engineering.1",
         f"{got} is not process 1's shard",
         "Each process takes every world_size-th image, starting at its rank.",
     )
@@ -921,14 +921,14 @@ def check_shard(answer: Any) -> str:
 
 
 def check_bfloat16_step(answer: Any) -> str:
-    """applications.2: the gap between 1 and the next bfloat16 number."""
+    """engineering.2: the gap between 1 and the next bfloat16 number."""
     one = torch.tensor(1.0, dtype=torch.bfloat16)
     want = float(torch.nextafter(one, torch.tensor(2.0, dtype=torch.bfloat16)))
     want -= 1.0
     _expect_number(
         answer,
         want,
-        "applications.2",
+        "engineering.2",
         "{got:g} is not the gap",
         "bfloat16 stores 7 bits after the binary point.",
     )
