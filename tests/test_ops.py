@@ -92,6 +92,30 @@ def test_conv2d_equals_torch(case: dict) -> None:
     )
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 9), st.integers(1, 9), st.integers(1, 4), st.integers(1, 4)
+)
+def test_corr2d_equals_torch(h: int, w: int, kh: int, kw: int) -> None:
+    """The teaching version (one channel, stride 1, no padding) is
+    F.conv2d on a (1, 1, H, W) batch."""
+    kh, kw = min(kh, h), min(kw, w)
+    x = torch.randn(h, w, dtype=torch.float64)
+    k = torch.randn(kh, kw, dtype=torch.float64)
+    ref = F.conv2d(x.view(1, 1, h, w), k.view(1, 1, kh, kw))[0, 0]
+    torch.testing.assert_close(ops.corr2d(x, k), ref, **TOL)
+
+
+@pytest.mark.parametrize(
+    "x, k", [((3, 3), (4, 1)), ((1, 3, 3), (2, 2)), ((5, 5), (1, 2, 2))]
+)
+def test_corr2d_refuses_what_it_cannot_slide(
+    x: tuple[int, ...], k: tuple[int, ...]
+) -> None:
+    with pytest.raises(ValueError, match=r"corr2d: .* use conv2d_loop"):
+        ops.corr2d(torch.zeros(x), torch.zeros(k))
+
+
 @settings(max_examples=100, deadline=None)
 @given(conv_cases())
 def test_im2col_equals_unfold(case: dict) -> None:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 __all__ = [
     "conv_output_size",
     "pool_output_size",
+    "corr2d",
     "conv2d_loop",
     "im2col",
     "conv2d",
@@ -138,6 +139,28 @@ def _out_hw(
             f"kernel {kernel} does not fit input {tuple(x.shape[2:])} with "
             f"padding {padding}: {exc}"
         ) from None
+
+
+def corr2d(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The sliding window at its simplest: one channel, stride 1, no padding.
+
+    ``x`` (H, W) and ``k`` (kH, kW) give (H - kH + 1, W - kW + 1); the
+    chapter "Convolution" computes it by hand. :func:`conv2d_loop` adds
+    batches, channels, a bias, stride, padding and dilation."""
+    if x.dim() != 2 or k.dim() != 2 or k.shape[0] > x.shape[0] or (
+        k.shape[1] > x.shape[1]
+    ):
+        raise ValueError(
+            f"corr2d: expected a 2-D image and a 2-D kernel no larger than "
+            f"it, got {tuple(x.shape)} and {tuple(k.shape)}; for batches "
+            f"and channels use conv2d_loop."
+        )
+    kh, kw = k.shape
+    y = x.new_zeros(x.shape[0] - kh + 1, x.shape[1] - kw + 1)
+    for i in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            y[i, j] = (x[i : i + kh, j : j + kw] * k).sum()
+    return y
 
 
 def conv2d_loop(
