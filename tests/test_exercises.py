@@ -277,6 +277,24 @@ CASES = {
     ),
     "shard": (ex.check_shard, [1, 3, 5, 7, 9, 11], [6, 7, 8, 9, 10, 11]),
     "bfloat16_step": (ex.check_bfloat16_step, 2**-7, 2**-8),
+    "resume_step": (lambda a: ex.check_resume_step(*a), (40, 39), (51, 39)),
+    # a state written at step 55 itself: the run resumes right after it
+    "resume_step_on_a_save": (
+        lambda a: ex.check_resume_step(*a),
+        (56, 30),
+        (31, 30),
+    ),
+    "inverted": (ex.check_inverted, lambda x: 255 - x, lambda x: 256 - x),
+    "inverted_type": (
+        ex.check_inverted,
+        lambda x: 255 - x,
+        lambda x: 1 - x / 255,
+    ),
+    "shift_right": (
+        ex.check_shift_right,
+        lambda x, k: torch.nn.functional.pad(x[:, :, :-k], (k, 0)),
+        lambda x, k: torch.roll(x, k, dims=2),
+    ),
     "saliency": (
         ex.check_saliency,
         saliency,

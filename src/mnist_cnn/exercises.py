@@ -59,8 +59,11 @@ __all__ = [
     "check_lora_parameters",
     "check_probe",
     "check_shard",
+    "check_resume_step",
     "check_bfloat16_step",
     "check_saliency",
+    "check_inverted",
+    "check_shift_right",
 ]
 
 
@@ -938,16 +941,94 @@ def check_bfloat16_step(answer: Any) -> str:
 def check_saliency(
     fn: Callable[[nn.Module, torch.Tensor, int], torch.Tensor],
 ) -> str:
-    """applications.3: ``fn(model, x, c)`` -> ``(N, 28, 28)`` saliency
+    """applications.1: ``fn(model, x, c)`` -> ``(N, 28, 28)`` saliency
     ``|dz_c/dx|``, against :func:`mnist_cnn.explain.saliency`."""
     torch.manual_seed(0)
     model = models.BookCNN().eval()
     x = torch.randn(3, 1, 28, 28)
     for c in (0, 7):
         want = explain.saliency(model, x, c)
-        got = _call(fn, "applications.3", model, x.clone(), c)
-        _close(got, want, "applications.3", f"saliency for class {c}", 1e-6)
+        got = _call(fn, "applications.1", model, x.clone(), c)
+        _close(got, want, "applications.1", f"saliency for class {c}", 1e-6)
     return "correct: equal to explain.saliency for classes 0 and 7"
+
+
+def _digits(seed: int) -> torch.Tensor:
+    """Three random ``uint8`` images of MNIST's size, (3, 28, 28)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(
+        0, 256, (3, 28, 28), dtype=torch.uint8, generator=generator
+    )
+
+
+def _same_images(got: Any, want: torch.Tensor, exercise: str) -> None:
+    _expect(
+        isinstance(got, torch.Tensor)
+        and got.dtype == want.dtype
+        and got.shape == want.shape,
+        exercise,
+        f"expected a {want.dtype} tensor of shape {tuple(want.shape)}, got "
+        f"{got.dtype if isinstance(got, torch.Tensor) else type(got).__name__}"
+        f" of shape {tuple(getattr(got, 'shape', ()))}",
+        "Return images of the same shape and type as the input.",
+    )
+
+
+def check_inverted(fn: Callable[[torch.Tensor], torch.Tensor]) -> str:
+    """applications.2: ``fn(images)`` -> the ``uint8`` digits ``(N, 28,
+    28)`` with their colours inverted, as dark ink on light paper."""
+    images = _digits(0)
+    got = _call(fn, "applications.2", images.clone())
+    want = 255 - images
+    _same_images(got, want, "applications.2")
+    _expect(
+        torch.equal(got, want),
+        "applications.2",
+        "the colours are not inverted",
+        "Ink 255 becomes 0 and background 0 becomes 255: 255 - x.",
+    )
+    return "correct: 255 - x, still uint8"
+
+
+def check_shift_right(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> str:
+    """applications.3: ``fn(images, k)`` -> the digits ``(N, 28, 28)``
+    moved ``k`` pixels to the right, zeros coming in from the left."""
+    images = _digits(1)
+    for k in (1, 3, 6):
+        got = _call(fn, "applications.3", images.clone(), k)
+        want = F.pad(images[:, :, :-k], (k, 0))  # k zero columns, left
+        _same_images(got, want, "applications.3")
+        _expect(
+            torch.equal(got, want),
+            "applications.3",
+            f"the images moved {k} pixels are not the expected ones",
+            "Column j of the result is column j - k of the image; the first "
+            "k columns are 0 (torch.roll would wrap the right edge around).",
+        )
+    return "correct: moved right by 1, 3 and 6 pixels, zeros on the left"
+
+
+def check_resume_step(first_step: Any, steps_per_epoch: Any) -> str:
+    """engineering.3: the first step of a run stopped after step 55 and
+    resumed, its state written after every 25th step of an epoch and at
+    the end of each epoch (``steps_per_epoch`` steps an epoch)."""
+    per_epoch = int(_number(steps_per_epoch, "engineering.3"))
+    stop, every = 55, 25
+    saved = {
+        epoch * per_epoch + step
+        for epoch in range(stop // per_epoch + 1)
+        for step in [*range(every, per_epoch, every), per_epoch]
+    }
+    want = max((s for s in saved if s <= stop), default=0) + 1
+    _expect_number(
+        first_step,
+        want,
+        "engineering.3",
+        "{got:g} is not where the resumed run starts",
+        "It starts after the last state written at or before step 55; an "
+        "epoch's end writes one too.",
+    )
+    return f"correct: step {want}"
 
 
 def _placeholder(value: Any) -> bool:

@@ -147,9 +147,10 @@ def corr2d(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     ``x`` (H, W) and ``k`` (kH, kW) give (H - kH + 1, W - kW + 1); the
     chapter "Convolution" computes it by hand. :func:`conv2d_loop` adds
     batches, channels, a bias, stride, padding and dilation."""
-    if x.dim() != 2 or k.dim() != 2 or k.shape[0] > x.shape[0] or (
-        k.shape[1] > x.shape[1]
-    ):
+    fits = x.dim() == k.dim() == 2 and all(
+        a <= b for a, b in zip(k.shape, x.shape)
+    )
+    if not fits:
         raise ValueError(
             f"corr2d: expected a 2-D image and a 2-D kernel no larger than "
             f"it, got {tuple(x.shape)} and {tuple(k.shape)}; for batches "
