@@ -49,7 +49,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     its hidden temporary file (``.NAME.*.part``) behind, never a damaged
     ``path``; the next write of the same ``path`` removes such leftovers.
     Ctrl-C during the write waits for it: the file is finished, then
-    :class:`KeyboardInterrupt` is raised (see :func:`_ctrl_c_waits`)."""
+    :class:`KeyboardInterrupt` is raised (``_ctrl_c_waits``)."""
     with _ctrl_c_waits():
         return _write_atomically(path, write)
 
