@@ -37,6 +37,7 @@ __all__ = [
     "check_conv_parameters",
     "check_dilated_padding",
     "check_composed_kernel",
+    "check_stride_shifts",
     "check_pool_13",
     "check_pool_composition",
     "check_classifier_parameters",
@@ -951,6 +952,39 @@ def check_saliency(
         got = _call(fn, "applications.1", model, x.clone(), c)
         _close(got, want, "applications.1", f"saliency for class {c}", 1e-6)
     return "correct: equal to explain.saliency for classes 0 and 7"
+
+
+def check_stride_shifts(answer: Any) -> str:
+    """convolution.5: the shifts of 1 to 4 pixels to the right after which
+    a convolution with stride 2 gives a shifted copy of its output."""
+    generator = torch.Generator().manual_seed(0)
+    image = torch.zeros(1, 1, 28, 28, dtype=torch.float64)
+    image[..., 6:22, 6:22] = torch.rand(
+        16, 16, dtype=torch.float64, generator=generator
+    )
+    weight = torch.randn(1, 1, 3, 3, dtype=torch.float64, generator=generator)
+
+    def output(k: int) -> torch.Tensor:  # (14, 14)
+        moved = F.pad(image[..., : 28 - k], (k, 0))  # k pixels to the right
+        return F.conv2d(moved, weight, stride=2, padding=1)[0, 0]
+
+    want = [
+        k
+        for k in range(1, 5)
+        if any(
+            torch.allclose(output(k)[:, j:], output(0)[:, : 14 - j])
+            for j in range(1, k + 1)  # at most k positions
+        )
+    ]
+    _expect(
+        isinstance(answer, Sequence)
+        and [int(_number(k, "convolution.5")) for k in answer] == want,
+        "convolution.5",
+        f"{answer!r} are not the shifts the output follows",
+        "A stride-2 output moves by k/2 positions when the input moves k "
+        "pixels; only a whole number of positions gives a shifted copy.",
+    )
+    return f"correct: {want}"
 
 
 def _digits(seed: int) -> torch.Tensor:
