@@ -40,6 +40,7 @@ __all__ = [
     "check_stride_shifts",
     "check_pool_13",
     "check_pool_composition",
+    "check_pool3_change",
     "check_classifier_parameters",
     "check_max_pool_routing",
     "check_parameter_count",
@@ -952,6 +953,33 @@ def check_saliency(
         got = _call(fn, "applications.1", model, x.clone(), c)
         _close(got, want, "applications.1", f"saliency for class {c}", 1e-6)
     return "correct: equal to explain.saliency for classes 0 and 7"
+
+
+def check_pool3_change(answer: Any) -> str:
+    """pooling.5: the relative change of the feature maps of the first
+    1,000 test digits (four classic kernels, ReLU, a 3 x 3 max pool with
+    stride 1 and padding 1) when the digits move one pixel to the right."""
+    images = data.load_mnist().test_images[:1000]  # (1000, 28, 28) uint8
+    x = images.float().div(255).unsqueeze(1)  # (1000, 1, 28, 28)
+    names = ("sobel x", "sobel y", "laplacian", "gaussian blur")
+    bank = torch.stack([ops.CLASSIC_KERNELS[n] for n in names]).unsqueeze(1)
+
+    def pooled(t: torch.Tensor) -> torch.Tensor:  # PyTorch's own layers
+        maps = F.conv2d(t, bank, padding=1).relu()
+        return F.max_pool2d(maps, 3, stride=1, padding=1)
+
+    moved = F.pad(x[..., :-1], (1, 0))  # one pixel to the right
+    want = float((pooled(moved) - pooled(x)).norm() / pooled(x).norm())
+    _expect_number(
+        answer,
+        want,
+        "pooling.5",
+        "{got:.4f} is not the relative change",
+        "Measure ||f(shift(x)) - f(x)|| / ||f(x)|| with "
+        "invariance.relative_change(pool3, x_test, 0, 1).",
+        tol=1e-4,
+    )
+    return f"correct: {want:.3f}"
 
 
 def check_stride_shifts(answer: Any) -> str:
