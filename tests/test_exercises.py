@@ -277,6 +277,7 @@ CASES = {
     ),
     "shard": (ex.check_shard, [1, 3, 5, 7, 9, 11], [6, 7, 8, 9, 10, 11]),
     "bfloat16_step": (ex.check_bfloat16_step, 2**-7, 2**-8),
+    "initial_loss": (ex.check_initial_loss, 2.303, 0.1),
     "pool3_change": (ex.check_pool3_change, 0.4412, 0.5552),
     "stride_shifts": (ex.check_stride_shifts, [2, 4], [1, 2, 3, 4]),
     "resume_step": (lambda a: ex.check_resume_step(*a), (40, 39), (51, 39)),

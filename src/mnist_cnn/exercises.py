@@ -46,6 +46,7 @@ __all__ = [
     "check_parameter_count",
     "check_stacked_receptive_field",
     "check_small_cnn",
+    "check_initial_loss",
     "check_steps_per_epoch",
     "check_momentum_step",
     "check_cosine_lr",
@@ -953,6 +954,21 @@ def check_saliency(
         got = _call(fn, "applications.1", model, x.clone(), c)
         _close(got, want, "applications.1", f"saliency for class {c}", 1e-6)
     return "correct: equal to explain.saliency for classes 0 and 7"
+
+
+def check_initial_loss(answer: Any) -> str:
+    """model.4: the cross-entropy loss to expect from an untrained network
+    whose softmax gives each of the 10 classes a probability of 1/10."""
+    want = float(F.cross_entropy(torch.zeros(1, 10), torch.tensor([3])))
+    _expect_number(
+        answer,
+        want,
+        "model.4",
+        "{got:g} is not the loss of a uniform guess",
+        "The loss is -log of the right class's probability, here 1/10.",
+        tol=1e-3,
+    )
+    return f"correct: log 10 = {want:.4f}"
 
 
 def check_pool3_change(answer: Any) -> str:
