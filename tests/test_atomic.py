@@ -41,8 +41,14 @@ def test_ctrl_c_while_writing_waits_for_the_whole_file(
         os.kill(os.getpid(), signal.SIGINT)  # delivered before the save
         torch.save(payload, f)
 
-    with pytest.raises(KeyboardInterrupt):
-        atomic.write_atomically(path, interrupted_halfway)
+    # Python's own handler, as in a terminal (a job started in the background
+    # by a script inherits SIGINT ignored, and pytest keeps that)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            atomic.write_atomically(path, interrupted_halfway)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert torch.equal(torch.load(path)["w"], payload["w"])
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.pt"]

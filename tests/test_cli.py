@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mnist_cnn import bench, checkpoints, cli, data, paths
+from mnist_cnn import bench, checkpoints, cli, config, data, paths
 
 
 def run(
@@ -392,8 +392,8 @@ def test_messages_use_the_command_lines_words(tmp_path: Path) -> None:
         "--batch-size 0: must be a positive integer; --amp fp16 needs CUDA; "
         "use --amp bf16 or --amp off."
     )
-    assert cli._count(1, "epoch") == "1 epoch"
-    assert cli._count(12, "epoch") == "12 epochs"
+    assert config.count(1, "epoch") == "1 epoch"
+    assert config.count(12, "epoch") == "12 epochs"
     assert cli._folder_message(tmp_path).endswith("holds no image files")
     for name in ("a.jpeg", "b.jpeg", "c.gif"):
         (tmp_path / name).write_bytes(b"")
@@ -428,3 +428,34 @@ def test_a_train_subset_larger_than_the_split_is_refused(
 ) -> None:
     code, _, err = run(capsys, "train", "--train-subset", "55001")
     assert code == 2 and "--train-subset 55001: more than the 55,000" in err
+
+
+def test_evaluate_scores_the_validation_images_fit_scored(
+    capsys, checkpoint: Path
+) -> None:
+    """`evaluate --split val` and `fit` pick the same images (one owner:
+    training.split_indices): the accuracy is the one train recorded."""
+    meta = checkpoints.load_checkpoint(checkpoint)
+    code, out, _ = run(
+        capsys, "evaluate", "--checkpoint", str(checkpoint), "--split", "val"
+    )
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith(f"val: {meta.config.n_val} images, accuracy ")
+    accuracy = float(first.split("accuracy ")[1].split(",")[0])
+    # the same images and weights: at most one borderline digit apart
+    # (channels_last in training, contiguous here)
+    assert abs(accuracy - meta.metrics["val_acc"]) <= 1 / meta.config.n_val
+
+
+def test_evaluate_scores_the_images_a_subset_run_trained_on(
+    capsys, tmp_path: Path
+) -> None:
+    out = tmp_path / "subset.pt"
+    argv = ["train", "--epochs", "1", "--train-subset", "256", "--quiet"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    capsys.readouterr()
+    code, text, _ = run(
+        capsys, "evaluate", "--checkpoint", str(out), "--split", "train"
+    )
+    assert code == 0 and text.startswith("train: 256 images, accuracy ")

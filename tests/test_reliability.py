@@ -175,7 +175,7 @@ def train_file_cases(tmp: Path, good: Path) -> list[Case]:
             "train: extend a onecycle run",
             [*state, "5", "--resume", "--state", str(tmp / "done-1.state")]
             + ["--epochs", "3"],
-            "onecycle schedule is fitted to 1 epochs; a run of 3 would",
+            "onecycle schedule is fitted to 1 epoch; a run of 3 would",
         ),
         (
             "train: resume to fewer epochs than trained",
@@ -853,7 +853,7 @@ def test_cli_resume_with_more_epochs_extends_a_finished_run(
     said = capsys.readouterr().out
     assert (
         f"resumed from {out}.state: epoch 2, after step 0 (the saved run had "
-        "1 epochs, now 2)" in said
+        "1 epoch, now 2)" in said
     ), said
     assert cli.main([*run, "--epochs", "2", "--out", ref]) == 0
     assert same_weights(Path(out), Path(ref)), "extended run differs"

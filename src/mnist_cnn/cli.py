@@ -180,6 +180,10 @@ def _as_options(message: str) -> str:
     return message
 
 
+# The commands: one function per subcommand (``args.run``), each followed
+# by the helpers only it uses.
+
+
 def _train(args: argparse.Namespace) -> int:
     cfg = _train_config(args)
     _check_subset(cfg)
@@ -236,7 +240,7 @@ def _check_subset(cfg: config.TrainConfig) -> None:
     """--train-subset may not ask for more images than the split leaves
     (checked before MNIST is even loaded)."""
     try:
-        training._split(cfg, MNIST_TRAIN)
+        training.split_indices(cfg, MNIST_TRAIN)
     except ValueError as err:
         raise ValueError(_as_options(str(err))) from None
 
@@ -319,15 +323,11 @@ def _start_line(
     """What `train` says before it starts: model, epochs, where, threads."""
     processes = f", {ctx.world_size} processes" if ctx.active else ""
     threads = cfg.threads or torch.get_num_threads()
+    epochs = config.count(cfg.epochs, "epoch")
     return (
-        f"training {cfg.model} for {_count(cfg.epochs, 'epoch')} on {device} "
+        f"training {cfg.model} for {epochs} on {device} "
         f"({threads} threads{processes})"
     )
-
-
-def _count(n: int, word: str) -> str:
-    """``1 epoch``, ``2 epochs``."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _resumed_line(state: Path, result: training.FitResult) -> str:
@@ -338,12 +338,15 @@ def _resumed_line(state: Path, result: training.FitResult) -> str:
     if epoch > epochs and saved_epochs in (None, epochs):
         return (
             f"already complete: {state} holds a finished run of "
-            f"{_count(epochs, 'epoch')}; nothing left to train (give more "
-            "--epochs to extend it)"
+            f"{config.count(epochs, 'epoch')}; nothing left to train (give "
+            "more --epochs to extend it)"
         )
     line = f"resumed from {state}: epoch {epoch}, after step {step}"
     if saved_epochs is not None and saved_epochs != epochs:
-        line += f" (the saved run had {saved_epochs} epochs, now {epochs})"
+        line += (
+            f" (the saved run had {config.count(saved_epochs, 'epoch')}, "
+            f"now {epochs})"
+        )
     return line
 
 
@@ -413,7 +416,7 @@ def _save_and_report(
     if not ctx.is_main:
         return None
     print(
-        f"trained {_count(len(result.history), 'epoch')} in "
+        f"trained {config.count(len(result.history), 'epoch')} in "
         f"{result.train_seconds:.1f} s; validation "
         f"accuracy {last.val_acc:.4f}; test accuracy {test_acc:.4f} "
         f"(loss {test_loss:.4f})"
@@ -441,11 +444,12 @@ def _save_and_report(
 def _split(
     mnist: data.MNIST, split: str, cfg: config.TrainConfig
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images `evaluate --split` scores: the test set, or the
+    validation or training images of the run that wrote the checkpoint."""
     if split == "test":
         return mnist.test_images, mnist.test_labels
-    train_idx, val_idx = data.train_val_split(
-        mnist.train_images.shape[0], cfg.n_val, cfg.seed
-    )
+    n = mnist.train_images.shape[0]
+    train_idx, val_idx = training.split_indices(cfg, n)
     idx = val_idx if split == "val" else train_idx
     return mnist.train_images[idx], mnist.train_labels[idx]
 
@@ -535,7 +539,7 @@ def _folder_message(path: Path) -> str:
     n = sum(found.values())
     return (
         f"{path}: is a folder, not an image; give the image files in it "
-        f"({_count(n, 'image')}), e.g. {path / ('*' + suffix)}"
+        f"({config.count(n, 'image')}), e.g. {path / ('*' + suffix)}"
     )
 
 
@@ -543,6 +547,105 @@ def _naming(path: Path, err: Exception) -> str:
     """The message of an image that failed, starting with its file."""
     message = str(err).removeprefix("image: ")
     return message if str(path) in message else f"{path}: {message}"
+
+
+def _course(args: argparse.Namespace) -> int:
+    from mnist_cnn import course
+
+    written = course.write_course(args.out)
+    notebooks = [p for p in written if p.suffix == ".ipynb"]
+    guides = [str(p) for p in written if p.suffix == ".md"]
+    print(
+        f"wrote {len(notebooks)} student notebooks in "
+        f"{written[0].parent} (and zh/) and the teacher's guides "
+        + ", ".join(guides)
+    )
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from mnist_cnn import grading
+
+    out = args.out
+    if out is not None:  # refuse before running anything
+        if out.exists() and not args.overwrite:
+            raise ValueError(
+                f"--out {out}: the file exists; give another name, or "
+                "--overwrite to replace it"
+            )
+        if not out.parent.is_dir():
+            raise ValueError(
+                f"--out {out}: the folder {out.parent} does not exist"
+            )
+    if args.time_limit <= 0:
+        raise ValueError(
+            f"--time-limit {args.time_limit:g}: must be a positive number "
+            "of seconds"
+        )
+    rows = grading.grade(args.notebooks, args.time_limit)
+    print(grading.table(rows))
+    if out is not None:
+        grading.write_csv(rows, out)
+        print(f"wrote {out}")
+    return 0
+
+
+# The parsers: each subcommand's options, and the options they share.
+
+
+def _parser() -> argparse.ArgumentParser:
+    from mnist_cnn import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        formatter_class=_Help,
+        description="Train, evaluate and use the book's CNNs on MNIST "
+        "(installed as `mnist-cnn` too).",
+        epilog="examples:\n"
+        f"  {PROG} train --out model.pt\n"
+        f"  {PROG} evaluate --checkpoint model.pt\n"
+        f"  {PROG} predict --checkpoint model.pt digit.png\n"
+        f"  {PROG} train --save-every 50 --resume --out model.pt\n"
+        f"  {PROG} bench --help",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND"
+    )
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            formatter_class=_Help,
+            help=help,
+            description=help.replace("%%", "%"),
+        )
+
+    _train_parser(command("train", "train a model and write a checkpoint"))
+
+    _evaluate_parser(
+        command("evaluate", "accuracy and per-class metrics of a checkpoint")
+    )
+    _predict_parser(
+        command(
+            "predict",
+            "the digits in each image (PNG, JPEG, GIF, BMP, TIFF, WebP), read "
+            "left to right",
+        )
+    )
+    _bench_parser(
+        command("bench", "benchmarks whose figures the chapters quote")
+    )
+    _course_parser(
+        command(
+            "course",
+            "student notebooks without the solutions, and a teacher's guide",
+        )
+    )
+    _grade_parser(
+        command("grade", "run students' notebooks and the exercises' checks")
+    )
+    return parser
 
 
 def _train_parser(p: argparse.ArgumentParser) -> None:
@@ -644,6 +747,46 @@ def _model_option(p: argparse.ArgumentParser) -> None:
         "refuse a checkpoint of any other model",
         none_means="any",
     )
+
+
+def _checkpoint_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="FILE",
+        help="the checkpoint `train` wrote",
+    )
+
+
+def _evaluate_parser(p: argparse.ArgumentParser) -> None:
+    """``evaluate``: its options."""
+    _checkpoint_option(p)
+    _choice_option(
+        p,
+        "--split",
+        ("test", "val", "train"),
+        "test",
+        "the images to score: the test set, or the validation or training "
+        "images of the run that wrote the checkpoint",
+    )
+    _model_option(p)
+    p.set_defaults(run=_evaluate)
+
+
+def _predict_parser(p: argparse.ArgumentParser) -> None:
+    """``predict``: its options."""
+    _checkpoint_option(p)
+    _model_option(p)
+    p.add_argument(
+        "images",
+        nargs="+",
+        type=Path,
+        metavar="IMAGE",
+        help="image files (PNG, JPEG, GIF, BMP, TIFF, WebP) of any size or "
+        "background; several digits in one image are read left to right",
+    )
+    p.set_defaults(run=_predict)
 
 
 def _bench_parser(p: argparse.ArgumentParser) -> None:
@@ -788,61 +931,6 @@ def _benchmarks_epilog(sub: argparse._SubParsersAction) -> str:
     return "benchmarks and their options:\n\n" + "\n".join(parts)
 
 
-def _parser() -> argparse.ArgumentParser:
-    from mnist_cnn import __version__
-
-    parser = _Parser(
-        prog=PROG,
-        formatter_class=_Help,
-        description="Train, evaluate and use the book's CNNs on MNIST "
-        "(installed as `mnist-cnn` too).",
-        epilog="examples:\n"
-        f"  {PROG} train --out model.pt\n"
-        f"  {PROG} evaluate --checkpoint model.pt\n"
-        f"  {PROG} predict --checkpoint model.pt digit.png\n"
-        f"  {PROG} train --save-every 50 --resume --out model.pt\n"
-        f"  {PROG} bench --help",
-    )
-    parser.add_argument("--version", action="version", version=__version__)
-    sub = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND"
-    )
-
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(
-            name,
-            formatter_class=_Help,
-            help=help,
-            description=help.replace("%%", "%"),
-        )
-
-    _train_parser(command("train", "train a model and write a checkpoint"))
-
-    _evaluate_parser(
-        command("evaluate", "accuracy and per-class metrics of a checkpoint")
-    )
-    _predict_parser(
-        command(
-            "predict",
-            "the digits in each image (PNG, JPEG, GIF, BMP, TIFF, WebP), read "
-            "left to right",
-        )
-    )
-    _bench_parser(
-        command("bench", "benchmarks whose figures the chapters quote")
-    )
-    _course_parser(
-        command(
-            "course",
-            "student notebooks without the solutions, and a teacher's guide",
-        )
-    )
-    _grade_parser(
-        command("grade", "run students' notebooks and the exercises' checks")
-    )
-    return parser
-
-
 def _course_parser(p: argparse.ArgumentParser) -> None:
     """``course``: its options."""
     p.add_argument(
@@ -853,20 +941,6 @@ def _course_parser(p: argparse.ArgumentParser) -> None:
         help="the folder to write (default: _build/course/ of the clone)",
     )
     p.set_defaults(run=_course)
-
-
-def _course(args: argparse.Namespace) -> int:
-    from mnist_cnn import course
-
-    written = course.write_course(args.out)
-    notebooks = [p for p in written if p.suffix == ".ipynb"]
-    guides = [str(p) for p in written if p.suffix == ".md"]
-    print(
-        f"wrote {len(notebooks)} student notebooks in "
-        f"{written[0].parent} (and zh/) and the teacher's guides "
-        + ", ".join(guides)
-    )
-    return 0
 
 
 def _grade_parser(p: argparse.ArgumentParser) -> None:
@@ -897,68 +971,6 @@ def _grade_parser(p: argparse.ArgumentParser) -> None:
         help="seconds each notebook may run",
     )
     p.set_defaults(run=_grade)
-
-
-def _grade(args: argparse.Namespace) -> int:
-    from mnist_cnn import grading
-
-    out = args.out
-    if out is not None:  # refuse before running anything
-        if out.exists() and not args.overwrite:
-            raise ValueError(
-                f"--out {out}: the file exists; give another name, or "
-                "--overwrite to replace it"
-            )
-        if not out.parent.is_dir():
-            raise ValueError(
-                f"--out {out}: the folder {out.parent} does not exist"
-            )
-    if args.time_limit <= 0:
-        raise ValueError(
-            f"--time-limit {args.time_limit:g}: must be a positive number "
-            "of seconds"
-        )
-    rows = grading.grade(args.notebooks, args.time_limit)
-    print(grading.table(rows))
-    if out is not None:
-        grading.write_csv(rows, out)
-        print(f"wrote {out}")
-    return 0
-
-
-def _checkpoint_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=DEFAULT_OUT,
-        metavar="FILE",
-        help="the checkpoint `train` wrote",
-    )
-
-
-def _evaluate_parser(p: argparse.ArgumentParser) -> None:
-    """``evaluate``: its options."""
-    _checkpoint_option(p)
-    _choice_option(
-        p, "--split", ("test", "val", "train"), "test", "the images to score"
-    )
-    _model_option(p)
-    p.set_defaults(run=_evaluate)
-
-
-def _predict_parser(p: argparse.ArgumentParser) -> None:
-    """``predict``: its options."""
-    _checkpoint_option(p)
-    _model_option(p)
-    p.add_argument(
-        "images",
-        nargs="+",
-        type=Path,
-        metavar="IMAGE",
-        help="image files (PNG, JPEG, GIF, BMP, TIFF, WebP) of any size or "
-        "background; several digits in one image are read left to right",
-    )
-    p.set_defaults(run=_predict)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "DEVICES",
     "ARTICLE_MEAN_STD",
     "TrainConfig",
+    "count",
 ]
 
 Optimizer = Literal["sgd", "momentum", "adam", "adamw", "adadelta"]
@@ -125,3 +126,9 @@ class TrainConfig:
             )
         if problems:
             raise ValueError("TrainConfig: " + "; ".join(problems) + ".")
+
+
+def count(n: int, word: str) -> str:
+    """``1 epoch``, ``2 epochs``, ``60,000 images``: how a run's messages
+    count."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

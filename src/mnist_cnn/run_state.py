@@ -25,7 +25,7 @@ from torch import nn
 
 from mnist_cnn.atomic import write_atomically
 from mnist_cnn.checkpoints import CheckpointError, safe_load
-from mnist_cnn.config import TrainConfig
+from mnist_cnn.config import TrainConfig, count
 
 __all__ = [
     "Sums",
@@ -256,15 +256,17 @@ def load_training_state(
     # a setting added to TrainConfig after the state was written: its default
     saved = {**dataclasses.asdict(TrainConfig()), **state["config"]}
     changed = sorted(k for k, v in ours.items() if saved.get(k) != v)
-    if changed == ["epochs"]:
-        _check_epochs(path, state, config)
-    elif changed:
+    if set(changed) - {_MAY_CHANGE}:
         raise CheckpointError(
             f"{path}: written by a run with other settings "
             f"({', '.join(changed)}); "
             "resume with the same settings, or delete it to start afresh."
         )
-    return SavedState(path, int(state["config"]["epochs"]), state)
+    return SavedState(path, _check_epochs(path, state, config), state)
+
+
+# the one setting a resumed run may change: it is extended, or ends sooner
+_MAY_CHANGE = "epochs"
 
 
 # schedules whose learning rate at a step depends on the run's length
@@ -273,26 +275,31 @@ _LENGTH_SCHEDULES = ("onecycle", "cosine")
 
 def _check_epochs(
     path: Path, state: dict[str, Any], config: TrainConfig
-) -> None:
-    """A saved run may continue to another number of epochs only where that
-    gives exactly the run of ``config.epochs`` never stopped: its schedule does
-    not depend on the run's length (constant, step), and it has not trained
-    further already."""
-    saved = state["config"]["epochs"]
+) -> int:
+    """The epochs the saved run was set to train. It may continue to another
+    number only where that gives exactly the run of ``config.epochs`` never
+    stopped: its schedule does not depend on the run's length (constant,
+    step), and it has not trained further already."""
+    saved = int(state["config"]["epochs"])
+    if config.epochs == saved:
+        return saved
     epoch, step = state["epoch"], state["step"]
     begun = epoch if step > 0 else epoch - 1  # epochs trained, or begun
     if config.epochs < begun:
         raise CheckpointError(
-            f"{path}: the saved run has already trained {begun} epochs "
-            f"(of {saved}); pass --epochs {begun} or more."
+            f"{path}: the saved run has already trained "
+            f"{count(begun, 'epoch')} (of {saved}); pass --epochs {begun} "
+            "or more."
         )
     if config.schedule in _LENGTH_SCHEDULES:
         raise CheckpointError(
-            f"{path}: saved by a run of {saved} epochs whose "
-            f"{config.schedule} schedule is fitted to {saved} epochs; a run "
+            f"{path}: saved by a run of {count(saved, 'epoch')} whose "
+            f"{config.schedule} schedule is fitted to {count(saved, 'epoch')}; "
+            f"a run "
             f"of {config.epochs} would have had other learning rates from "
             f"its first step, so it cannot be continued. Resume with "
-            f"--epochs {saved}, or train {config.epochs} epochs afresh "
+            f"--epochs {saved}, or train {count(config.epochs, 'epoch')} afresh "
             "(leave out --resume, or pass another --state); a run with "
             "--schedule constant or step can be extended."
         )
+    return saved

@@ -55,6 +55,7 @@ __all__ = [
     "build_model",
     "normalization_constants",
     "training_images",
+    "split_indices",
     "train_one_epoch",
     "evaluate",
     "predict_logits",
@@ -251,9 +252,16 @@ def normalization_constants(
     """The (mean, std) a run of ``config`` normalises with: the article's
     0.5/0.5, or measured on exactly the images it trains on (the validation
     images and anything outside the subset excluded)."""
+    return _mean_std(config, training_images(config, mnist)[0])
+
+
+def _mean_std(
+    config: TrainConfig, images: torch.Tensor
+) -> tuple[float, float]:
+    """The article's 0.5/0.5, or measured on the uint8 training images."""
     if config.normalization == "article":
         return ARTICLE_MEAN_STD
-    return data.compute_mean_std(training_images(config, mnist)[0])
+    return data.compute_mean_std(images)
 
 
 def training_images(
@@ -263,13 +271,16 @@ def training_images(
     ``config`` trains on, un-augmented: MNIST's training split minus the
     ``config.n_val`` validation images (a split seeded by ``config.seed``),
     cut to the first ``config.train_subset``."""
-    train_idx, _ = _split(config, mnist.train_images.shape[0])
+    train_idx, _ = split_indices(config, mnist.train_images.shape[0])
     return mnist.train_images[train_idx], mnist.train_labels[train_idx]
 
 
-def _split(config: TrainConfig, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+def split_indices(
+    config: TrainConfig, n: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The indices a run trains on (cut to ``config.train_subset``) and the
-    validation indices, of a seeded split of ``range(n)``."""
+    validation indices, of a seeded split of ``range(n)``: the one place that
+    decides which of MNIST's training images a run sees."""
     train_idx, val_idx = data.train_val_split(n, config.n_val, config.seed)
     if config.train_subset is not None:
         if config.train_subset > len(train_idx):
@@ -358,8 +369,9 @@ def _setup(config: TrainConfig, mnist: data.MNIST | None) -> _Run:
     if device.type == "cuda":  # fixed input sizes: let cuDNN pick kernels
         torch.backends.cudnn.benchmark = True
     mnist = mnist if mnist is not None else data.load_mnist()
-    train_idx, val_idx = _split(config, mnist.train_images.shape[0])
+    train_idx, val_idx = split_indices(config, mnist.train_images.shape[0])
     images, labels = mnist.train_images, mnist.train_labels
+    mean, std = _mean_std(config, images[train_idx])
     train = (images[train_idx].to(device), labels[train_idx].to(device))
     model = build_model(config).to(device)
     if config.channels_last:
@@ -369,7 +381,6 @@ def _setup(config: TrainConfig, mnist: data.MNIST | None) -> _Run:
         train[0].shape[0], config.batch_size, ctx
     )
     scheduler, per_batch = make_scheduler(config, optimizer, steps)
-    mean, std = normalization_constants(config, mnist)
     return _Run(
         config=config,
         ctx=ctx,
@@ -410,10 +421,10 @@ def _batches(
 
 
 def _epoch_record(
-    run: _Run, epoch: int, sums: Sums, seconds: float
+    run: _Run, epoch: int, sums: Sums, seconds: float, validate: bool
 ) -> EpochRecord:
-    """Sum the processes' training figures and evaluate on validation
-    (every epoch, or the last only where ``validate_every_epoch`` is off)."""
+    """Sum the processes' training figures and, if ``validate``, evaluate on
+    the validation images."""
     distributed.average_buffers(run.model, run.ctx)  # all shards' BN stats
     # float64, so that one process computes exactly float(loss) / seen (on the
     # CPU, except for NCCL, which reduces CUDA tensors; MPS has no float64)
@@ -422,7 +433,7 @@ def _epoch_record(
     totals = torch.tensor(local, dtype=torch.float64, device=on)
     loss, correct, seen = distributed.all_reduce_sum(totals, run.ctx).tolist()
     val_loss = val_acc = math.nan  # not validated (validate_every_epoch)
-    if run.config.validate_every_epoch or epoch == run.config.epochs:
+    if validate:
         val_loss, val_acc = evaluate(
             run.model,
             *run.val,
@@ -440,7 +451,8 @@ def _epoch_record(
 def _train_epoch(
     run: _Run,
     state: Progress,
-    show: bool,
+    bar: str | None,  # the progress bar's text; None: no bar
+    validate: bool,
     save: Callable[[], None] | None,  # writes the state (mid-epoch too)
     save_every: int,
     on_step: Callable[[int], None] | None,
@@ -476,8 +488,8 @@ def _train_epoch(
         _batches(run, state.order, state.step),
         total=steps,
         initial=state.step,
-        desc=f"epoch {epoch}/{cfg.epochs}",
-        disable=not (show and run.ctx.is_main),
+        desc=bar,
+        disable=bar is None or not run.ctx.is_main,
         leave=False,
     )
     # the network, loss and optimizer in the run's precision (as they are
@@ -491,9 +503,8 @@ def _train_epoch(
         run.scheduler.step()
     if run.device.type == "cuda":
         torch.cuda.synchronize()
-    return _epoch_record(
-        run, epoch, sums, before + time.perf_counter() - start
-    )
+    seconds = before + time.perf_counter() - start
+    return _epoch_record(run, epoch, sums, seconds, validate)
 
 
 def _loss_function(
@@ -547,8 +558,12 @@ def fit(
         distributed.barrier(run.ctx)
 
     saving = save if save_every else None
-    for _ in range(state.epoch, config.epochs + 1):
-        r = _train_epoch(run, state, progress, saving, save_every, on_step)
+    for epoch in range(state.epoch, config.epochs + 1):
+        bar = f"epoch {epoch}/{config.epochs}" if progress else None
+        validate = config.validate_every_epoch or epoch == config.epochs
+        r = _train_epoch(
+            run, state, bar, validate, saving, save_every, on_step
+        )
         state.record(r, run.model, keep=config.patience is not None)
         if progress and run.ctx.is_main:
             tqdm.write(
@@ -556,9 +571,7 @@ def fit(
                 f"{r.train_acc:.4f} | val loss {r.val_loss:.4f} acc "
                 f"{r.val_acc:.4f} | {r.seconds:.1f} s"
             )
-        stop = (
-            on_epoch_end(r, run.model) if on_epoch_end is not None else False
-        )
+        stop = on_epoch_end is not None and on_epoch_end(r, run.model)
         if saving:  # the next epoch starts here (or the run is finished)
             save()
         if stop or state.out_of_patience(config.patience):
