@@ -460,22 +460,6 @@ def check_classifier_parameters(flatten: Any, global_average: Any) -> str:
     return f"correct: {want[0]:,} after flattening, {want[1]} after pooling"
 
 
-def check_max_pool_routing(grad: Any) -> str:
-    """pooling.4: the gradient a 5 x 5 image with one bright centre pixel
-    receives from 3x3 max pooling with stride 1, for output gradient 1
-    everywhere, against autograd."""
-    x = torch.zeros(1, 1, 5, 5)
-    x[0, 0, 2, 2] = 1.0
-    x.requires_grad_(True)
-    F.max_pool2d(x, 3, stride=1).sum().backward()
-    got = _five_by_five(
-        grad, torch.float32, "pooling.4", "the 5 x 5 gradient",
-        "The gradient has the input's shape.",
-    )  # fmt: skip
-    _close(got.reshape(1, 1, 5, 5), x.grad, "pooling.4", "the gradient", 0.0)
-    return f"correct: the centre receives {float(x.grad[0, 0, 2, 2]):g}"
-
-
 # --- Chapter "Model" --------------------------------------------------------
 
 
@@ -681,6 +665,22 @@ def check_layer_backward(
             back = _call(layer.backward, exercise, g.clone())
             _close(back, x.grad, exercise, f"backward for {shape}", 1e-10)
     return "correct: forward and backward equal autograd's (float64)"
+
+
+def check_max_pool_routing(grad: Any) -> str:
+    """scratch.4: the gradient a 5 x 5 image with one bright centre pixel
+    receives from 3x3 max pooling with stride 1, for output gradient 1
+    everywhere, against autograd."""
+    x = torch.zeros(1, 1, 5, 5)
+    x[0, 0, 2, 2] = 1.0
+    x.requires_grad_(True)
+    F.max_pool2d(x, 3, stride=1).sum().backward()
+    got = _five_by_five(
+        grad, torch.float32, "scratch.4", "the 5 x 5 gradient",
+        "The gradient has the input's shape.",
+    )  # fmt: skip
+    _close(got.reshape(1, 1, 5, 5), x.grad, "scratch.4", "the gradient", 0.0)
+    return f"correct: the centre receives {float(x.grad[0, 0, 2, 2]):g}"
 
 
 # --- Chapter "Evaluation" ---------------------------------------------------
@@ -972,7 +972,7 @@ def check_initial_loss(answer: Any) -> str:
 
 
 def check_pool3_change(answer: Any) -> str:
-    """pooling.5: the relative change of the feature maps of the first
+    """pooling.4: the relative change of the feature maps of the first
     1,000 test digits (four classic kernels, ReLU, a 3 x 3 max pool with
     stride 1 and padding 1) when the digits move one pixel to the right."""
     images = data.load_mnist().test_images[:1000]  # (1000, 28, 28) uint8
@@ -989,7 +989,7 @@ def check_pool3_change(answer: Any) -> str:
     _expect_number(
         answer,
         want,
-        "pooling.5",
+        "pooling.4",
         "{got:.4f} is not the relative change",
         "Measure ||f(shift(x)) - f(x)|| / ||f(x)|| with "
         "invariance.relative_change(pool3, x_test, 0, 1).",
