@@ -217,6 +217,11 @@ CASES = {
         -0.1306 / 0.3081,  # the training part (Data prints both)
         0.0,
     ),
+    "test_standardised": (
+        ex.check_test_standardised,
+        (0.0061, 1.0077),  # the test images are not the training part
+        (0.0, 1.0),
+    ),
     "mean_images": (
         ex.check_mean_images,
         mean_images,

@@ -282,6 +282,33 @@ def check_mean_images(
     return "correct: ten mean images, each within 1e-4 of the reference"
 
 
+def check_test_standardised(answer: Any) -> str:
+    """data.4: the mean and standard deviation of MNIST's 10,000 test images
+    normalised with the mean and standard deviation of the training part."""
+    mnist = data.load_mnist()
+    train_idx, _ = data.train_val_split(mnist.train_images.shape[0])
+    mean, std = data.compute_mean_std(mnist.train_images[train_idx])
+    x = data.normalize(mnist.test_images, mean, std).double()  # (N, 28, 28)
+    want = (float(x.mean()), float(x.std()))
+    _expect(
+        isinstance(answer, (tuple, list)) and len(answer) == 2,
+        "data.4",
+        f"{answer!r} is not a pair",
+        "Give (test_mean, test_std), two numbers.",
+    )
+    for got, ref, what in zip(answer, want, ("mean", "standard deviation")):
+        _expect_number(
+            got,
+            ref,
+            "data.4",
+            "{got:.4f} is not the test images' " + what,
+            "Normalise the test images with the training part's mean and "
+            "std (data.normalize), then take .mean() and .std().",
+            tol=1e-3,
+        )
+    return f"correct: mean {want[0]:.4f}, standard deviation {want[1]:.4f}"
+
+
 # --- Chapter "Convolution" --------------------------------------------------
 
 
