@@ -173,6 +173,17 @@ def composed_kernel():
     return ops.conv2d(full, k2.flip(0, 1).view(1, 1, 3, 3))
 
 
+# four images' probabilities: sure (0.995), sure (0.999), unsure (0.6), sure
+# (0.992)
+SURE_PROBS = torch.tensor(
+    [
+        [0.005, 0.995, 0, 0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0.999, 0.001, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0.4, 0.6, 0, 0, 0, 0, 0, 0],
+        [0.992, 0, 0, 0, 0, 0, 0, 0, 0.008, 0],
+    ]
+)
+
 CASES = {
     "reckless_lr": (ex.check_reckless_lr, 0.098, 0.97),
     "first_layer_parameters": (ex.check_first_layer_parameters, 160, 144),
@@ -221,6 +232,11 @@ CASES = {
         ex.check_test_standardised,
         (0.0061, 1.0077),  # the test images are not the training part
         (0.0, 1.0),
+    ),
+    "confident_share": (
+        lambda a: ex.check_confident_share(SURE_PROBS, a),
+        0.75,  # rows 0, 1 and 3 are sure
+        3,  # a count, not a share
     ),
     "mean_images": (
         ex.check_mean_images,

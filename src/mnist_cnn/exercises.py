@@ -792,6 +792,22 @@ def check_top_k_accuracy(
     return "correct: k = 1, 2, 5 equal scikit-learn's top_k_accuracy_score"
 
 
+def check_confident_share(probs: torch.Tensor, answer: Any) -> str:
+    """evaluation.4: the share of the images whose largest probability in
+    ``probs`` ``(N, 10)`` is at least 0.99."""
+    want = float((probs.max(1).values >= 0.99).double().mean())
+    _expect_number(
+        answer,
+        want,
+        "evaluation.4",
+        "{got:.4f} is not the share of answers given with at least 0.99",
+        "Count the images with probs.max(1).values >= 0.99 and divide by "
+        "the number of images (a share between 0 and 1, not a count).",
+        tol=1e-4,
+    )
+    return f"correct: {want:.2%} of the images"
+
+
 # --- Chapter "Overfitting" --------------------------------------------------
 
 
