@@ -295,11 +295,10 @@ def _check_epochs(
         raise CheckpointError(
             f"{path}: saved by a run of {count(saved, 'epoch')} whose "
             f"{config.schedule} schedule is fitted to {count(saved, 'epoch')}; "
-            f"a run "
-            f"of {config.epochs} would have had other learning rates from "
-            f"its first step, so it cannot be continued. Resume with "
-            f"--epochs {saved}, or train {count(config.epochs, 'epoch')} afresh "
-            "(leave out --resume, or pass another --state); a run with "
+            f"a run of {config.epochs} would have had other learning rates "
+            "from its first step, so it cannot be continued. Resume with "
+            f"--epochs {saved}, or train {count(config.epochs, 'epoch')} "
+            "afresh (leave out --resume, or pass another --state); a run with "
             "--schedule constant or step can be extended."
         )
     return saved
