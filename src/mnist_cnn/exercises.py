@@ -238,13 +238,20 @@ def check_idx_file_size(n_bytes: Any) -> str:
     return f"correct: {want:,} bytes"
 
 
+def _training_part_mean_std() -> tuple[float, float]:
+    """The mean and standard deviation of the training part: MNIST's
+    training images without the validation images of
+    :func:`mnist_cnn.data.train_val_split`, as the chapter "Data" splits."""
+    images = data.load_mnist().train_images
+    train_idx, _ = data.train_val_split(images.shape[0])
+    return data.compute_mean_std(images[train_idx])
+
+
 def check_normalised_background(value: Any) -> str:
     """data.2: a black pixel (0) after normalising with the mean and
     standard deviation of the training part (the validation images of
     :func:`mnist_cnn.data.train_val_split` left out)."""
-    images = data.load_mnist().train_images
-    train_idx, _ = data.train_val_split(images.shape[0])
-    mean, std = data.compute_mean_std(images[train_idx])
+    mean, std = _training_part_mean_std()
     want = float(
         data.normalize(torch.zeros(1, 1, 1, dtype=torch.uint8), mean, std)
     )
@@ -285,10 +292,9 @@ def check_mean_images(
 def check_test_standardised(answer: Any) -> str:
     """data.4: the mean and standard deviation of MNIST's 10,000 test images
     normalised with the mean and standard deviation of the training part."""
-    mnist = data.load_mnist()
-    train_idx, _ = data.train_val_split(mnist.train_images.shape[0])
-    mean, std = data.compute_mean_std(mnist.train_images[train_idx])
-    x = data.normalize(mnist.test_images, mean, std).double()  # (N, 28, 28)
+    mean, std = _training_part_mean_std()
+    # (10000, 1, 28, 28)
+    x = data.normalize(data.load_mnist().test_images, mean, std).double()
     want = (float(x.mean()), float(x.std()))
     _expect(
         isinstance(answer, (tuple, list)) and len(answer) == 2,
@@ -402,6 +408,39 @@ def check_composed_kernel(kernel: Any) -> str:
     return "correct: one 5x5 layer equals the two 3x3 layers on 8 digits"
 
 
+def check_stride_shifts(answer: Any) -> str:
+    """convolution.5: the shifts of 1 to 4 pixels to the right after which
+    a convolution with stride 2 gives a shifted copy of its output."""
+    generator = torch.Generator().manual_seed(0)
+    image = torch.zeros(1, 1, 28, 28, dtype=torch.float64)
+    image[..., 6:22, 6:22] = torch.rand(
+        16, 16, dtype=torch.float64, generator=generator
+    )
+    weight = torch.randn(1, 1, 3, 3, dtype=torch.float64, generator=generator)
+
+    def output(k: int) -> torch.Tensor:  # (14, 14)
+        moved = F.pad(image[..., : 28 - k], (k, 0))  # k pixels to the right
+        return F.conv2d(moved, weight, stride=2, padding=1)[0, 0]
+
+    want = [
+        k
+        for k in range(1, 5)
+        if any(
+            torch.allclose(output(k)[:, j:], output(0)[:, : 14 - j])
+            for j in range(1, k + 1)  # at most k positions
+        )
+    ]
+    _expect(
+        isinstance(answer, Sequence)
+        and [int(_number(k, "convolution.5")) for k in answer] == want,
+        "convolution.5",
+        f"{answer!r} are not the shifts the output follows",
+        "A stride-2 output moves by k/2 positions when the input moves k "
+        "pixels; only a whole number of positions gives a shifted copy.",
+    )
+    return f"correct: {want}"
+
+
 # --- Chapter "Pooling" ------------------------------------------------------
 
 
@@ -487,6 +526,33 @@ def check_classifier_parameters(flatten: Any, global_average: Any) -> str:
     return f"correct: {want[0]:,} after flattening, {want[1]} after pooling"
 
 
+def check_pool3_change(answer: Any) -> str:
+    """pooling.4: the relative change of the feature maps of the first
+    1,000 test digits (four classic kernels, ReLU, a 3 x 3 max pool with
+    stride 1 and padding 1) when the digits move one pixel to the right."""
+    images = data.load_mnist().test_images[:1000]  # (1000, 28, 28) uint8
+    x = images.float().div(255).unsqueeze(1)  # (1000, 1, 28, 28)
+    names = ("sobel x", "sobel y", "laplacian", "gaussian blur")
+    bank = torch.stack([ops.CLASSIC_KERNELS[n] for n in names]).unsqueeze(1)
+
+    def pooled(t: torch.Tensor) -> torch.Tensor:  # PyTorch's own layers
+        maps = F.conv2d(t, bank, padding=1).relu()
+        return F.max_pool2d(maps, 3, stride=1, padding=1)
+
+    moved = F.pad(x[..., :-1], (1, 0))  # one pixel to the right
+    want = float((pooled(moved) - pooled(x)).norm() / pooled(x).norm())
+    _expect_number(
+        answer,
+        want,
+        "pooling.4",
+        "{got:.4f} is not the relative change",
+        "Measure ||f(shift(x)) - f(x)|| / ||f(x)|| with "
+        "invariance.relative_change(pool3, x_test, 0, 1).",
+        tol=1e-4,
+    )
+    return f"correct: {want:.3f}"
+
+
 # --- Chapter "Model" --------------------------------------------------------
 
 
@@ -555,6 +621,21 @@ def check_small_cnn(model: Any, budget: int = 20_000) -> str:
         "Every layer you create must be used in forward().",
     )
     return f"correct: {n:,} parameters, output (N, 10)"
+
+
+def check_initial_loss(answer: Any) -> str:
+    """model.4: the cross-entropy loss to expect from an untrained network
+    whose softmax gives each of the 10 classes a probability of 1/10."""
+    want = float(F.cross_entropy(torch.zeros(1, 10), torch.tensor([3])))
+    _expect_number(
+        answer,
+        want,
+        "model.4",
+        "{got:g} is not the loss of a uniform guess",
+        "The loss is -log of the right class's probability, here 1/10.",
+        tol=1e-3,
+    )
+    return f"correct: log 10 = {want:.4f}"
 
 
 # --- Chapter "Training" -----------------------------------------------------
@@ -948,42 +1029,6 @@ def check_probe(fn: Callable[[nn.Module], nn.Module]) -> str:
 # --- Chapter "Applications and outlook" -------------------------------------
 
 
-def check_shard(answer: Any) -> str:
-    """engineering.1: indices process 1 of 2 takes from a global batch of
-    images 0..11."""
-    order = torch.arange(12)
-    (want,) = data.batch_indices(order, 12, rank=1, world_size=2)
-    _expect(
-        isinstance(answer, Sequence),
-        "engineering.1",
-        f"expected a list of indices, got {answer!r}",
-        "Pass a list such as [0, 2].",
-    )
-    got = [int(_number(i, "engineering.1")) for i in answer]
-    _expect(
-        got == want.tolist(),
-        "engineering.1",
-        f"{got} is not process 1's shard",
-        "Each process takes every world_size-th image, starting at its rank.",
-    )
-    return f"correct: {want.tolist()}"
-
-
-def check_bfloat16_step(answer: Any) -> str:
-    """engineering.2: the gap between 1 and the next bfloat16 number."""
-    one = torch.tensor(1.0, dtype=torch.bfloat16)
-    want = float(torch.nextafter(one, torch.tensor(2.0, dtype=torch.bfloat16)))
-    want -= 1.0
-    _expect_number(
-        answer,
-        want,
-        "engineering.2",
-        "{got:g} is not the gap",
-        "bfloat16 stores 7 bits after the binary point.",
-    )
-    return f"correct: {want} = 2**-7"
-
-
 def check_saliency(
     fn: Callable[[nn.Module, torch.Tensor, int], torch.Tensor],
 ) -> str:
@@ -997,81 +1042,6 @@ def check_saliency(
         got = _call(fn, "applications.1", model, x.clone(), c)
         _close(got, want, "applications.1", f"saliency for class {c}", 1e-6)
     return "correct: equal to explain.saliency for classes 0 and 7"
-
-
-def check_initial_loss(answer: Any) -> str:
-    """model.4: the cross-entropy loss to expect from an untrained network
-    whose softmax gives each of the 10 classes a probability of 1/10."""
-    want = float(F.cross_entropy(torch.zeros(1, 10), torch.tensor([3])))
-    _expect_number(
-        answer,
-        want,
-        "model.4",
-        "{got:g} is not the loss of a uniform guess",
-        "The loss is -log of the right class's probability, here 1/10.",
-        tol=1e-3,
-    )
-    return f"correct: log 10 = {want:.4f}"
-
-
-def check_pool3_change(answer: Any) -> str:
-    """pooling.4: the relative change of the feature maps of the first
-    1,000 test digits (four classic kernels, ReLU, a 3 x 3 max pool with
-    stride 1 and padding 1) when the digits move one pixel to the right."""
-    images = data.load_mnist().test_images[:1000]  # (1000, 28, 28) uint8
-    x = images.float().div(255).unsqueeze(1)  # (1000, 1, 28, 28)
-    names = ("sobel x", "sobel y", "laplacian", "gaussian blur")
-    bank = torch.stack([ops.CLASSIC_KERNELS[n] for n in names]).unsqueeze(1)
-
-    def pooled(t: torch.Tensor) -> torch.Tensor:  # PyTorch's own layers
-        maps = F.conv2d(t, bank, padding=1).relu()
-        return F.max_pool2d(maps, 3, stride=1, padding=1)
-
-    moved = F.pad(x[..., :-1], (1, 0))  # one pixel to the right
-    want = float((pooled(moved) - pooled(x)).norm() / pooled(x).norm())
-    _expect_number(
-        answer,
-        want,
-        "pooling.4",
-        "{got:.4f} is not the relative change",
-        "Measure ||f(shift(x)) - f(x)|| / ||f(x)|| with "
-        "invariance.relative_change(pool3, x_test, 0, 1).",
-        tol=1e-4,
-    )
-    return f"correct: {want:.3f}"
-
-
-def check_stride_shifts(answer: Any) -> str:
-    """convolution.5: the shifts of 1 to 4 pixels to the right after which
-    a convolution with stride 2 gives a shifted copy of its output."""
-    generator = torch.Generator().manual_seed(0)
-    image = torch.zeros(1, 1, 28, 28, dtype=torch.float64)
-    image[..., 6:22, 6:22] = torch.rand(
-        16, 16, dtype=torch.float64, generator=generator
-    )
-    weight = torch.randn(1, 1, 3, 3, dtype=torch.float64, generator=generator)
-
-    def output(k: int) -> torch.Tensor:  # (14, 14)
-        moved = F.pad(image[..., : 28 - k], (k, 0))  # k pixels to the right
-        return F.conv2d(moved, weight, stride=2, padding=1)[0, 0]
-
-    want = [
-        k
-        for k in range(1, 5)
-        if any(
-            torch.allclose(output(k)[:, j:], output(0)[:, : 14 - j])
-            for j in range(1, k + 1)  # at most k positions
-        )
-    ]
-    _expect(
-        isinstance(answer, Sequence)
-        and [int(_number(k, "convolution.5")) for k in answer] == want,
-        "convolution.5",
-        f"{answer!r} are not the shifts the output follows",
-        "A stride-2 output moves by k/2 positions when the input moves k "
-        "pixels; only a whole number of positions gives a shifted copy.",
-    )
-    return f"correct: {want}"
 
 
 def _digits(seed: int) -> torch.Tensor:
@@ -1127,6 +1097,45 @@ def check_shift_right(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> str:
             "k columns are 0 (torch.roll would wrap the right edge around).",
         )
     return "correct: moved right by 1, 3 and 6 pixels, zeros on the left"
+
+
+# --- Appendix "Under the hood" -----------------------------------------------
+
+
+def check_shard(answer: Any) -> str:
+    """engineering.1: indices process 1 of 2 takes from a global batch of
+    images 0..11."""
+    order = torch.arange(12)
+    (want,) = data.batch_indices(order, 12, rank=1, world_size=2)
+    _expect(
+        isinstance(answer, Sequence),
+        "engineering.1",
+        f"expected a list of indices, got {answer!r}",
+        "Pass a list such as [0, 2].",
+    )
+    got = [int(_number(i, "engineering.1")) for i in answer]
+    _expect(
+        got == want.tolist(),
+        "engineering.1",
+        f"{got} is not process 1's shard",
+        "Each process takes every world_size-th image, starting at its rank.",
+    )
+    return f"correct: {want.tolist()}"
+
+
+def check_bfloat16_step(answer: Any) -> str:
+    """engineering.2: the gap between 1 and the next bfloat16 number."""
+    one = torch.tensor(1.0, dtype=torch.bfloat16)
+    want = float(torch.nextafter(one, torch.tensor(2.0, dtype=torch.bfloat16)))
+    want -= 1.0
+    _expect_number(
+        answer,
+        want,
+        "engineering.2",
+        "{got:g} is not the gap",
+        "bfloat16 stores 7 bits after the binary point.",
+    )
+    return f"correct: {want} = 2**-7"
 
 
 def check_resume_step(first_step: Any, steps_per_epoch: Any) -> str:
