@@ -26,6 +26,8 @@ SMALLEST_PT = 7
 g = torch.Generator().manual_seed(0)
 IMAGES = torch.randint(0, 256, (40, 28, 28), generator=g, dtype=torch.uint8)
 MAPS = torch.rand(4, 28, 28, generator=g)
+# three epochs: (epoch, train loss, held-out loss, held-out accuracy)
+RUN = [(1, 0.9, 0.8, 0.7), (2, 0.5, 0.4, 0.85), (3, 0.3, 0.35, 0.9)]
 LABELS = torch.randint(0, 10, (500,), generator=g)
 PROBS = torch.softmax(torch.randn(500, 10, generator=g) * 3, dim=1)
 
@@ -87,6 +89,9 @@ FIGURES = {
         "test accuracy (%)",
     ),
     "softmax_bars": lambda: plots.softmax_bars(torch.randn(10) * 3, 7),
+    "training_curves": lambda: plots.training_curves(
+        {"a": ("test", RUN), "b": ("validation", RUN[:2])}
+    ),
     "architecture": lambda: plots.architecture(
         anatomy.stages(anatomy.shape_trace(models.BookCNN()))
     ),
@@ -140,6 +145,25 @@ def test_fit_column_keeps_narrow_figures_and_shrinks_wide_ones() -> None:
     finally:
         plt.close(narrow)
         plt.close(wide)
+
+
+def test_training_curves_draw_each_run_as_given() -> None:
+    """Reference: the rows themselves; accuracy in percent."""
+    fig = plots.training_curves({"a": ("test", RUN), "b": ("val", RUN[:2])})
+    try:
+        loss_ax, acc_ax = fig.axes
+        lines = {line.get_label(): line for line in loss_ax.lines}
+        assert list(lines) == ["a: train", "a: test", "b: train", "b: val"]
+        assert list(lines["a: train"].get_xdata()) == [1, 2, 3]
+        assert list(lines["a: train"].get_ydata()) == [0.9, 0.5, 0.3]
+        assert list(lines["a: test"].get_ydata()) == [0.8, 0.4, 0.35]
+        assert lines["a: test"].get_linestyle() == "--"
+        accuracy = {line.get_label(): line for line in acc_ax.lines}
+        assert np.allclose(accuracy["a (test)"].get_ydata(), [70, 85, 90])
+        assert list(accuracy["b (val)"].get_xdata()) == [1, 2]
+        assert loss_ax.get_yscale() == "log"
+    finally:
+        plt.close(fig)
 
 
 def test_softmax_bars_draw_the_softmax_and_its_loss() -> None:

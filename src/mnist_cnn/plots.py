@@ -1,7 +1,7 @@
 """Figures the book draws, so every chapter plots the same way.
 
 Used by the chapters "Data", "Model", "Convolution", "Pooling", "Evaluation",
-"Fine-tuning" and "Applications and outlook".
+"Training", "Fine-tuning" and "Applications and outlook".
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "digit_probabilities",
     "architecture",
     "softmax_bars",
+    "training_curves",
     "explanations",
     "what_trains",
     "dots_by_draw",
@@ -394,6 +395,35 @@ def softmax_bars(logits: torch.Tensor, label: int) -> Figure:
     for ax in (left, right):
         ax.set_xticks(range(10))
         ax.set_xlabel("class")
+    fig.tight_layout()
+    return fit_column(fig)
+
+
+def training_curves(runs: dict[str, tuple[str, Sequence]]) -> Figure:
+    """Loss per epoch (left, log scale) and accuracy (right) of several runs
+    (chapter "Training"). ``runs`` maps a label to ``(held_out, rows)``:
+    the name of the held-out set ("test", "validation") and one row
+    ``(epoch, train_loss, held_out_loss, held_out_accuracy)`` per epoch,
+    accuracy as a fraction. Training loss: solid; held-out loss: dashed."""
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 2.8))
+    for label, (held_out, rows) in runs.items():
+        epoch, train, loss, acc = (list(column) for column in zip(*rows))
+        loss_ax.plot(epoch, train, marker="o", label=f"{label}: train")
+        loss_ax.plot(
+            epoch, loss, marker="s", ls="--", label=f"{label}: {held_out}"
+        )
+        acc_ax.plot(
+            epoch,
+            [100 * a for a in acc],
+            marker="o",
+            label=f"{label} ({held_out})",
+        )
+    loss_ax.set_yscale("log")
+    loss_ax.set_ylabel("cross-entropy")
+    acc_ax.set_ylabel("accuracy (%)")
+    for ax, size in ((loss_ax, 7), (acc_ax, 8)):
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=size)
     fig.tight_layout()
     return fit_column(fig)
 
