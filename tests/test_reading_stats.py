@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -29,6 +30,33 @@ def test_code_math_and_markup_are_not_words() -> None:
     assert "import" not in prose and "Wx" not in prose
     # "Look at the data and code" + "A sum formula here"
     assert reading_stats.sentences_of(prose) == [6, 4]
+
+
+def test_code_behind_a_toggle_is_counted_apart(tmp_path: Path) -> None:
+    """Shown code counts towards the reading time; removed code does not;
+    code behind a toggle (solutions, checks that show only their output) is
+    counted apart."""
+
+    def cell(lines: int, *tags: str) -> dict:
+        source = "".join(f"x{i} = {i}\n" for i in range(lines))
+        return {
+            "cell_type": "code",
+            "metadata": {"tags": list(tags)},
+            "source": source,
+        }
+
+    cells = [
+        cell(3),
+        cell(5, "remove-cell"),
+        cell(7, "hide-cell"),
+        cell(11, "hide-input"),
+        cell(2, "nbval-tolerance"),
+    ]
+    page = tmp_path / "page.ipynb"
+    page.write_text(json.dumps({"cells": cells}))
+    counts, _ = reading_stats.chapter_counts(page)
+    assert (counts.code_lines, counts.hidden_code_lines) == (3 + 2, 7 + 11)
+    assert counts.minutes == (3 + 2) / reading_stats.CODE_LINES_PER_MINUTE
 
 
 def test_the_first_trained_network_is_in_the_quick_start() -> None:

@@ -162,8 +162,9 @@ def test_a_notebook_without_the_package_installs_it_and_runs(
 
 def test_the_cells_the_html_hides_are_collapsed_in_jupyter() -> None:
     """In Jupyter (and the zh edition, which shares the code cells) the
-    set-up cell and the glue/assertion cells start collapsed, as the HTML
-    hides them; a reader expands one with a click."""
+    set-up cell, the glue/assertion cells and the checks whose code the HTML
+    hides (``hide-input``) start collapsed, as the HTML hides them; a reader
+    expands one with a click."""
     pages = [
         *(ROOT / "book").glob("*.ipynb"),
         *(ROOT / "book/zh").glob("*.ipynb"),
@@ -172,7 +173,10 @@ def test_the_cells_the_html_hides_are_collapsed_in_jupyter() -> None:
         cells = json.loads(nb_path.read_text())["cells"]
         code = [c for c in cells if c["cell_type"] == "code"]
         hidden = [code[0]] + [
-            c for c in code if "remove-cell" in c["metadata"].get("tags", [])
+            c
+            for c in code
+            if {"remove-cell", "hide-input"}
+            & set(c["metadata"].get("tags", []))
         ]
         open_ = [
             c["id"]

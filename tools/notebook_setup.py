@@ -60,20 +60,25 @@ if importlib.util.find_spec("mnist_cnn") is None:
     sys.path.insert(0, f"{{home}}/src")  # importable without a restart"""
 
 
+# the tags of the cells whose code the HTML does not show
+COLLAPSED = {"remove-cell", "hide-input"}
+
+
 def is_setup_cell(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and cell.source.startswith(MARKER)
 
 
 def to_collapse(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """The code cells a reader need not read: the set-up cell and the cells
-    the HTML removes (glue and the text's assertions). Jupyter shows them
-    collapsed (``jupyter.source_hidden``), one click away, as the HTML hides
-    them."""
+    """The code cells a reader need not read: the set-up cell, the cells the
+    HTML removes (glue and the text's assertions) and the checks whose code
+    it hides behind a toggle (``hide-input``: their output stays in view).
+    Jupyter shows them collapsed (``jupyter.source_hidden``), one click
+    away, as the HTML hides them."""
     return [
         c
         for c in nb.cells
         if c.cell_type == "code"
-        and (is_setup_cell(c) or "remove-cell" in c.metadata.get("tags", []))
+        and (is_setup_cell(c) or COLLAPSED & set(c.metadata.get("tags", [])))
     ]
 
 

@@ -14,8 +14,10 @@ What counts, per chapter of the main path (every part of ``_toc.yml`` but
 * **sentences**: that prose split at ". ", "? ", "! " and at paragraph and list-item ends;
   the mean words per sentence and the number over 40 words;
 * **code lines**: the non-blank lines of the code cells a reader sees (not
-  tagged ``remove-cell``; ``hide-cell`` ones are behind a toggle and counted
-  apart) plus the source shown by ``literalinclude`` with ``:pyobject:``;
+  tagged ``remove-cell``; ``hide-cell`` ones, exercise solutions, and
+  ``hide-input`` ones, checks whose output is shown and whose code is not,
+  are behind a toggle and counted apart) plus the source shown by
+  ``literalinclude`` with ``:pyobject:``;
 * **reading minutes**: words at 200 per minute plus visible code lines at 10
   per minute (rates stated here, not measured).
 
@@ -40,6 +42,8 @@ WORDS_PER_MINUTE = 200
 CODE_LINES_PER_MINUTE = 10
 # the parts a reader may skip: engineering, and pages to look things up in
 OFF_THE_PATH = ("Appendix", "Reference")
+# exercise solutions (hide-cell); checks that show their output (hide-input)
+BEHIND_A_TOGGLE = {"hide-cell", "hide-input"}
 TRAINS = re.compile(r"\b(train_epoch|fit|fit_or_load|train_steps)\(")
 
 
@@ -50,7 +54,7 @@ class Counts:
     sentences: int = 0
     long_sentences: int = 0  # over 40 words
     code_lines: int = 0  # visible
-    hidden_code_lines: int = 0  # behind a toggle (exercise solutions)
+    hidden_code_lines: int = 0  # behind a toggle (solutions, checks)
 
     @property
     def mean_sentence(self) -> float:
@@ -163,7 +167,7 @@ def chapter_counts(
         lines = sum(1 for line in source.splitlines() if line.strip())
         if "remove-cell" in tags:
             continue
-        if "hide-cell" in tags:
+        if tags & BEHIND_A_TOGGLE:
             counts.hidden_code_lines += lines
             continue
         counts.code_lines += lines
