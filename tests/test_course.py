@@ -200,7 +200,7 @@ def test_the_teachers_guide_lists_every_exercise_and_run_time(
 EXPLAINED = {
     "data.2", "data.4", "convolution.4", "convolution.5", "pooling.2",
     "pooling.4", "scratch.4",
-    "model.2", "model.4", "training.3", "evaluation.1", "evaluation.4",
+    "model.2", "model.4", "training.3", "training.4", "evaluation.1", "evaluation.4",
     "finetune.2",
     "applications.2",
     "applications.3", "engineering.2", "engineering.3",

@@ -252,6 +252,7 @@ CASES = {
         momentum,
         lambda w, v, g, lr, mu: momentum(w, v, g, lr, mu * 0.99),
     ),
+    "descent_lr_one": (ex.check_descent_lr_one, (0, 6), (3, 3)),
     "cosine_lr": (
         ex.check_cosine_lr,
         lambda t, n, p: p * (1 + math.cos(math.pi * t / n)) / 2,

@@ -500,3 +500,47 @@ def test_classic_kernels_respond_with_the_books_signs() -> None:
         torch.testing.assert_close(  # a linear ramp is kept as it is
             correlate(right, name), right[1:-1, 1:-1].double()
         )
+
+
+def test_the_simple_backward_passes_equal_the_general_ones_and_autograd() -> (
+    None
+):
+    """The chapter "Backpropagation" shows the minimal versions (stride 1,
+    no padding); each equals the general function on that case, and
+    autograd's gradient (float64)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 2, 8, 10, dtype=torch.float64, generator=g)
+    w = torch.randn(4, 2, 3, 3, dtype=torch.float64, generator=g)
+    b = torch.randn(4, dtype=torch.float64, generator=g)
+    assert torch.equal(ops.im2col_simple(x, 3), ops.im2col(x, 3))
+    y = ops.conv2d_simple(x, w, b)  # (3, 4, 6, 8)
+    torch.testing.assert_close(y, F.conv2d(x, w, b))
+    torch.testing.assert_close(y, ops.conv2d(x, w, b))
+    dy = torch.randn(y.shape, dtype=torch.float64, generator=g)
+    xa, wa = x.clone().requires_grad_(), w.clone().requires_grad_()
+    dx, dw = torch.autograd.grad(F.conv2d(xa, wa, b), (xa, wa), dy)
+    torch.testing.assert_close(ops.conv2d_input_grad_simple(dy, w), dx)
+    torch.testing.assert_close(ops.conv2d_weight_grad_simple(x, dy), dw)
+    torch.testing.assert_close(
+        ops.conv2d_input_grad_simple(dy, w),
+        ops.conv2d_input_grad(dy, w, (8, 10)),
+    )
+    torch.testing.assert_close(
+        ops.conv2d_weight_grad_simple(x, dy), ops.conv2d_weight_grad(x, dy, 3)
+    )
+    # max pooling: ties included (a constant window goes to its first input)
+    x[0, 0, :2, :2] = 1.0
+    pooled = torch.randn(3, 2, 4, 5, dtype=torch.float64, generator=g)
+    xa = x.clone().requires_grad_()
+    (auto,) = torch.autograd.grad(F.max_pool2d(xa, 2), xa, pooled)
+    routed = ops.max_pool2x2_grad(pooled, x)
+    torch.testing.assert_close(routed, auto)
+    torch.testing.assert_close(routed, ops.max_pool2d_input_grad(pooled, x, 2))
+
+
+def test_the_simple_pools_equal_the_general_ones_and_torch() -> None:
+    x = torch.randn(2, 3, 6, 8, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(ops.max_pool2x2(x), F.max_pool2d(x, 2))
+    assert torch.equal(ops.max_pool2x2(x), ops.max_pool2d(x, 2))
+    torch.testing.assert_close(ops.avg_pool2x2(x), F.avg_pool2d(x, 2))
+    torch.testing.assert_close(ops.avg_pool2x2(x), ops.avg_pool2d(x, 2))

@@ -89,6 +89,9 @@ FIGURES = {
         "test accuracy (%)",
     ),
     "softmax_bars": lambda: plots.softmax_bars(torch.randn(10) * 3, 7),
+    "descent_paths": lambda: plots.descent_paths(
+        {0.02: [0, 0.1], 0.3: [0, 1.8], 1.05: [0, 6.3]}
+    ),
     "training_curves": lambda: plots.training_curves(
         {"a": ("test", RUN), "b": ("validation", RUN[:2])}
     ),
@@ -145,6 +148,36 @@ def test_fit_column_keeps_narrow_figures_and_shrinks_wide_ones() -> None:
     finally:
         plt.close(narrow)
         plt.close(wide)
+
+
+def test_receptive_field_boxes_are_the_windows() -> None:
+    """Reference: the windows themselves, pixel centres at integers."""
+    boxes = [("a", range(10, 13)), ("b", range(7, 17))]
+    fig = plots.receptive_field_boxes(IMAGES[0], boxes)
+    try:
+        (ax,) = fig.axes
+        squares = [
+            (r.get_xy(), r.get_width(), r.get_label()) for r in ax.patches
+        ]
+        assert squares == [((9.5, 9.5), 3, "a"), ((6.5, 6.5), 10, "b")]
+    finally:
+        plt.close(fig)
+
+
+def test_descent_paths_draw_the_weights_on_the_loss() -> None:
+    """Reference: the path itself and the loss (w - 3)^2 at each point."""
+    paths = {0.1: [0.0, 0.6, 1.08], 1.1: [0.0, 6.6, -1.32]}
+    fig = plots.descent_paths(paths)
+    try:
+        assert len(fig.axes) == 2
+        for ax, path in zip(fig.axes, paths.values(), strict=True):
+            curve, visited = ax.lines
+            assert np.allclose(visited.get_xdata(), path)
+            assert np.allclose(visited.get_ydata(), (np.array(path) - 3) ** 2)
+            x = curve.get_xdata()
+            assert x.min() <= min(path) and x.max() >= max(path)
+    finally:
+        plt.close(fig)
 
 
 def test_training_curves_draw_each_run_as_given() -> None:

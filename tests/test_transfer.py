@@ -175,3 +175,36 @@ def test_what_trains_names_a_block_that_is_half_frozen() -> None:
     model.block2.conv.weight.requires_grad_(False)  # its batch norm trains
     with pytest.raises(ValueError, match="block 'block2' .* partly"):
         transfer.what_trains("full fine-tuning", model)
+
+
+def test_targets_split_each_set_into_disjoint_parts() -> None:
+    """Reference: the sets themselves. The digits' three parts are 60/10/30 %
+    of the 1,797 and together hold each image once; Fashion's are the
+    stated slices of its splits (a small stand-in with distinct images)."""
+    n = 52_000
+    ids = torch.arange(n)
+    fake = data.MNIST(
+        train_images=ids.view(n, 1, 1).expand(n, 28, 28).clone(),
+        train_labels=ids % 10,
+        test_images=ids[:3000].view(3000, 1, 1).expand(3000, 28, 28).clone(),
+        test_labels=ids[:3000] % 10,
+    )
+    found = transfer.targets(fake)
+    digits = found["digits (8x8 scans)"]
+    assert [len(digits[p][0]) for p in ("pool", "val", "test")] == [
+        1078,
+        180,
+        539,
+    ]
+    images, labels = transfer.load_sklearn_digits()
+    together = torch.cat([digits[p][0] for p in ("pool", "val", "test")])
+    assert torch.equal(
+        together.flatten(1).sum(1).sort().values,
+        images.flatten(1).sum(1).sort().values,
+    ), "each digit in exactly one part"
+    fashion = found["Fashion-MNIST"]
+    assert torch.equal(fashion["pool"][0], fake.train_images[:50_000])
+    assert torch.equal(fashion["val"][1], fake.train_labels[50_000:51_000])
+    assert torch.equal(fashion["test"][0], fake.test_images[:2000])
+    with pytest.raises(ValueError, match="ask for fewer"):
+        transfer.split_target(images, labels, 1000, 500, 500)

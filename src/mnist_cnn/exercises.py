@@ -709,6 +709,34 @@ def check_cosine_lr(fn: Callable[[int, int, float], float]) -> str:
     return "correct: equal to CosineAnnealingLR at all 21 steps"
 
 
+def check_descent_lr_one(answer: Any) -> str:
+    """training.4: where gradient descent on ``L(w) = (w - 3) ** 2`` from
+    ``w = 0`` with learning rate 1 leaves ``w`` after 10 and after 11 steps,
+    as ``(w10, w11)``; computed here with autograd."""
+    w = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    visited = []
+    for _ in range(11):
+        ((w - 3) ** 2).backward()
+        with torch.no_grad():
+            w -= 1.0 * w.grad
+        w.grad = None
+        visited.append(float(w.detach()))
+    want = (visited[9], visited[10])
+    ok = isinstance(answer, Sequence) and len(answer) == 2
+    _expect(
+        ok, "training.4", f"expected a pair, got {answer!r}", "Pass (a, b)."
+    )
+    got = tuple(_number(a, "training.4") for a in answer)
+    _expect(
+        all(abs(g - v) < 1e-9 for g, v in zip(got, want, strict=True)),
+        "training.4",
+        f"{answer} is not where w stands after 10 and 11 steps",
+        "Each step multiplies the distance to 3 by 1 - 2 * lr; with lr = 1 "
+        "that is -1.",
+    )
+    return f"correct: w jumps between {want[0]:g} and {want[1]:g} forever"
+
+
 # --- Chapter "Backpropagation, assembled" -----------------------------------
 
 

@@ -33,6 +33,13 @@ __all__ = [
     "max_pool2d",
     "avg_pool2d",
     "max_pool2d_input_grad",
+    "max_pool2x2",
+    "avg_pool2x2",
+    "max_pool2x2_grad",
+    "im2col_simple",
+    "conv2d_simple",
+    "conv2d_input_grad_simple",
+    "conv2d_weight_grad_simple",
     "softmax",
     "log_softmax",
     "cross_entropy",
@@ -445,6 +452,84 @@ def max_pool2d_input_grad(
         padding_hw[0] : padding_hw[0] + h,
         padding_hw[1] : padding_hw[1] + w,
     ]
+
+
+# --- Pooling and the backward passes at their simplest (chapters "Pooling"
+# and "Backpropagation, assembled"): 2 x 2 windows; stride 1, no padding,
+# square kernels. Each equals the general function above on that case
+# (tests/test_ops.py); the layers use those.
+
+
+def max_pool2x2(x: torch.Tensor) -> torch.Tensor:
+    """2 x 2 max pooling at its simplest (chapter "Pooling"): ``x`` (N, C, H,
+    W), H and W even, gives (N, C, H/2, W/2). :func:`max_pool2d` handles any
+    window, stride and padding."""
+    n, c, h, w = x.shape
+    return x.view(n, c, h // 2, 2, w // 2, 2).amax(dim=(3, 5))
+
+
+def avg_pool2x2(x: torch.Tensor) -> torch.Tensor:
+    """2 x 2 average pooling, as :func:`max_pool2x2`; :func:`avg_pool2d` is
+    the general one."""
+    n, c, h, w = x.shape
+    return x.view(n, c, h // 2, 2, w // 2, 2).mean(dim=(3, 5))
+
+
+def max_pool2x2_grad(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The gradient of 2 x 2 max pooling: each window's ``g`` (N, C, H/2,
+    W/2) goes to the largest of its four inputs in ``x`` (N, C, H, W), H and
+    W even; a tie goes to the first. :func:`max_pool2d_input_grad` handles
+    any window, stride and padding."""
+    n, c, h, w = x.shape
+    # (N, C, H/2, W/2, 4): each window's four values, row by row
+    windows = x.view(n, c, h // 2, 2, w // 2, 2).transpose(3, 4)
+    windows = windows.reshape(n, c, h // 2, w // 2, 4)
+    winner = F.one_hot(windows.argmax(-1), 4).to(g.dtype)
+    routed = winner * g.unsqueeze(-1)  # g at each window's winner, 0 elsewhere
+    routed = routed.view(n, c, h // 2, w // 2, 2, 2).transpose(3, 4)
+    return routed.reshape(n, c, h, w)
+
+
+def im2col_simple(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Every k x k window of ``x`` (N, C, H, W) as a column: (N, C k k, L),
+    L = (H - k + 1)(W - k + 1) windows, row by row. :func:`im2col` adds
+    stride, padding and dilation."""
+    n, c = x.shape[:2]
+    windows = x.unfold(2, k, 1).unfold(3, k, 1)  # (N, C, H', W', k, k)
+    return windows.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k * k, -1)
+
+
+def conv2d_simple(
+    x: torch.Tensor, w: torch.Tensor, b: torch.Tensor
+) -> torch.Tensor:
+    """A convolution as one matrix product: ``x`` (N, C, H, W), ``w`` (O, C,
+    k, k) and ``b`` (O,) give (N, O, H - k + 1, W - k + 1)."""
+    n, _, h, width = x.shape
+    o, _, k, _ = w.shape
+    y = w.reshape(o, -1) @ im2col_simple(x, k) + b.view(1, o, 1)  # (N, O, L)
+    return y.view(n, o, h - k + 1, width - k + 1)
+
+
+def conv2d_input_grad_simple(g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """dL/dx of :func:`conv2d_simple` from ``g`` = dL/dy (N, O, H', W'): the
+    full correlation of ``g`` with the kernel flipped and its input and
+    output channels swapped. Gives (N, C, H' + k - 1, W' + k - 1)."""
+    k = w.shape[-1]
+    padded = F.pad(g, (k - 1,) * 4)  # windows that only partly overlap count
+    flipped = w.flip(2, 3).transpose(0, 1)  # (C, O, k, k)
+    return conv2d_simple(padded, flipped, g.new_zeros(flipped.shape[0]))
+
+
+def conv2d_weight_grad_simple(
+    x: torch.Tensor, g: torch.Tensor
+) -> torch.Tensor:
+    """dL/dw of :func:`conv2d_simple`: each weight's input values times the
+    output gradient, summed over the batch and the positions (O, C, k, k)."""
+    n, o = g.shape[:2]
+    c, k = x.shape[1], x.shape[-1] - g.shape[-1] + 1
+    cols = im2col_simple(x, k)  # (N, C k k, L)
+    dw = g.reshape(n, o, -1) @ cols.transpose(1, 2)  # (N, O, C k k)
+    return dw.sum(0).view(o, c, k, k)
 
 
 def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:

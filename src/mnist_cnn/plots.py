@@ -27,6 +27,8 @@ __all__ = [
     "digit_probabilities",
     "architecture",
     "softmax_bars",
+    "receptive_field_boxes",
+    "descent_paths",
     "training_curves",
     "explanations",
     "what_trains",
@@ -395,6 +397,61 @@ def softmax_bars(logits: torch.Tensor, label: int) -> Figure:
     for ax in (left, right):
         ax.set_xticks(range(10))
         ax.set_xlabel("class")
+    fig.tight_layout()
+    return fit_column(fig)
+
+
+def receptive_field_boxes(
+    image: torch.Tensor,  # (H, W), any dtype
+    boxes: Sequence[tuple[str, range]],
+) -> Figure:
+    """The digit with one square per layer (chapter "Model"): ``(label,
+    window)``, the rows (= the columns) of the image that layer's centre unit
+    sees, from :meth:`mnist_cnn.anatomy.ReceptiveField.window`."""
+    colours = ["#1f77b4", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd"]
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(image, cmap="gray_r")
+    for (label, window), colour in zip(boxes, colours, strict=False):
+        corner = (window.start - 0.5, window.start - 0.5)
+        ax.add_patch(
+            Rectangle(
+                corner,
+                len(window),
+                len(window),
+                fill=False,
+                lw=2,
+                color=colour,
+                label=label,
+            )
+        )
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def descent_paths(
+    paths: dict[float, Sequence[float]], minimum: float = 3.0
+) -> Figure:
+    """Gradient descent on the loss ``(w - minimum) ** 2`` (chapter
+    "Training"): one panel per learning rate, the loss curve in grey and the
+    weights visited in orange (``paths``: learning rate -> w after 0, 1, ...
+    steps)."""
+    fig, axes = plt.subplots(
+        1, len(paths), figsize=(COLUMN_INCHES, 2.4), sharey=True, squeeze=False
+    )
+    for ax, (lr, path) in zip(axes[0], paths.items(), strict=True):
+        w = np.asarray(path, dtype=float)
+        lo, hi = min(w.min(), minimum - 4), max(w.max(), minimum + 4)
+        grid = np.linspace(lo, hi, 200)
+        ax.plot(grid, (grid - minimum) ** 2, color="0.6", lw=1)
+        ax.plot(
+            w, (w - minimum) ** 2, marker="o", ms=3, lw=0.8, color="tab:orange"
+        )
+        ax.set_title(f"learning rate {lr}", fontsize=9)
+        ax.set_xlabel("w")
+    axes[0][0].set_ylabel(f"loss (w − {minimum:g})²")
     fig.tight_layout()
     return fit_column(fig)
 

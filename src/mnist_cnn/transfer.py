@@ -32,6 +32,8 @@ from mnist_cnn.finetune import (
 __all__ = [
     "pretrained_book_model",
     "load_sklearn_digits",
+    "split_target",
+    "targets",
     "few_shot_indices",
     "METHODS",
     "start_model",
@@ -79,6 +81,62 @@ def load_sklearn_digits() -> tuple[torch.Tensor, torch.Tensor]:
         ]
     )
     return images, torch.as_tensor(bunch.target, dtype=torch.int64)
+
+
+#: a target's parts: name -> (images (N, 28, 28) uint8, labels (N,))
+Split = dict[str, tuple[torch.Tensor, torch.Tensor]]
+
+
+def split_target(
+    images: torch.Tensor,  # (N, 28, 28) uint8
+    labels: torch.Tensor,  # (N,)
+    pool: int,
+    val: int,
+    test: int,
+    order: torch.Tensor | None = None,  # (N,) a permutation; None: as stored
+) -> Split:
+    """The first ``pool`` images (in ``order``) to train on, the next
+    ``val`` to choose learning rates on, the next ``test`` to report."""
+    order = torch.arange(len(images)) if order is None else order
+    if pool + val + test > len(order):
+        raise ValueError(
+            f"split_target: {pool} + {val} + {test} images asked for, "
+            f"{len(order)} given; ask for fewer"
+        )
+    bounds = {"pool": (0, pool), "val": (pool, pool + val)}
+    bounds["test"] = (pool + val, pool + val + test)
+    return {
+        part: (images[order[a:b]], labels[order[a:b]])
+        for part, (a, b) in bounds.items()
+    }
+
+
+def targets(fashion: data.MNIST) -> dict[str, Split]:
+    """The two targets of the chapter "Fine-tuning", split for training,
+    validation and testing: scikit-learn's 1,797 8x8 digits, shuffled with
+    seed 0 (60 % pool, 10 % validation, the other 30 % test), and
+    ``fashion``: the first 50,000 training images as the pool, the next
+    1,000 for validation, the first 2,000 test images."""
+    digits, digit_labels = load_sklearn_digits()
+    order = torch.randperm(
+        len(digits), generator=torch.Generator().manual_seed(0)
+    )
+    n_pool, n_val = round(0.6 * len(digits)), round(0.1 * len(digits))
+    clothes = split_target(
+        fashion.train_images, fashion.train_labels, 50_000, 1_000, 0
+    )
+    clothes["test"] = (fashion.test_images[:2000], fashion.test_labels[:2000])
+    return {
+        "digits (8x8 scans)": split_target(
+            digits,
+            digit_labels,
+            n_pool,
+            n_val,
+            len(digits) - n_pool - n_val,
+            order,
+        ),
+        "Fashion-MNIST": clothes,
+    }
 
 
 def few_shot_indices(
