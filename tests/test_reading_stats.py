@@ -68,6 +68,14 @@ def test_the_first_trained_network_is_in_the_quick_start() -> None:
     assert before["words"] <= 2000 and before["minutes"] <= 15, before
 
 
+def test_the_main_path_reads_in_five_hours() -> None:
+    """Issue 29's bar: the main path at most 300 minutes by the stated rates
+    (``python tools/reading_stats.py`` shows where the minutes go; evidence
+    belongs in the appendix or behind a toggle, not on the path)."""
+    rows = {r["chapter"]: r for r in reading_stats.report()["rows"]}
+    assert rows["main path"]["minutes"] <= 300, rows["main path"]
+
+
 def test_the_appendix_and_the_reference_are_off_the_main_path() -> None:
     """A reader may skip them: the engineering appendix is in the book
     (_toc.yml) but not in the main path's counts."""
