@@ -118,7 +118,8 @@ def verdict_problems(cells: list[dict]) -> list[str]:
         elif c["cell_type"] == "markdown":
             prose = re.sub(r"```.*?```", "", source, flags=re.S)
             words = VERDICT_WORDS.search(prose)
-            defines = "(how-we-compare)=" in prose  # the rule itself
+            # the rule itself: the box in "Training", the appendix's table
+            defines = re.search(r"^\((how-we-compare|verdict-rule)\)=", prose, re.M)
             if words and not defines and "verdict" not in (last_claim or ""):
                 problems.append(f"cell {i}: {words.group(0)!r}")
     return problems

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import reading_stats  # noqa: E402
@@ -99,3 +101,49 @@ def test_the_main_path_has_short_sentences() -> None:
     assert all(r["mean_sentence"] <= 20 for r in chapters), [
         (r["chapter"], r["mean_sentence"]) for r in chapters
     ]
+
+
+def test_concepts_are_the_terms_table_rows_a_chapter_explains_first() -> None:
+    """A row counts for the page its column "Where the book explains it"
+    names first: by ``{doc}`` or by a ``{ref}`` to a target on the page."""
+    table = (
+        "| English | 中文 | Where the book explains it | The article |\n"
+        "|---|---|---|---|\n"
+        "| kernel | 卷积核 | {doc}`convolution` | — |\n"
+        "| stride | 步幅 | {doc}`Convolution <convolution>`, {doc}`model` | — |\n"
+        "| dropout | 暂退法 | {ref}`Model <term-dropout>` | — |\n"
+        "| thread | 线程 | {ref}`Appendix <where-the-seconds-go>` | — |\n"
+    )
+    found = reading_stats.concepts(table)
+    assert found == {
+        "convolution": ["kernel", "stride"],
+        "model": ["dropout"],
+        "engineering": ["thread"],
+    }
+
+
+def test_a_term_linked_to_no_page_is_named() -> None:
+    table = "| shard | 分片 | {ref}`Appendix <no-such-target>` | — |\n"
+    with pytest.raises(ValueError, match="'shard' links to 'no-such-target'"):
+        reading_stats.concepts(table)
+
+
+def test_every_term_of_the_table_is_taught_somewhere() -> None:
+    """Each row of book/terms.md names a page of the book, and the main path's
+    count is the sum of its chapters'."""
+    taught = reading_stats.concepts()
+    rows = sum(len(terms) for terms in taught.values())
+    lines = reading_stats.TERMS_TABLE.read_text().splitlines()
+    table_rows = [
+        line
+        for line in lines
+        if line.startswith("| ")
+        and not line.startswith("| English")
+        and "{" in line.split("|")[3]
+    ]
+    assert rows == len(table_rows)
+    report = {r["chapter"]: r for r in reading_stats.report()["rows"]}
+    chapters = [p.stem for p in reading_stats.main_path()]
+    assert report["main path"]["concepts"] == sum(
+        len(taught.get(c, [])) for c in chapters
+    )

@@ -5,6 +5,7 @@ before the first trained network.
     python tools/reading_stats.py --json     # the same figures as JSON
     python tools/reading_stats.py --long training   # its sentences over 40 words
     python tools/reading_stats.py --skip quickstart # as if a chapter were not there
+    python tools/reading_stats.py --concepts model  # the terms Model teaches
 
 What counts, per chapter of the main path (every part of ``_toc.yml`` but
 "Appendix" and "Reference"):
@@ -19,7 +20,10 @@ What counts, per chapter of the main path (every part of ``_toc.yml`` but
   are behind a toggle and counted apart) plus the source shown by
   ``literalinclude`` with ``:pyobject:``;
 * **reading minutes**: words at 200 per minute plus visible code lines at 10
-  per minute (rates stated here, not measured).
+  per minute (rates stated here, not measured);
+* **concepts**: the rows of the terms table (``book/terms.md``) whose column
+  "Where the book explains it" names the chapter first: the terms the
+  chapter is the one to teach (``--concepts`` lists them).
 
 "Before the first trained network" adds up every chapter in order until the
 first visible code cell that trains (``train_epoch(``, ``fit(``,
@@ -55,6 +59,7 @@ class Counts:
     long_sentences: int = 0  # over 40 words
     code_lines: int = 0  # visible
     hidden_code_lines: int = 0  # behind a toggle (solutions, checks)
+    concepts: int = 0  # terms the terms table says this chapter explains
 
     @property
     def mean_sentence(self) -> float:
@@ -68,7 +73,13 @@ class Counts:
         )
 
     def add(self, other: Counts) -> None:
-        for name in ("words", "sentences", "long_sentences", "code_lines"):
+        for name in (
+            "words",
+            "sentences",
+            "long_sentences",
+            "code_lines",
+            "concepts",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.hidden_code_lines += other.hidden_code_lines
 
@@ -176,8 +187,60 @@ def chapter_counts(
     return counts, False
 
 
+TERMS_TABLE = ROOT / "book" / "terms.md"
+LINK = re.compile(r"\{(doc|ref)\}`(?:[^`<]*<)?([^`<>]+)>?`")
+
+
+def labels() -> dict[str, str]:
+    """Every MyST target of the book (``(name)=``) -> the page that holds it."""
+    found = {}
+    for path in sorted((ROOT / "book").glob("*.*")):
+        if path.suffix == ".md":
+            text = path.read_text()
+        elif path.suffix == ".ipynb":
+            cells = json.loads(path.read_text())["cells"]
+            text = "\n".join("".join(c["source"]) for c in cells)
+        else:
+            continue
+        for name in re.findall(r"^\(([\w.-]+)\)=", text, flags=re.M):
+            found[name] = path.stem
+    return found
+
+
+def concepts(table: str | None = None) -> dict[str, list[str]]:
+    """Page -> the terms whose row in the terms table names that page first
+    under "Where the book explains it" (a ``{doc}`` of the page or a
+    ``{ref}`` to a target on it)."""
+    text = TERMS_TABLE.read_text() if table is None else table
+    targets = labels()
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 3:
+            continue
+        link = LINK.search(cells[2])
+        if link is None:  # the header, its rule
+            continue
+        kind, name = link.groups()
+        if kind == "doc":
+            page = name
+        elif name in targets:
+            page = targets[name]
+        else:
+            raise ValueError(
+                f"{TERMS_TABLE.name}: the term {cells[0]!r} links to "
+                f"{name!r}, which no page of the book defines; link to "
+                "an existing target or page"
+            )
+        found.setdefault(page, []).append(cells[0])
+    return found
+
+
 def report(skip: tuple[str, ...] = ()) -> dict:
     chapters = [chapter_counts(p)[0] for p in main_path(skip)]
+    taught = concepts()
+    for c in chapters:
+        c.concepts = len(taught.get(c.chapter, []))
     before = Counts("before the first trained network")
     for path in main_path(skip):
         counts, trained = chapter_counts(path, stop_at_training=True)
@@ -223,6 +286,10 @@ def long_sentences(chapter: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if "--concepts" in argv:
+        for term in concepts().get(argv[argv.index("--concepts") + 1], []):
+            print("-", term)
+        return 0
     if "--long" in argv:
         for sentence in long_sentences(argv[argv.index("--long") + 1]):
             print("-", sentence)
@@ -238,13 +305,14 @@ def main(argv: list[str]) -> int:
         return 0
     print(
         f"{'':42s} {'words':>6s} {'sent.':>5s} {'mean':>5s} {'>40':>4s} "
-        f"{'code':>5s} {'hidden':>6s} {'min':>5s}"
+        f"{'code':>5s} {'hidden':>6s} {'min':>5s} {'concepts':>8s}"
     )
     for r in data["rows"]:
         print(
             f"{r['chapter']:42s} {r['words']:6d} {r['sentences']:5d} "
             f"{r['mean_sentence']:5.1f} {r['long_sentences']:4d} "
-            f"{r['code_lines']:5d} {r['hidden_code_lines']:6d} {r['minutes']:5.1f}"
+            f"{r['code_lines']:5d} {r['hidden_code_lines']:6d} "
+            f"{r['minutes']:5.1f} {r['concepts']:8d}"
         )
     return 0
 
