@@ -119,7 +119,9 @@ def verdict_problems(cells: list[dict]) -> list[str]:
             prose = re.sub(r"```.*?```", "", source, flags=re.S)
             words = VERDICT_WORDS.search(prose)
             # the rule itself: the box in "Training", the appendix's table
-            defines = re.search(r"^\((how-we-compare|verdict-rule)\)=", prose, re.M)
+            defines = re.search(
+                r"^\((how-we-compare|verdict-rule)\)=", prose, re.M
+            )
             if words and not defines and "verdict" not in (last_claim or ""):
                 problems.append(f"cell {i}: {words.group(0)!r}")
     return problems
