@@ -117,3 +117,13 @@ def test_one_cycle_formula_matches_onecyclelr(
         opt.step()
         if step < total - 1:
             schedule.step()
+
+
+@pytest.mark.parametrize("lr", [0.02, 0.3, 1.0, 1.05])
+def test_descend_follows_the_closed_form(lr: float) -> None:
+    """On (w - 3)^2 each step multiplies the distance to 3 by 1 - 2 lr, so
+    from w = 0: w_t = 3 - 3 (1 - 2 lr)^t (chapter "Training")."""
+    path = optim.descend(lr, steps=12)
+    assert len(path) == 13
+    want = [3 - 3 * (1 - 2 * lr) ** t for t in range(13)]
+    assert path == pytest.approx(want, rel=1e-5, abs=1e-5)

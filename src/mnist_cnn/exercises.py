@@ -21,7 +21,16 @@ import torch.nn.functional as F
 from sklearn import metrics as skm
 from torch import nn
 
-from mnist_cnn import anatomy, data, explain, finetune, models, ops, quickstart
+from mnist_cnn import (
+    anatomy,
+    data,
+    explain,
+    finetune,
+    models,
+    ops,
+    optim,
+    quickstart,
+)
 from mnist_cnn.run_state import EpochRecord, Progress
 
 __all__ = [
@@ -712,16 +721,9 @@ def check_cosine_lr(fn: Callable[[int, int, float], float]) -> str:
 def check_descent_lr_one(answer: Any) -> str:
     """training.4: where gradient descent on ``L(w) = (w - 3) ** 2`` from
     ``w = 0`` with learning rate 1 leaves ``w`` after 10 and after 11 steps,
-    as ``(w10, w11)``; computed here with autograd."""
-    w = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
-    visited = []
-    for _ in range(11):
-        ((w - 3) ** 2).backward()
-        with torch.no_grad():
-            w -= 1.0 * w.grad
-        w.grad = None
-        visited.append(float(w.detach()))
-    want = (visited[9], visited[10])
+    as ``(w10, w11)``; computed by :func:`mnist_cnn.optim.descend`."""
+    visited = optim.descend(1.0, steps=11)  # w after 0, 1, ..., 11 steps
+    want = (visited[10], visited[11])
     ok = isinstance(answer, Sequence) and len(answer) == 2
     _expect(
         ok, "training.4", f"expected a pair, got {answer!r}", "Pass (a, b)."

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 
 import torch
 
-__all__ = ["SGD", "Adam", "AdamW", "one_cycle"]
+__all__ = ["SGD", "Adam", "AdamW", "descend", "one_cycle"]
 
 
 class SGD:
@@ -143,3 +143,17 @@ def one_cycle(
     if step <= peak:
         return cosine(start, max_lr, step / peak)
     return cosine(max_lr, end, (step - peak) / (total_steps - 1 - peak))
+
+
+def descend(lr: float, steps: int = 10) -> list[float]:
+    """Gradient descent on L(w) = (w - 3)^2 from w = 0: w after each step."""
+    w = torch.tensor(0.0, requires_grad=True)
+    path = [w.item()]
+    for _ in range(steps):
+        loss = (w - 3) ** 2
+        loss.backward()  # the slope, into w.grad
+        with torch.no_grad():  # the step itself is not recorded
+            w -= lr * w.grad
+        w.grad = None  # else the next backward adds to it
+        path.append(w.item())
+    return path
